@@ -1,0 +1,3 @@
+from permctl.cli import main
+
+main()

@@ -1,0 +1,78 @@
+"""The typer application and the one place where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from permctl import __version__
+from permctl.errors import ApiError, ConfigError, PermctlError
+
+app = typer.Typer(
+    name="permctl",
+    help="Declarative permissions-as-code for Alibaba Cloud Service Mesh RBAC and CloudSSO.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+)
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+
+def stdout_console() -> Console:
+    return Console(no_color=_color_disabled(), highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, no_color=_color_disabled(), highlight=False, soft_wrap=True)
+
+
+def _color_disabled() -> bool:
+    return "NO_COLOR" in os.environ or os.environ.get("PERMCTL_NO_COLOR") == "1"
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"permctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version_callback, is_eager=True
+    ),
+    no_color: bool = typer.Option(False, "--no-color", help="Disable colour (NO_COLOR is honoured too)."),
+) -> None:
+    if no_color:
+        os.environ["PERMCTL_NO_COLOR"] = "1"
+
+
+def fail(error: PermctlError) -> NoReturn:
+    """Print an error as the user should read it, then exit 1. Never a traceback."""
+    console = stderr_console()
+    if isinstance(error, ConfigError):
+        for problem in error.problems:
+            console.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
+        count = len(error.problems)
+        console.print(f"{count} error{'s' if count != 1 else ''}; nothing was changed.")
+    elif isinstance(error, ApiError):
+        console.print(f"[red]error[/red] {error}")
+        if error.request_id:
+            console.print(f"  to see why: permctl diagnose {error.request_id}")
+    else:
+        console.print(f"[red]error[/red] {error}")
+    sys.exit(EXIT_ERROR)
+
+
+def main() -> None:
+    try:
+        app()
+    except PermctlError as error:
+        fail(error)

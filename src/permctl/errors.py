@@ -1,0 +1,59 @@
+"""The vocabulary of failure. The CLI turns each of these into one sentence and an exit code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PermctlError(Exception):
+    """Base of every error permctl reports to a user without a traceback."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the desired-state file, located as precisely as the YAML allows."""
+
+    file: str
+    line: int
+    column: int
+    path: str  # field path such as asm.principals[2].roles.prod
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        return f"{where} {self.path}: {self.message}" if self.path else f"{where} {self.message}"
+
+
+class ConfigError(PermctlError):
+    """The file is invalid. Carries every problem found, not only the first."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column, p.path))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ApiError(PermctlError):
+    """A cloud API call failed for good (after retries)."""
+
+    def __init__(
+        self, action: str, code: str, message: str, request_id: str | None, status: int | None = None
+    ) -> None:
+        self.action = action
+        self.code = code
+        self.api_message = message
+        self.request_id = request_id
+        self.status = status
+        rid = f" (RequestId {request_id})" if request_id else ""
+        super().__init__(f"{action} failed: {code}: {message}{rid}")
+
+
+class CredentialsError(PermctlError):
+    """No usable credentials were found in the default chain."""
+
+
+class UnsafePlan(PermctlError):
+    """The plan would do something the safety settings forbid; `--force` or a flag overrides."""
+
+
+class StalePlan(PermctlError):
+    """A saved plan no longer matches live state; it must be planned again."""

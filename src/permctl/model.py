@@ -1,0 +1,159 @@
+"""Normalized, immutable domain types shared by every stage.
+
+Everything here is keyed by cloud ids, never by the names a user wrote: `resolve` turns the
+file's names into these types and `providers` turn wire responses into them, so `plan` can do
+plain set arithmetic. All types are frozen and hashable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from types import MappingProxyType
+from typing import Literal
+
+ASM_ROLES: tuple[str, ...] = ("istio-admin", "istio-ops", "istio-readonly")
+ADMIN_ROLE = "istio-admin"
+
+CloudSsoPrincipalType = Literal["User", "Group"]
+CloudSsoScope = Literal["accounts", "directory"]
+
+
+class PrincipalKind(str, Enum):
+    """What a Service Mesh principal is; GrantUserPermissions' IsRamRole is `kind is RAM_ROLE`."""
+
+    RAM_USER = "ram_user"
+    RAM_ROLE = "ram_role"
+
+
+@dataclass(frozen=True, order=True)
+class SourceRef:
+    """Where a desired item was declared, so errors and plans can point back at the file."""
+
+    file: str
+    line: int
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True, order=True)
+class MeshRole:
+    """One entry of a principal's Service Mesh permission list.
+
+    `role_type` is kept verbatim from the wire so that entries on meshes permctl does not manage
+    are sent back exactly as they were read.
+    """
+
+    mesh_id: str
+    role: str
+    role_type: str = "custom"
+
+
+@dataclass(frozen=True)
+class AsmPrincipalLive:
+    """Everything one RAM user or role holds in Service Mesh, on every mesh, managed or not."""
+
+    principal_id: str
+    kind: PrincipalKind
+    permissions: frozenset[MeshRole]
+
+    def on_meshes(self, mesh_ids: frozenset[str]) -> frozenset[MeshRole]:
+        return frozenset(p for p in self.permissions if p.mesh_id in mesh_ids)
+
+    def outside_meshes(self, mesh_ids: frozenset[str]) -> frozenset[MeshRole]:
+        return frozenset(p for p in self.permissions if p.mesh_id not in mesh_ids)
+
+
+@dataclass(frozen=True, order=True)
+class Assignment:
+    """One CloudSSO access assignment: a principal holds a configuration on an account."""
+
+    access_configuration_id: str
+    account_id: str
+    principal_type: CloudSsoPrincipalType
+    principal_id: str
+
+
+@dataclass(frozen=True)
+class Mesh:
+    alias: str
+    mesh_id: str
+
+
+@dataclass(frozen=True)
+class DesiredPrincipal:
+    """A principal as the file wants it, resolved to its id: one role per managed mesh."""
+
+    label: str
+    principal_id: str
+    kind: PrincipalKind
+    roles: Mapping[str, str]  # mesh id -> role
+    source: SourceRef
+    expires: date | None = None
+
+    def __hash__(self) -> int:
+        return hash((self.principal_id, self.kind, tuple(sorted(self.roles.items()))))
+
+
+@dataclass(frozen=True)
+class DesiredAsm:
+    meshes: tuple[Mesh, ...]
+    principals: tuple[DesiredPrincipal, ...]
+    prune_unlisted: bool = False
+
+    @property
+    def managed_mesh_ids(self) -> frozenset[str]:
+        return frozenset(m.mesh_id for m in self.meshes)
+
+
+@dataclass(frozen=True)
+class DesiredAssignment:
+    assignment: Assignment
+    source: SourceRef
+    expires: date | None = None
+
+
+@dataclass(frozen=True)
+class DesiredCloudSso:
+    """The CloudSSO part of the file, resolved.
+
+    `managed_account_ids` is the scope: with scope `accounts` the accounts the file names (folders
+    expanded); with scope `directory` every account of the resource directory.
+    """
+
+    directory_id: str
+    scope: CloudSsoScope
+    managed_account_ids: frozenset[str]
+    assignments: tuple[DesiredAssignment, ...]
+    prune_unlisted: bool = False
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    max_delete_percent: float = 30.0
+    min_existing_for_threshold: int = 10
+    protected_principals: frozenset[str] = frozenset()  # labels, names or ids
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    asm: DesiredAsm | None
+    cloudsso: DesiredCloudSso | None
+    safety: SafetySettings = SafetySettings()
+    # id -> human name for every id the plan may show (principals, meshes, accounts, ...).
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What the providers read. Only what the plan needs: managed principals (and unlisted ones
+    when pruning or reporting drift) and assignments on managed accounts."""
+
+    asm: Mapping[str, AsmPrincipalLive] = field(default_factory=lambda: MappingProxyType({}))
+    assignments: frozenset[Assignment] = frozenset()
+    caller_principal_id: str | None = None
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
