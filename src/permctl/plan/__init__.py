@@ -1,0 +1,47 @@
+"""The plan stage: what apply would do, as plain data, with its safety check and drift view."""
+
+from permctl.plan.changes import (
+    AccountSnapshot,
+    AssignmentChange,
+    MeshRoleChange,
+    PrincipalSnapshot,
+    PrincipalUpdate,
+    Snapshot,
+    Unmanaged,
+    UnmanagedGrant,
+)
+from permctl.plan.core import MeshAdmins, Plan, Summary
+from permctl.plan.drift import DriftItem, DriftKind, drift_items
+from permctl.plan.engine import build_plan
+from permctl.plan.safety import (
+    CallerLockout,
+    Lockout,
+    MeshAdminLockout,
+    ProtectedPrincipalChange,
+    SafetyIssue,
+    TooMuchChange,
+)
+
+__all__ = [
+    "AccountSnapshot",
+    "AssignmentChange",
+    "CallerLockout",
+    "DriftItem",
+    "DriftKind",
+    "Lockout",
+    "MeshAdminLockout",
+    "MeshAdmins",
+    "MeshRoleChange",
+    "Plan",
+    "PrincipalSnapshot",
+    "PrincipalUpdate",
+    "ProtectedPrincipalChange",
+    "SafetyIssue",
+    "Snapshot",
+    "Summary",
+    "TooMuchChange",
+    "Unmanaged",
+    "UnmanagedGrant",
+    "build_plan",
+    "drift_items",
+]

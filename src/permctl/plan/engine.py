@@ -1,0 +1,246 @@
+"""build_plan: desired state versus live state, as set arithmetic over normalized tuples.
+
+Pure: no I/O and no clock (`today` is passed in). Everything is sorted as it is built, so the
+same inputs always give the same plan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from types import MappingProxyType
+
+from permctl.model import (
+    ADMIN_ROLE,
+    AsmPrincipalLive,
+    Assignment,
+    DesiredAsm,
+    DesiredCloudSso,
+    DesiredPrincipal,
+    DesiredState,
+    LiveState,
+    MeshRole,
+    PrincipalKind,
+)
+from permctl.plan.changes import (
+    AccountSnapshot,
+    AssignmentChange,
+    ChangeReason,
+    MeshRoleChange,
+    PrincipalSnapshot,
+    PrincipalUpdate,
+    Snapshot,
+    Unmanaged,
+    UnmanagedGrant,
+)
+from permctl.plan.core import MeshAdmins, Plan
+
+
+@dataclass(frozen=True)
+class _AsmPart:
+    updates: tuple[PrincipalUpdate, ...] = ()
+    unmanaged: tuple[UnmanagedGrant, ...] = ()
+    existing: int = 0
+    mesh_admins: tuple[MeshAdmins, ...] = ()
+
+
+@dataclass(frozen=True)
+class _CloudSsoPart:
+    changes: tuple[AssignmentChange, ...] = ()
+    unmanaged: tuple[Assignment, ...] = ()
+    existing: int = 0
+    snapshot: tuple[AccountSnapshot, ...] = ()
+
+
+def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
+    asm = _plan_asm(desired.asm, live.asm, today) if desired.asm else _AsmPart()
+    sso = (
+        _plan_cloudsso(desired.cloudsso, live.assignments, today)
+        if desired.cloudsso
+        else _CloudSsoPart()
+    )
+    return Plan(
+        asm_updates=asm.updates,
+        sso_changes=sso.changes,
+        unmanaged=Unmanaged(asm=asm.unmanaged, cloudsso=sso.unmanaged),
+        snapshot=Snapshot(
+            asm=tuple(PrincipalSnapshot(u.principal_id, u.kind, u.before) for u in asm.updates),
+            cloudsso=sso.snapshot,
+        ),
+        managed_mesh_ids=tuple(sorted(desired.asm.managed_mesh_ids)) if desired.asm else (),
+        managed_account_ids=(
+            tuple(sorted(desired.cloudsso.managed_account_ids)) if desired.cloudsso else ()
+        ),
+        directory_id=desired.cloudsso.directory_id if desired.cloudsso else None,
+        names=_display_names(desired, live),
+        safety=desired.safety,
+        caller_principal_id=live.caller_principal_id,
+        existing_managed_grants=asm.existing + sso.existing,
+        mesh_admins=asm.mesh_admins,
+    )
+
+
+def _plan_asm(asm: DesiredAsm, live: Mapping[str, AsmPrincipalLive], today: date) -> _AsmPart:
+    managed = asm.managed_mesh_ids
+    listed = {p.principal_id for p in asm.principals}
+    updates = [_update_listed(p, live.get(p.principal_id), managed, today) for p in asm.principals]
+    unlisted = [
+        held for pid, held in live.items() if pid not in listed and held.on_meshes(managed)
+    ]
+    unmanaged: list[UnmanagedGrant] = []
+    if asm.prune_unlisted:
+        updates += [
+            _reconcile(h.principal_id, h.kind, None, h.permissions, {}, managed, "unlisted")
+            for h in unlisted
+        ]
+    else:
+        unmanaged = [
+            UnmanagedGrant(h.principal_id, h.kind, grant)
+            for h in unlisted
+            for grant in h.on_meshes(managed)
+        ]
+    planned = tuple(sorted((u for u in updates if u), key=lambda u: u.principal_id))
+    return _AsmPart(
+        updates=planned,
+        unmanaged=tuple(sorted(unmanaged)),
+        existing=sum(len(h.on_meshes(managed)) for h in live.values()),
+        mesh_admins=_mesh_admins(managed, live.values(), planned),
+    )
+
+
+def _update_listed(
+    principal: DesiredPrincipal,
+    held: AsmPrincipalLive | None,
+    managed: frozenset[str],
+    today: date,
+) -> PrincipalUpdate | None:
+    """A listed principal with no live record holds nothing; an expired one is wanted nowhere."""
+    expired = _expired(principal.expires, today)
+    wanted = {} if expired else {m: r for m, r in principal.roles.items() if m in managed}
+    return _reconcile(
+        principal.principal_id,
+        principal.kind,
+        principal.label,
+        held.permissions if held else frozenset(),
+        wanted,
+        managed,
+        "expired" if expired else "desired",
+    )
+
+
+def _reconcile(
+    principal_id: str,
+    kind: PrincipalKind,
+    label: str | None,
+    held: frozenset[MeshRole],
+    wanted: Mapping[str, str],
+    managed: frozenset[str],
+    reason: ChangeReason,
+) -> PrincipalUpdate | None:
+    """The principal's new full list: `wanted` on managed meshes, everything else kept verbatim."""
+    on_managed: dict[str, list[MeshRole]] = defaultdict(list)
+    after = [grant for grant in held if grant.mesh_id not in managed]
+    for grant in held:
+        if grant.mesh_id in managed:
+            on_managed[grant.mesh_id].append(grant)
+    changes: list[MeshRoleChange] = []
+    for mesh_id in sorted(on_managed.keys() | wanted.keys()):
+        mesh_changes, mesh_after = _reconcile_mesh(
+            mesh_id, sorted(on_managed.get(mesh_id, ())), wanted.get(mesh_id), reason
+        )
+        changes += mesh_changes
+        after += mesh_after
+    if not changes:
+        return None
+    return PrincipalUpdate(
+        principal_id, kind, label, tuple(sorted(held)), tuple(sorted(after)), tuple(changes)
+    )
+
+
+def _reconcile_mesh(
+    mesh_id: str, held: list[MeshRole], wanted: str | None, reason: ChangeReason
+) -> tuple[list[MeshRoleChange], list[MeshRole]]:
+    """Changes on one managed mesh, and what the principal holds there afterwards."""
+    keep = [g for g in held if g.role == wanted]
+    others = [g for g in held if g.role != wanted]
+    removals = [MeshRoleChange(mesh_id, g.role, None, reason) for g in others]
+    if wanted is None or keep:
+        return removals, keep
+    granted = [MeshRole(mesh_id, wanted)]
+    if not others:
+        return [MeshRoleChange(mesh_id, None, wanted, reason)], granted
+    # Shown as one role swapped rather than a removal plus an addition.
+    return [MeshRoleChange(mesh_id, others[0].role, wanted, reason), *removals[1:]], granted
+
+
+def _mesh_admins(
+    managed: frozenset[str],
+    live: Iterable[AsmPrincipalLive],
+    updates: tuple[PrincipalUpdate, ...],
+) -> tuple[MeshAdmins, ...]:
+    before: dict[str, set[str]] = {mesh_id: set() for mesh_id in managed}
+    for held in live:
+        _add_admins(before, held.principal_id, held.permissions)
+    after = {mesh_id: set(admins) for mesh_id, admins in before.items()}
+    for update in updates:
+        for admins in after.values():
+            admins.discard(update.principal_id)
+        _add_admins(after, update.principal_id, update.after)
+    return tuple(
+        MeshAdmins(mesh_id, len(before[mesh_id]), len(after[mesh_id]))
+        for mesh_id in sorted(managed)
+    )
+
+
+def _add_admins(admins: dict[str, set[str]], principal_id: str, grants: Iterable[MeshRole]) -> None:
+    for grant in grants:
+        if grant.role == ADMIN_ROLE and grant.mesh_id in admins:
+            admins[grant.mesh_id].add(principal_id)
+
+
+def _plan_cloudsso(
+    sso: DesiredCloudSso, live: frozenset[Assignment], today: date
+) -> _CloudSsoPart:
+    """Only assignments on managed accounts are compared; others are never touched."""
+    active = {d.assignment for d in sso.assignments if not _expired(d.expires, today)}
+    expired = {d.assignment for d in sso.assignments} - active
+    in_scope = {a for a in live if a.account_id in sso.managed_account_ids}
+    undeclared = in_scope - active - expired
+    changes = [AssignmentChange("create", a) for a in active - live]
+    changes += [AssignmentChange("delete", a, "expired") for a in expired & in_scope]
+    if sso.prune_unlisted:
+        changes += [AssignmentChange("delete", a, "unlisted") for a in undeclared]
+    changes.sort(key=lambda c: (_assignment_key(c.assignment), c.action))
+    on_account: dict[str, list[Assignment]] = defaultdict(list)
+    for assignment in live:
+        on_account[assignment.account_id].append(assignment)
+    touched = sorted({c.assignment.account_id for c in changes})
+    return _CloudSsoPart(
+        changes=tuple(changes),
+        unmanaged=() if sso.prune_unlisted else tuple(sorted(undeclared, key=_assignment_key)),
+        existing=len(in_scope),
+        snapshot=tuple(AccountSnapshot(a, tuple(sorted(on_account[a]))) for a in touched),
+    )
+
+
+def _assignment_key(assignment: Assignment) -> tuple[str, str, str, str]:
+    """Grouped by account, the way the text and markdown renderers show them."""
+    return (
+        assignment.account_id,
+        assignment.access_configuration_id,
+        assignment.principal_type,
+        assignment.principal_id,
+    )
+
+
+def _expired(expires: date | None, today: date) -> bool:
+    return expires is not None and expires < today
+
+
+def _display_names(desired: DesiredState, live: LiveState) -> Mapping[str, str]:
+    names = {**live.names, **desired.names}
+    if desired.asm:
+        names.update({mesh.mesh_id: mesh.alias for mesh in desired.asm.meshes})
+    return MappingProxyType(names)

@@ -1,0 +1,159 @@
+"""What makes a plan unsafe, in one place.
+
+Each refusal is its own exception class whose constructor writes the message, listing the
+grants involved. `find_issues` returns all of them so a renderer can show every reason at once;
+`Plan.raise_if_unsafe` raises the first one the caller's flags do not override.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from permctl.errors import UnsafePlan
+from permctl.model import ADMIN_ROLE
+
+if TYPE_CHECKING:
+    from permctl.plan.core import Plan
+
+Override = Literal["force", "allow_lockout"]
+
+# A message names at most this many grants; the JSON plan lists every change.
+MAX_GRANTS_IN_MESSAGE = 10
+
+
+class SafetyIssue(UnsafePlan):
+    """One reason a plan is unsafe. `override` names the flag that accepts it (None: nothing)."""
+
+    override: ClassVar[Override | None] = None
+
+    def __init__(self, message: str, grants: Sequence[str]) -> None:
+        self.grants = tuple(grants)
+        super().__init__(f"{message}: {_listing(self.grants)}")
+
+    def overridden_by(self, *, force: bool, allow_lockout: bool) -> bool:
+        return (self.override == "force" and force) or (
+            self.override == "allow_lockout" and allow_lockout
+        )
+
+
+class ProtectedPrincipalChange(SafetyIssue):
+    def __init__(self, grants: Sequence[str]) -> None:
+        super().__init__(
+            f"{len(grants)} grant(s) of protected principals would be removed or changed "
+            "(safety.protected_principals; --force does not override this)",
+            grants,
+        )
+
+
+class Lockout(SafetyIssue):
+    override = "allow_lockout"
+
+
+class MeshAdminLockout(Lockout):
+    def __init__(self, meshes: Sequence[str], grants: Sequence[str]) -> None:
+        super().__init__(
+            f"the plan would leave {', '.join(meshes)} with no {ADMIN_ROLE} "
+            "(--allow-lockout overrides)",
+            grants,
+        )
+
+
+class CallerLockout(Lockout):
+    def __init__(self, caller: str, grants: Sequence[str]) -> None:
+        super().__init__(
+            f"the plan would remove or change the grants of {caller}, the identity running "
+            "permctl (--allow-lockout overrides)",
+            grants,
+        )
+
+
+class TooMuchChange(SafetyIssue):
+    override = "force"
+
+    def __init__(self, grants: Sequence[str], existing: int, max_percent: float) -> None:
+        percent = 100 * len(grants) / existing
+        super().__init__(
+            f"too much change: {len(grants)} of {existing} existing managed grants "
+            f"({percent:.1f}%) would be removed or changed, more than the {max_percent:g}% "
+            "allowed by safety.max_delete_percent (--force overrides)",
+            grants,
+        )
+
+
+def find_issues(plan: Plan) -> tuple[SafetyIssue, ...]:
+    checks: tuple[Callable[[Plan], SafetyIssue | None], ...] = (
+        _protected_principal_change,
+        _mesh_admin_lockout,
+        _caller_lockout,
+        _too_much_change,
+    )
+    return tuple(issue for check in checks if (issue := check(plan)) is not None)
+
+
+def _protected_principal_change(plan: Plan) -> ProtectedPrincipalChange | None:
+    protected = plan.safety.protected_principals
+
+    def is_protected(principal_id: str, label: str | None) -> bool:
+        return principal_id in protected or bool(
+            {label, plan.names.get(principal_id)} & protected
+        )
+
+    grants = _removed_or_changed(plan, is_protected)
+    return ProtectedPrincipalChange(grants) if grants else None
+
+
+def _mesh_admin_lockout(plan: Plan) -> MeshAdminLockout | None:
+    orphaned = {m.mesh_id for m in plan.mesh_admins if m.before and not m.after}
+    if not orphaned:
+        return None
+    grants = [
+        plan.describe_mesh_change(update, change)
+        for update in plan.asm_updates
+        for change in update.removes_or_changes
+        if change.mesh_id in orphaned and change.before == ADMIN_ROLE
+    ]
+    return MeshAdminLockout([plan.describe(m) for m in sorted(orphaned)], grants)
+
+
+def _caller_lockout(plan: Plan) -> CallerLockout | None:
+    caller = plan.caller_principal_id
+    if caller is None:
+        return None
+    grants = _removed_or_changed(plan, lambda principal_id, _: principal_id == caller)
+    return CallerLockout(plan.describe(caller), grants) if grants else None
+
+
+def _too_much_change(plan: Plan) -> TooMuchChange | None:
+    existing = plan.existing_managed_grants
+    if existing == 0 or existing < plan.safety.min_existing_for_threshold:
+        return None
+    grants = _removed_or_changed(plan, lambda *_: True)
+    if 100 * len(grants) / existing <= plan.safety.max_delete_percent:
+        return None
+    return TooMuchChange(grants, existing, plan.safety.max_delete_percent)
+
+
+def _removed_or_changed(
+    plan: Plan, of_principal: Callable[[str, str | None], bool]
+) -> list[str]:
+    """Descriptions of the existing grants (ASM and CloudSSO) the plan takes away or alters from
+    the principals `of_principal(principal_id, label)` selects."""
+    asm = [
+        plan.describe_mesh_change(update, change)
+        for update in plan.asm_updates
+        if of_principal(update.principal_id, update.label)
+        for change in update.removes_or_changes
+    ]
+    cloudsso = [
+        plan.describe_assignment(change.assignment)
+        for change in plan.sso_changes
+        if change.action == "delete" and of_principal(change.assignment.principal_id, None)
+    ]
+    return asm + cloudsso
+
+
+def _listing(grants: Sequence[str]) -> str:
+    shown = "; ".join(grants[:MAX_GRANTS_IN_MESSAGE])
+    hidden = len(grants) - MAX_GRANTS_IN_MESSAGE
+    return f"{shown}; and {hidden} more" if hidden > 0 else shown
