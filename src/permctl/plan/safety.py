@@ -121,7 +121,10 @@ def _caller_lockout(plan: Plan) -> CallerLockout | None:
     if caller is None:
         return None
     grants = _removed_or_changed(plan, lambda principal_id, _: principal_id == caller)
-    return CallerLockout(plan.describe(caller), grants) if grants else None
+    if not grants:
+        return None
+    label = next((u.label for u in plan.asm_updates if u.principal_id == caller), None)
+    return CallerLockout(plan.describe(caller, label), grants)
 
 
 def _too_much_change(plan: Plan) -> TooMuchChange | None:
