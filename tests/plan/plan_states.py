@@ -105,3 +105,45 @@ def live(
         caller_principal_id=caller,
         names=MappingProxyType(dict(names or {})),
     )
+
+
+def rich_example() -> tuple[DesiredState, LiveState]:
+    """One of everything the renderers show: adds, a role change, an expiry, a full removal,
+    grants kept on an unmanaged mesh, unmanaged grants, CloudSSO creates and deletes, and two
+    safety issues (a protected principal and too much change)."""
+    wanted = desired(
+        principal("alice", "u1", {PROD: ADMIN, STAGING: OPS}),
+        principal("bob", "r2", {DEV: OPS}, kind=PrincipalKind.RAM_ROLE, expires=YESTERDAY),
+        principal("carol", "u3", {DEV: READONLY}),
+        principal("dave", "u4", {}),
+        sso=cloudsso(
+            assignment("ac-admin", ACC_A, "sso-u1"),
+            DesiredAssignment(assignment("ac-read", ACC_B, "sso-g1", "Group"), SOURCE, YESTERDAY),
+        ),
+        safety=SafetySettings(
+            max_delete_percent=30,
+            min_existing_for_threshold=1,
+            protected_principals=frozenset({"dave"}),
+        ),
+        names={
+            "sso-u1": "alice@example.com",
+            "sso-g1": "ops",
+            "ac-admin": "AdministratorAccess",
+            "ac-read": "ReadOnlyAccess",
+            ACC_A: "prod-account",
+            ACC_B: "staging-account",
+        },
+    )
+    current = live(
+        held("u1", (STAGING, READONLY), (OTHER, ADMIN)),
+        held("r2", (DEV, OPS), kind=PrincipalKind.RAM_ROLE),
+        held("u4", (PROD, OPS)),
+        held("u9", (PROD, OPS)),
+        assignments=[
+            assignment("ac-read", ACC_B, "sso-g1", "Group"),
+            assignment("ac-read", ACC_A, "sso-u7"),
+            assignment("ac-admin", ACC_OUTSIDE, "sso-u7"),
+        ],
+        names={"u9": "eve", "sso-u7": "mallory@example.com"},
+    )
+    return wanted, current

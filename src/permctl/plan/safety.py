@@ -27,9 +27,16 @@ class SafetyIssue(UnsafePlan):
 
     override: ClassVar[Override | None] = None
 
-    def __init__(self, message: str, grants: Sequence[str]) -> None:
+    def __init__(self, reason: str, grants: Sequence[str]) -> None:
+        self.reason = reason
         self.grants = tuple(grants)
-        super().__init__(f"{message}: {_listing(self.grants)}")
+        listing = [*self.grants_shown, more_than_shown(self.grants)]
+        super().__init__(f"{reason}: {'; '.join(g for g in listing if g)}")
+
+    @property
+    def grants_shown(self) -> tuple[str, ...]:
+        """The grants a message lists; the rest are only counted."""
+        return self.grants[:MAX_GRANTS_IN_MESSAGE]
 
     def overridden_by(self, *, force: bool, allow_lockout: bool) -> bool:
         return (self.override == "force" and force) or (
@@ -40,7 +47,7 @@ class SafetyIssue(UnsafePlan):
 class ProtectedPrincipalChange(SafetyIssue):
     def __init__(self, grants: Sequence[str]) -> None:
         super().__init__(
-            f"{len(grants)} grant(s) of protected principals would be removed or changed "
+            f"protected principals would lose or change {len(grants)} grant(s) "
             "(safety.protected_principals; --force does not override this)",
             grants,
         )
@@ -156,7 +163,7 @@ def _removed_or_changed(
     return asm + cloudsso
 
 
-def _listing(grants: Sequence[str]) -> str:
-    shown = "; ".join(grants[:MAX_GRANTS_IN_MESSAGE])
+def more_than_shown(grants: Sequence[str]) -> str | None:
+    """`and N more` when a listing of these grants is cut short."""
     hidden = len(grants) - MAX_GRANTS_IN_MESSAGE
-    return f"{shown}; and {hidden} more" if hidden > 0 else shown
+    return f"and {hidden} more" if hidden > 0 else None
