@@ -28,13 +28,13 @@ def summary_line(plan: Plan) -> str:
     if plan.has_changes:
         parts.append(
             f"Plan: {s.adds} to add, {s.role_changes} to change, {s.removes} to remove "
-            f"on {_count(s.principals, 'principal')}; "
-            f"{_count(s.creates, 'CloudSSO assignment')} to create, {s.deletes} to delete."
+            f"on {count_of(s.principals, 'principal')}; "
+            f"{count_of(s.creates, 'CloudSSO assignment')} to create, {s.deletes} to delete."
         )
     else:
         parts.append(NO_CHANGES)
     if s.unmanaged:
-        parts.append(f"{_count(s.unmanaged, 'unmanaged grant')} left alone.")
+        parts.append(f"{count_of(s.unmanaged, 'unmanaged grant')} left alone.")
     return " ".join(parts)
 
 
@@ -47,5 +47,6 @@ def printable(text: str) -> str:
     )
 
 
-def _count(number: int, noun: str) -> str:
+def count_of(number: int, noun: str) -> str:
+    """`1 principal`, `2 principals`."""
     return f"{number} {noun}{'' if number == 1 else 's'}"

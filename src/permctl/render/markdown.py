@@ -17,7 +17,7 @@ from permctl.model import Assignment
 from permctl.plan import Plan
 from permctl.plan.changes import ChangeReason
 from permctl.plan.safety import SafetyIssue, more_than_shown
-from permctl.render import KIND_NAMES, REASON_NOTES, printable, summary_line
+from permctl.render import KIND_NAMES, REASON_NOTES, count_of, printable, summary_line
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment
 CLOSING_ROOM = 1_000  # kept free for the notes and tags that close the comment
@@ -69,9 +69,16 @@ def escape_html(text: str, limit: int = MAX_CELL) -> str:
 
 
 def _head(plan: Plan) -> str:
-    headline = f"**{escape(summary_line(plan), limit=1_000)}**"
+    table = _summary_table(plan) if plan.has_changes or plan.unmanaged else []
     return "\n".join(
-        ["## permctl plan", "", headline, "", *_unsafe(plan.safety_issues()), *_summary_table(plan)]
+        [
+            "## permctl plan",
+            "",
+            f"**{summary_line(plan)}**",
+            "",
+            *_unsafe(plan.safety_issues()),
+            *table,
+        ]
     )
 
 
@@ -115,7 +122,10 @@ def _asm(plan: Plan) -> _Section:
         for update in plan.asm_updates
         for change in update.changes
     )
-    title = f"Service Mesh: {len(rows)} role changes on {len(plan.asm_updates)} principals"
+    title = (
+        f"Service Mesh: {count_of(len(rows), 'role change')} "
+        f"on {count_of(len(plan.asm_updates), 'principal')}"
+    )
     return _Section(title, ("", "Principal", "Kind", "Mesh", "Before", "After", "Reason"), rows)
 
 
@@ -125,7 +135,7 @@ def _cloudsso(plan: Plan) -> _Section:
         for change in plan.sso_changes
     )
     directory = escape_html(plan.directory_id or "")
-    title = f"CloudSSO: {len(rows)} assignment changes in directory {directory}"
+    title = f"CloudSSO: {count_of(len(rows), 'assignment change')} in directory {directory}"
     return _Section(title, ("", "Account", "Principal", "Access configuration", "Reason"), rows)
 
 
@@ -141,8 +151,9 @@ def _unmanaged(plan: Plan) -> _Section:
     cloudsso = tuple(
         _row("CloudSSO", *_sso_principal_and_grant(plan, a)) for a in plan.unmanaged.cloudsso
     )
+    grants = count_of(len(asm) + len(cloudsso), "grant")
     return _Section(
-        f"Unmanaged, left alone: {len(asm) + len(cloudsso)} grants the file does not declare",
+        f"Unmanaged, left alone: {grants} the file does not declare",
         ("Service", "Principal", "Grant"),
         asm + cloudsso,
     )
