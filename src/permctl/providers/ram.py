@@ -1,0 +1,85 @@
+"""RAM: user and role names to the numeric ids Service Mesh grants are keyed by."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from alibabacloud_ram20150501 import models as ram_models
+
+from permctl.errors import ApiError
+from permctl.providers.connection import Connection
+
+_NOT_FOUND = ("EntityNotExist.User", "EntityNotExist.Role")
+_PAGE_SIZE = 1000
+
+
+def is_principal_id(ref: str) -> bool:
+    """RAM user and role ids are all digits; anything else is a name."""
+    return ref.isdigit()
+
+
+class RamProvider:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._client = connection.client("ram")
+
+    def resolve_user(self, ref: str) -> str | None:
+        """The id of a RAM user given by name or id; None when no such user exists."""
+        if is_principal_id(ref):
+            return ref
+        request = ram_models.GetUserRequest(user_name=ref)
+        response = self._lookup("GetUser", lambda: self._client.get_user(request))
+        return str(response.body.user.user_id) if response else None
+
+    def resolve_role(self, ref: str) -> str | None:
+        """The id of a RAM role given by name or id; None when no such role exists."""
+        if is_principal_id(ref):
+            return ref
+        request = ram_models.GetRoleRequest(role_name=ref)
+        response = self._lookup("GetRole", lambda: self._client.get_role(request))
+        return str(response.body.role.role_id) if response else None
+
+    def user_names(self) -> list[str]:
+        """Every RAM user name; only read to suggest a name when one is not found."""
+        return self._list_names(
+            "ListUsers",
+            lambda marker: self._client.list_users(
+                ram_models.ListUsersRequest(marker=marker, max_items=_PAGE_SIZE)
+            ),
+            lambda body: [u.user_name for u in (body.users.user if body.users else None) or []],
+        )
+
+    def role_names(self) -> list[str]:
+        """Every RAM role name; only read to suggest a name when one is not found."""
+        return self._list_names(
+            "ListRoles",
+            lambda marker: self._client.list_roles(
+                ram_models.ListRolesRequest(marker=marker, max_items=_PAGE_SIZE)
+            ),
+            lambda body: [r.role_name for r in (body.roles.role if body.roles else None) or []],
+        )
+
+    def _lookup(self, action: str, send: Callable[[], Any]) -> Any | None:
+        try:
+            return self._connection.call(action, send)
+        except ApiError as error:
+            if error.code in _NOT_FOUND:
+                return None
+            raise
+
+    def _list_names(
+        self,
+        action: str,
+        send: Callable[[str | None], Any],
+        names_of: Callable[[Any], list[str]],
+    ) -> list[str]:
+        names: list[str] = []
+        marker: str | None = None
+        while True:
+            page = self._connection.call(action, partial(send, marker)).body
+            names += names_of(page)
+            if not page.is_truncated or not page.marker:
+                return names
+            marker = page.marker
