@@ -22,10 +22,18 @@ from plan_states import (
     held,
     live,
     principal,
+    rich_example,
 )
 
 from permctl.model import AsmPrincipalLive, DesiredAssignment, MeshRole, PrincipalKind
-from permctl.plan import AssignmentChange, MeshRoleChange, UnmanagedGrant, build_plan, drift_items
+from permctl.plan import (
+    AssignmentChange,
+    MeshRoleChange,
+    UnmanagedGrant,
+    build_plan,
+    drift_items,
+    take_snapshot,
+)
 
 
 def test_new_principal_gets_its_roles_as_adds() -> None:
@@ -275,6 +283,23 @@ def test_fingerprint_changes_when_the_touched_live_state_differs() -> None:
     assert first.fingerprint() != second.fingerprint()
     again = build_plan(wanted, live(held("u1", (OTHER, OPS))), TODAY)
     assert first.fingerprint() == again.fingerprint()
+
+
+def test_a_fresh_read_of_unchanged_targets_has_the_plans_fingerprint() -> None:
+    desired_state, live_state = rich_example()
+    plan = build_plan(desired_state, live_state, TODAY)
+    principals = [(p.principal_id, p.kind) for p in plan.snapshot.asm]
+    accounts = [a.account_id for a in plan.snapshot.cloudsso]
+
+    unchanged = take_snapshot(live_state, principals, accounts)
+    moved_on = take_snapshot(
+        live(*live_state.asm.values(), assignments=[assignment("ac-admin", ACC_B, "sso-new")]),
+        principals,
+        accounts,
+    )
+
+    assert unchanged.fingerprint() == plan.fingerprint()
+    assert moved_on.fingerprint() != plan.fingerprint()
 
 
 def test_summary_counts_every_kind_of_change() -> None:

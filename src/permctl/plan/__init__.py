@@ -12,7 +12,7 @@ from permctl.plan.changes import (
 )
 from permctl.plan.core import MeshAdmins, Plan, Summary
 from permctl.plan.drift import DriftItem, DriftKind, drift_items
-from permctl.plan.engine import build_plan
+from permctl.plan.engine import build_plan, take_snapshot
 from permctl.plan.safety import (
     CallerLockout,
     Lockout,
@@ -44,4 +44,5 @@ __all__ = [
     "UnmanagedGrant",
     "build_plan",
     "drift_items",
+    "take_snapshot",
 ]

@@ -51,7 +51,6 @@ class _CloudSsoPart:
     changes: tuple[AssignmentChange, ...] = ()
     unmanaged: tuple[Assignment, ...] = ()
     existing: int = 0
-    snapshot: tuple[AccountSnapshot, ...] = ()
 
 
 def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
@@ -65,9 +64,10 @@ def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
         asm_updates=asm.updates,
         sso_changes=sso.changes,
         unmanaged=Unmanaged(asm=asm.unmanaged, cloudsso=sso.unmanaged),
-        snapshot=Snapshot(
-            asm=tuple(PrincipalSnapshot(u.principal_id, u.kind, u.before) for u in asm.updates),
-            cloudsso=sso.snapshot,
+        snapshot=take_snapshot(
+            live,
+            [(u.principal_id, u.kind) for u in asm.updates],
+            [c.assignment.account_id for c in sso.changes],
         ),
         managed_mesh_ids=tuple(sorted(desired.asm.managed_mesh_ids)) if desired.asm else (),
         managed_account_ids=(
@@ -213,16 +213,42 @@ def _plan_cloudsso(
     if sso.prune_unlisted:
         changes += [AssignmentChange("delete", a, "unlisted") for a in undeclared]
     changes.sort(key=lambda c: (_assignment_key(c.assignment), c.action))
-    on_account: dict[str, list[Assignment]] = defaultdict(list)
-    for assignment in live:
-        on_account[assignment.account_id].append(assignment)
-    touched = sorted({c.assignment.account_id for c in changes})
     return _CloudSsoPart(
         changes=tuple(changes),
         unmanaged=() if sso.prune_unlisted else tuple(sorted(undeclared, key=_assignment_key)),
         existing=len(in_scope),
-        snapshot=tuple(AccountSnapshot(a, tuple(sorted(on_account[a]))) for a in touched),
     )
+
+
+def take_snapshot(
+    live: LiveState,
+    principals: Iterable[tuple[str, PrincipalKind]],
+    account_ids: Iterable[str],
+) -> Snapshot:
+    """The live state of these principals and accounts, in the form a plan records it.
+
+    Apply calls this on a fresh read of a saved plan's targets and compares fingerprints; a
+    principal with no live record holds nothing.
+    """
+    accounts = set(account_ids)
+    on_account: dict[str, list[Assignment]] = {account_id: [] for account_id in accounts}
+    for assignment in live.assignments:
+        if assignment.account_id in accounts:
+            on_account[assignment.account_id].append(assignment)
+    return Snapshot(
+        asm=tuple(_principal_snapshot(live, pid, kind) for pid, kind in sorted(set(principals))),
+        cloudsso=tuple(
+            AccountSnapshot(account_id, tuple(sorted(on_account[account_id])))
+            for account_id in sorted(accounts)
+        ),
+    )
+
+
+def _principal_snapshot(
+    live: LiveState, principal_id: str, kind: PrincipalKind
+) -> PrincipalSnapshot:
+    held = live.asm.get(principal_id)
+    return PrincipalSnapshot(principal_id, kind, tuple(sorted(held.permissions)) if held else ())
 
 
 def _assignment_key(assignment: Assignment) -> tuple[str, str, str, str]:
