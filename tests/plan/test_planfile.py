@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -93,50 +94,40 @@ def _redigest(document: dict[str, Any]) -> None:
     document["plan_digest"] = sha256_of(body)
 
 
-def test_an_update_dropping_unmanaged_grants_is_refused_even_with_a_recomputed_digest(
-    tmp_path: Path,
+def _drop_alices_grants_on_unmanaged_meshes(document: dict[str, Any]) -> None:
+    (alice,) = [u for u in document["asm"]["updates"] if u["principal_id"] == "u1"]
+    alice["after"] = [g for g in alice["after"] if g["mesh_id"] != OTHER]
+
+
+def _empty_a_snapshot_entry(document: dict[str, Any]) -> None:
+    document["snapshot"]["asm"][0]["permissions"] = []
+
+
+def _turn_cloudsso_deletes_into_creates(document: dict[str, Any]) -> None:
+    for change in document["cloudsso"]["changes"]:
+        change["action"] = "create"
+
+
+@pytest.mark.parametrize(
+    ("tamper", "refusal"),
+    [
+        (_drop_alices_grants_on_unmanaged_meshes, "meshes the file does not manage"),
+        (_empty_a_snapshot_entry, "snapshot does not match its fingerprint"),
+        (_turn_cloudsso_deletes_into_creates, "CloudSSO create does not match"),
+    ],
+)
+def test_edits_are_refused_even_with_a_recomputed_digest(
+    tmp_path: Path, tamper: Callable[[dict[str, Any]], None], refusal: str
 ) -> None:
     path = _write(tmp_path / "plan.json")
-    alice = next(
-        i for i, u in enumerate(json.loads(path.read_text())["asm"]["updates"])
-        if u["principal_id"] == "u1"
-    )
 
-    def drop_other_mesh(document: dict[str, Any]) -> None:
-        update = document["asm"]["updates"][alice]
-        update["after"] = [g for g in update["after"] if g["mesh_id"] != OTHER]
+    def tamper_and_redigest(document: dict[str, Any]) -> None:
+        tamper(document)
         _redigest(document)
 
-    _edit(path, drop_other_mesh)
+    _edit(path, tamper_and_redigest)
 
-    with pytest.raises(TamperedPlanFile, match="meshes the file does not manage"):
-        read_plan_file(path)
-
-
-def test_an_edited_snapshot_no_longer_matches_its_fingerprint(tmp_path: Path) -> None:
-    path = _write(tmp_path / "plan.json")
-
-    def edit_snapshot(document: dict[str, Any]) -> None:
-        document["snapshot"]["asm"][0]["permissions"] = []
-        _redigest(document)
-
-    _edit(path, edit_snapshot)
-
-    with pytest.raises(TamperedPlanFile, match="snapshot does not match its fingerprint"):
-        read_plan_file(path)
-
-
-def test_a_cloudsso_create_of_something_already_held_is_refused(tmp_path: Path) -> None:
-    path = _write(tmp_path / "plan.json")
-
-    def turn_delete_into_create(document: dict[str, Any]) -> None:
-        for change in document["cloudsso"]["changes"]:
-            change["action"] = "create"
-        _redigest(document)
-
-    _edit(path, turn_delete_into_create)
-
-    with pytest.raises(TamperedPlanFile, match="CloudSSO create does not match"):
+    with pytest.raises(TamperedPlanFile, match=refusal):
         read_plan_file(path)
 
 
