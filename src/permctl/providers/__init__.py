@@ -6,8 +6,9 @@ types of `permctl.model`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from types import TracebackType
 
 from permctl.providers.cloudsso import CloudSsoProvider, TaskPolling
 from permctl.providers.connection import (
@@ -46,26 +47,21 @@ class Providers:
     ram: RamProvider
     sts: StsProvider
 
-    def __enter__(self) -> Providers:
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.connection.close()
-
-
-def open_providers(settings: ConnectionSettings, polling: TaskPolling = TaskPolling()) -> Providers:
+@contextmanager
+def open_providers(
+    settings: ConnectionSettings, polling: TaskPolling = TaskPolling()
+) -> Iterator[Providers]:
     """Clients are built here but nothing is called: credentials are first used by a call."""
     connection = Connection(settings)
-    return Providers(
-        connection=connection,
-        servicemesh=ServiceMeshProvider(connection),
-        cloudsso=CloudSsoProvider(connection, polling),
-        resourcedirectory=ResourceDirectoryProvider(connection),
-        ram=RamProvider(connection),
-        sts=StsProvider(connection),
-    )
+    try:
+        yield Providers(
+            connection=connection,
+            servicemesh=ServiceMeshProvider(connection),
+            cloudsso=CloudSsoProvider(connection, polling),
+            resourcedirectory=ResourceDirectoryProvider(connection),
+            ram=RamProvider(connection),
+            sts=StsProvider(connection),
+        )
+    finally:
+        connection.close()
