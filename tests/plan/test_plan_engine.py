@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from plan_states import (
     ACC_A,
     ACC_B,
@@ -362,3 +363,10 @@ def test_drift_classifies_every_change_and_unmanaged_grant() -> None:
         ("cloudsso", "in_file_missing_live", "sso-u1"),
         ("cloudsso", "live_not_in_file", "sso-u2"),
     ]
+
+
+def test_a_principal_listed_twice_is_refused_rather_than_overwritten() -> None:
+    twice = desired(principal("a", "u1", {PROD: ADMIN}), principal("b", "u1", {DEV: OPS}))
+
+    with pytest.raises(ValueError, match="more than once"):
+        build_plan(twice, live(), TODAY)

@@ -85,6 +85,10 @@ def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
 def _plan_asm(asm: DesiredAsm, live: Mapping[str, AsmPrincipalLive], today: date) -> _AsmPart:
     managed = asm.managed_mesh_ids
     listed = {p.principal_id for p in asm.principals}
+    if len(listed) != len(asm.principals):
+        # Two updates of one principal would overwrite each other's full list; resolve rejects
+        # such files, so reaching this is a bug in whatever built the desired state.
+        raise ValueError("a principal appears more than once in the desired state")
     updates = [_update_listed(p, live.get(p.principal_id), managed, today) for p in asm.principals]
     unlisted = [
         held for pid, held in live.items() if pid not in listed and held.on_meshes(managed)
