@@ -74,7 +74,7 @@ def _mesh_change(plan: Plan, change: MeshRoleChange) -> str:
 
 
 def _cloudsso(out: Text, plan: Plan) -> None:
-    out.append(f"CloudSSO (directory {plan.directory_id})\n", style="bold")
+    out.append(f"CloudSSO (directory {printable(plan.directory_id or '')})\n", style="bold")
     account = None
     for change in plan.sso_changes:
         if change.assignment.account_id != account:
