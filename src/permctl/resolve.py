@@ -21,15 +21,20 @@ from permctl.model import (
     DesiredState,
     Mesh,
     PrincipalKind,
-    SafetySettings,
-    SourceRef,
 )
 from permctl.providers import Providers
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
 
 if TYPE_CHECKING:
-    from permctl.config import AsmSection, AssignmentSpec, CloudSsoSection, Config, PrincipalSpec
+    from permctl.config.schema import (
+        AsmSection,
+        AssignmentSpec,
+        CloudSsoSection,
+        Config,
+        Located,
+        PrincipalSpec,
+    )
 
 
 @dataclass
@@ -39,22 +44,22 @@ class _Findings:
     problems: list[ConfigProblem] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
 
+    def problem(self, item: Located, at: tuple[str, int | None], message: str) -> None:
+        where = item.field_source(*at)
+        self.problems.append(
+            ConfigProblem(where.file, where.line, where.column, item.field_path(*at), message)
+        )
+
     def unknown(
         self,
-        where: SourceRef,
-        path: str,
+        item: Located,
+        at: tuple[str, int | None],
         noun: str,
         ref: str,
         candidates: Callable[[], Iterable[str]],
     ) -> None:
-        self.problems.append(
-            ConfigProblem(
-                where.file, where.line, where.column, path, unknown_message(noun, ref, candidates())
-            )
-        )
-
-    def problem(self, where: SourceRef, path: str, message: str) -> None:
-        self.problems.append(ConfigProblem(where.file, where.line, where.column, path, message))
+        """`candidates` is only called here, so listing everything is paid for by typos alone."""
+        self.problem(item, at, unknown_message(noun, ref, candidates()))
 
 
 def unknown_message(noun: str, ref: str, candidates: Iterable[str]) -> str:
@@ -66,19 +71,15 @@ def unknown_message(noun: str, ref: str, candidates: Iterable[str]) -> str:
 
 def resolve(config: Config, providers: Providers) -> DesiredState:
     findings = _Findings()
-    asm = _resolve_asm(config.asm, providers, findings) if config.asm else None
+    region = config.settings.region
+    asm = _resolve_asm(config.asm, providers, region, findings) if config.asm else None
     sso = _resolve_cloudsso(config.cloudsso, providers, findings) if config.cloudsso else None
     if findings.problems:
         raise ConfigError(findings.problems)
-    safety = config.settings.safety
     return DesiredState(
         asm=asm,
         cloudsso=sso,
-        safety=SafetySettings(
-            max_delete_percent=safety.max_delete_percent,
-            min_existing_for_threshold=safety.min_existing_for_threshold,
-            protected_principals=frozenset(safety.protected_principals),
-        ),
+        safety=config.settings.safety.as_settings(),
         names=MappingProxyType(findings.names),
     )
 
@@ -86,34 +87,31 @@ def resolve(config: Config, providers: Providers) -> DesiredState:
 # -- Service Mesh ---------------------------------------------------------------------------
 
 
-def _resolve_asm(section: AsmSection, providers: Providers, findings: _Findings) -> DesiredAsm:
+def _resolve_asm(
+    section: AsmSection, providers: Providers, region: str, findings: _Findings
+) -> DesiredAsm:
     meshes = tuple(Mesh(alias, spec.id) for alias, spec in section.meshes.items())
+    _verify_meshes(section, providers, region, findings)
     findings.names.update({mesh.mesh_id: mesh.alias for mesh in meshes})
     mesh_ids = {mesh.alias: mesh.mesh_id for mesh in meshes}
     ids = providers.connection.map(
-        lambda spec: _principal_id(spec, providers),
+        partial(_principal_id, providers=providers),
         section.principals,
         label="Resolving RAM principals",
     )
     principals: list[DesiredPrincipal] = []
-    first_seen: dict[str, int] = {}
-    for index, (spec, principal_id) in enumerate(zip(section.principals, ids, strict=True)):
-        where = spec.field_source(_principal_field(spec.kind))
-        path = f"asm.principals[{index}].{_principal_field(spec.kind)}"
+    first_seen: dict[str, PrincipalSpec] = {}
+    for spec, principal_id in zip(section.principals, ids, strict=True):
+        at = (_principal_field(spec.kind), None)
         if principal_id is None:
-            findings.unknown(
-                where,
-                path,
-                _principal_noun(spec.kind),
-                spec.ref,
-                partial(_principal_names, spec, providers),
-            )
+            names = partial(_principal_names, spec.kind, providers)
+            findings.unknown(spec, at, _principal_noun(spec.kind), spec.ref, names)
             continue
         if principal_id in first_seen:
-            other = section.principals[first_seen[principal_id]]
-            findings.problem(where, path, f"the same principal as {other.name!r} at {other.source}")
+            other = first_seen[principal_id]
+            findings.problem(spec, at, f"the same principal as {other.name!r} at {other.source}")
             continue
-        first_seen[principal_id] = index
+        first_seen[principal_id] = spec
         findings.names[principal_id] = spec.name
         roles = {mesh_ids[alias]: role for alias, role in section.effective_roles(spec).items()}
         principals.append(
@@ -127,6 +125,30 @@ def _resolve_asm(section: AsmSection, providers: Providers, findings: _Findings)
             )
         )
     return DesiredAsm(meshes, tuple(principals), prune_unlisted=section.prune_unlisted)
+
+
+def _verify_meshes(
+    section: AsmSection, providers: Providers, region: str, findings: _Findings
+) -> None:
+    """One DescribeServiceMeshes catches a mistyped mesh id before anything is granted on it.
+    Meshes reached through another account's role are not visible to this one, so they pass."""
+    own = {
+        alias: spec
+        for alias, spec in section.meshes.items()
+        if not (spec.account or section.account)
+    }
+    if not own:
+        return
+    existing = providers.servicemesh.list_meshes()
+    for spec in own.values():
+        if spec.id not in existing:
+            findings.unknown(
+                spec,
+                ("id", None),
+                f"Service Mesh instance in {region}",
+                spec.id,
+                lambda: [*existing, *existing.values()],
+            )
 
 
 def _principal_id(spec: PrincipalSpec, providers: Providers) -> str | None:
@@ -143,13 +165,19 @@ def _principal_noun(kind: PrincipalKind) -> str:
     return "RAM role" if kind is PrincipalKind.RAM_ROLE else "RAM user"
 
 
-def _principal_names(spec: PrincipalSpec, providers: Providers) -> list[str]:
-    if spec.kind is PrincipalKind.RAM_ROLE:
+def _principal_names(kind: PrincipalKind, providers: Providers) -> list[str]:
+    if kind is PrincipalKind.RAM_ROLE:
         return providers.ram.role_names()
     return providers.ram.user_names()
 
 
 # -- CloudSSO -------------------------------------------------------------------------------
+
+_SSO_REFS: Mapping[EntityKind, Callable[[Any], Iterable[str]]] = {
+    ACCESS_CONFIGURATION: lambda spec: [spec.access_configuration],
+    USER: lambda spec: spec.users,
+    GROUP: lambda spec: spec.groups,
+}
 
 
 def _resolve_cloudsso(
@@ -157,62 +185,40 @@ def _resolve_cloudsso(
 ) -> DesiredCloudSso:
     directory_id = section.directory
     sso = providers.cloudsso
-    specs = section.assignments
     resolved = {
         kind: sso.resolve(
-            directory_id, kind, sorted({ref for spec in specs for ref in refs_of(spec)})
+            directory_id, kind, sorted({r for s in section.assignments for r in refs(s)})
         )
-        for kind, refs_of in _SSO_REFS.items()
+        for kind, refs in _SSO_REFS.items()
     }
-    accounts = providers.resourcedirectory.accounts
+
+    def ids_of(spec: AssignmentSpec, kind: EntityKind, field_name: str) -> list[str]:
+        candidates = partial(sso.all_names, directory_id, kind)
+        return _found(
+            spec, field_name, resolved[kind], findings, f"CloudSSO {kind.noun}", candidates
+        )
+
     assignments: list[DesiredAssignment] = []
     managed: set[str] = set()
-    for index, spec in enumerate(specs):
-        prefix = f"cloudsso.assignments[{index}]"
-        ac_id = resolved[ACCESS_CONFIGURATION][spec.access_configuration]
-        if ac_id is None:
-            findings.unknown(
-                spec.field_source("access_configuration"),
-                f"{prefix}.access_configuration",
-                "access configuration",
-                spec.access_configuration,
-                lambda: sso.all_names(directory_id, ACCESS_CONFIGURATION),
-            )
-        principals = [
-            *_principals(
-                spec,
-                "users",
-                "User",
-                resolved[USER],
-                findings,
-                prefix,
-                lambda: sso.all_names(directory_id, USER),
-            ),
-            *_principals(
-                spec,
-                "groups",
-                "Group",
-                resolved[GROUP],
-                findings,
-                prefix,
-                lambda: sso.all_names(directory_id, GROUP),
-            ),
+    for spec in section.assignments:
+        configuration = ids_of(spec, ACCESS_CONFIGURATION, "access_configuration")
+        principals: list[tuple[CloudSsoPrincipalType, str]] = [
+            *(("User", user) for user in ids_of(spec, USER, "users")),
+            *(("Group", group) for group in ids_of(spec, GROUP, "groups")),
         ]
-        account_ids = _accounts(spec, accounts, providers, findings, prefix)
-        managed |= account_ids
-        if ac_id is None:
-            continue
+        accounts = _accounts(spec, providers, findings)
+        managed |= accounts
         assignments += [
-            DesiredAssignment(
-                Assignment(ac_id, account_id, kind, principal_id), spec.source, spec.expires
-            )
-            for account_id in sorted(account_ids)
-            for kind, principal_id in principals
+            DesiredAssignment(Assignment(ac, account, kind, principal), spec.source, spec.expires)
+            for ac in configuration
+            for account in sorted(accounts)
+            for kind, principal in principals
         ]
+    rd_accounts = providers.resourcedirectory.accounts
     findings.names.update(sso.known_names())
-    findings.names.update({a.account_id: a.display_name or a.name for a in accounts})
+    findings.names.update({a.account_id: a.display_name or a.name for a in rd_accounts})
     if section.scope == "directory":
-        managed = {a.account_id for a in accounts}
+        managed = {a.account_id for a in rd_accounts}
     return DesiredCloudSso(
         directory_id=directory_id,
         scope=section.scope,
@@ -222,56 +228,42 @@ def _resolve_cloudsso(
     )
 
 
-_SSO_REFS: Mapping[EntityKind, Callable[[Any], Iterable[str]]] = {
-    ACCESS_CONFIGURATION: lambda spec: [spec.access_configuration],
-    USER: lambda spec: spec.users,
-    GROUP: lambda spec: spec.groups,
-}
-
-
-def _principals(
+def _found(
     spec: AssignmentSpec,
     field_name: str,
-    principal_type: CloudSsoPrincipalType,
     resolved: Mapping[str, str | None],
     findings: _Findings,
-    prefix: str,
+    noun: str,
     candidates: Callable[[], Iterable[str]],
-) -> list[tuple[CloudSsoPrincipalType, str]]:
-    found: list[tuple[CloudSsoPrincipalType, str]] = []
-    for index, ref in enumerate(getattr(spec, field_name)):
-        principal_id = resolved[ref]
-        if principal_id is None:
-            findings.unknown(
-                spec.field_source(field_name, index),
-                f"{prefix}.{field_name}[{index}]",
-                f"CloudSSO {principal_type.lower()}",
-                ref,
-                candidates,
-            )
+) -> list[str]:
+    """The ids of one field of an assignment (a single value or a list), reporting the unknown."""
+    value = getattr(spec, field_name)
+    refs: list[tuple[int | None, str]] = (
+        [(None, value)] if isinstance(value, str) else list(enumerate(value))
+    )
+    ids = []
+    for index, ref in refs:
+        found = resolved[ref]
+        if found is None:
+            findings.unknown(spec, (field_name, index), noun, ref, candidates)
         else:
-            found.append((principal_type, principal_id))
-    return found
+            ids.append(found)
+    return ids
 
 
-def _accounts(
-    spec: AssignmentSpec,
-    accounts: tuple[RdAccount, ...],
-    providers: Providers,
-    findings: _Findings,
-    prefix: str,
-) -> set[str]:
+def _accounts(spec: AssignmentSpec, providers: Providers, findings: _Findings) -> set[str]:
     """The accounts an assignment names, plus every account below the folders it names."""
+    rd = providers.resourcedirectory
     found: set[str] = set()
     for index, ref in enumerate(spec.accounts):
-        account = find_account(ref, accounts)
+        account = find_account(ref, rd.accounts)
         if account is None:
             findings.unknown(
-                spec.field_source("accounts", index),
-                f"{prefix}.accounts[{index}]",
+                spec,
+                ("accounts", index),
                 "resource directory account",
                 ref,
-                lambda: [name for a in accounts for name in (a.display_name, a.name)],
+                lambda: [name for a in rd.accounts for name in (a.display_name, a.name)],
             )
         else:
             found.add(account.account_id)
@@ -279,25 +271,26 @@ def _accounts(
         folder_id = find_folder(ref, providers)
         if folder_id is None:
             findings.unknown(
-                spec.field_source("folders", index),
-                f"{prefix}.folders[{index}]",
+                spec,
+                ("folders", index),
                 "resource directory folder",
                 ref,
-                lambda: [f.name for f in providers.resourcedirectory.folders],
+                lambda: [f.name for f in rd.folders],
             )
         else:
-            found |= providers.resourcedirectory.accounts_in(folder_id)
+            found |= rd.accounts_in(folder_id)
     return found
 
 
 def find_account(ref: str, accounts: Iterable[RdAccount]) -> RdAccount | None:
     """By id, then display name, then account name; an ambiguous name matches nothing."""
     accounts = tuple(accounts)
-    for key in (
+    keys: tuple[Callable[[RdAccount], str], ...] = (
         lambda a: a.account_id,
         lambda a: a.display_name,
         lambda a: a.name,
-    ):
+    )
+    for key in keys:
         matches = [a for a in accounts if key(a) == ref]
         if matches:
             return matches[0] if len(matches) == 1 else None
@@ -306,8 +299,8 @@ def find_account(ref: str, accounts: Iterable[RdAccount]) -> RdAccount | None:
 
 def find_folder(ref: str, providers: Providers) -> str | None:
     """A folder id found in some account's path needs no folder listing; a name does."""
-    if any(ref in account.path[:-1] for account in providers.resourcedirectory.accounts):
+    rd = providers.resourcedirectory
+    if any(account.in_folder(ref) for account in rd.accounts):
         return ref
-    folders = providers.resourcedirectory.folders
-    matches = [f.folder_id for f in folders if ref in (f.folder_id, f.name)]
+    matches = [f.folder_id for f in rd.folders if ref in (f.folder_id, f.name)]
     return matches[0] if len(matches) == 1 else None
