@@ -17,6 +17,7 @@ from darabonba.policy.retry import RetryPolicyContext
 from permctl.errors import ApiError, ConfigError, CredentialsError
 from permctl.providers.connection import (
     AccessKey,
+    Connection,
     ConnectionSettings,
     Endpoint,
     RetryPolicy,
@@ -165,3 +166,27 @@ def test_a_missing_profile_is_named_in_the_credentials_error() -> None:
     failure = as_permctl_error("GetUser", CredentialException("no such profile"), profile="prod")
     assert isinstance(failure, CredentialsError)
     assert "'prod'" in str(failure)
+
+
+def test_parallel_results_come_back_in_input_order() -> None:
+    connection = Connection(ConnectionSettings(concurrency=4, quiet=True))
+    try:
+        assert connection.map(lambda n: n * n, range(50), label="squares") == [
+            n * n for n in range(50)
+        ]
+    finally:
+        connection.close()
+
+
+def test_the_first_parallel_failure_is_raised() -> None:
+    def fail_on_seven(n: int) -> int:
+        if n == 7:
+            raise ApiError("DescribeUserPermissions", "Forbidden", "no", "R-7", 403)
+        return n
+
+    connection = Connection(ConnectionSettings(concurrency=4, quiet=True))
+    try:
+        with pytest.raises(ApiError, match="R-7"):
+            connection.map(fail_on_seven, range(20), label="reads")
+    finally:
+        connection.close()
