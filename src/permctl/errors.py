@@ -20,7 +20,8 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}"
+        # Line 0: the problem is the file itself (missing, unreadable), not a place in it.
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         return f"{where} {self.path}: {self.message}" if self.path else f"{where} {self.message}"
 
 

@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from permctl import __version__
 from permctl.errors import ApiError, ConfigError, PermctlError
@@ -59,15 +60,15 @@ def fail(error: PermctlError) -> NoReturn:
     console = stderr_console()
     if isinstance(error, ConfigError):
         for problem in error.problems:
-            console.print(f"[red]error[/red] {problem}", markup=True, highlight=False)
+            console.print(f"[red]error[/red] {escape(str(problem))}", markup=True, highlight=False)
         count = len(error.problems)
         console.print(f"{count} error{'s' if count != 1 else ''}; nothing was changed.")
     elif isinstance(error, ApiError):
-        console.print(f"[red]error[/red] {error}")
+        console.print(f"[red]error[/red] {escape(str(error))}")
         if error.request_id:
             console.print(f"  to see why: permctl diagnose {error.request_id}")
     else:
-        console.print(f"[red]error[/red] {error}")
+        console.print(f"[red]error[/red] {escape(str(error))}")
     sys.exit(EXIT_ERROR)
 
 
