@@ -1,5 +1,9 @@
 """Command-line interface: one module per command, each a thin shell over the stages."""
 
+from permctl.cli import (
+    cmd_schema,  # noqa: F401
+    cmd_validate,  # noqa: F401
+)
 from permctl.cli.app import app, main
 
 __all__ = ["app", "main"]

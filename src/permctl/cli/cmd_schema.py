@@ -1,0 +1,39 @@
+"""`permctl schema`: the JSON Schema of the desired-state file, or its Markdown reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from permctl.cli.app import app, fail
+from permctl.config.reference import json_schema, markdown_reference
+from permctl.errors import PermctlError
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  permctl schema --out permctl.schema.json\n\n"
+    "  permctl schema --markdown > docs/file-reference.md",
+)
+def schema(
+    out: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="The key-by-key reference in Markdown instead of the JSON Schema."
+    ),
+) -> None:
+    """Print the JSON Schema of the desired-state file, for editor completion and validation.
+
+    Point yaml-language-server at it with a first line
+    `# yaml-language-server: $schema=permctl.schema.json` (see examples/yaml-language-server.md).
+    """
+    text = markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        fail(PermctlError(f"cannot write {out}: {error.strerror or error}"))
+    typer.echo(f"wrote {out}", err=True)
