@@ -1,0 +1,84 @@
+"""A local HTTP emulator of the Alibaba Cloud APIs permctl uses, for tests, benchmarks and demos.
+
+It speaks the OpenAPI RPC protocol with ACS3-HMAC-SHA256 signatures, so the unmodified SDK
+clients talk to it when configured with
+`Config(access_key_id=..., access_key_secret=..., endpoint="127.0.0.1:PORT", protocol="HTTP")`:
+
+- servicemesh 2020-01-11: DescribeUserPermissions, DescribeUsersWithPermissions,
+  GrantUserPermissions, DescribeServiceMeshes
+- cloudsso 2021-05-15: ListDirectories, ListUsers, GetUser, ListGroups, GetGroup,
+  ListAccessConfigurations, GetAccessConfiguration, ListAccessAssignments,
+  CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus
+- resourcedirectorymaster 2022-04-19: ListAccounts, ListAuthorizedAccounts,
+  ListAuthorizedFolders, ListFoldersForParent, GetFolder
+- ram 2015-05-01: GetUser, GetRole, ListUsers, ListRoles
+- sts 2015-04-01: GetCallerIdentity
+
+    with Emulator("examples/live-state.yaml", knobs=Knobs(seed=1, latency_ms=20)) as emu:
+        ...  # emu.endpoint, emu.access_key_id, emu.access_key_secret, emu.calls, emu.writes
+
+`python -m permctl.emulator serve --state FILE` runs it from a shell.
+
+The state schema (YAML or JSON; ids are strings, a number is taken as its digits; every
+reference must resolve, and all problems are reported at once):
+
+    account_id: "1000000000000001"      # the caller's account
+    access_keys:                        # optional; absent: one pair is generated
+      - id: permctl-emulator-key
+        secret: permctl-emulator-secret-not-real
+        security_token: null            # optional: the key then needs this x-acs-security-token
+        principal: null                 # optional: RAM user/role (id or name) the key belongs to
+    meshes:
+      - {id: c57b848115458460583a4260cb713abc, name: prod-mesh, region_id: cn-hangzhou}
+    ram:
+      users:
+        - id: "278525736094801234"
+          name: alice
+          display_name: Alice           # optional
+          grants: [{mesh: c57b848115458460583a4260cb713abc, role: istio-admin}]
+      roles:
+        - {id: "300000000000000001", name: ci-deployer, grants: []}
+    resource_directory:                 # optional; absent: its APIs say EntityNotExists
+      id: rd-k4abcd
+      root_folder_id: r-Wmabcd
+      folders: [{id: fd-bVaRIG1234, name: dev, parent: r-Wmabcd}]
+      accounts:                         # folder absent: under the root
+        - {id: "114240524784abcd", name: dev-test, display_name: dev-test, folder: fd-bVaRIG1234}
+    cloudsso:
+      directories:
+        - id: d-00fc2p61abcd
+          name: example-directory
+          users: [{id: u-00q8wbq42wiltcrkabcd, name: alice}]
+          groups: [{id: g-00jqzghi2n3lwnvgabcd, name: platform-admins}]
+          access_configurations: [{id: ac-00jhtfl8thteu6ujabcd, name: ECS-Admin}]
+          assignments:
+            - access_configuration: ac-00jhtfl8thteu6ujabcd
+              account: "114240524784abcd"
+              principal_type: User      # or Group
+              principal: u-00q8wbq42wiltcrkabcd
+
+Role names are istio-admin, istio-ops and istio-readonly. `Emulator.dump()` returns the live
+state in this schema, with every section's optional fields filled in.
+"""
+
+from permctl.emulator.emulator import Emulator
+from permctl.emulator.errors import ApiFault
+from permctl.emulator.faults import DenyRule, Knobs
+from permctl.emulator.journal import AssignmentWrite, Call, GrantWrite, Write
+from permctl.emulator.schema import StateFileError
+from permctl.emulator.state import AssignmentKey, EmulatorState, MeshGrant
+
+__all__ = [
+    "ApiFault",
+    "AssignmentKey",
+    "AssignmentWrite",
+    "Call",
+    "DenyRule",
+    "Emulator",
+    "EmulatorState",
+    "GrantWrite",
+    "Knobs",
+    "MeshGrant",
+    "StateFileError",
+    "Write",
+]

@@ -1,0 +1,104 @@
+"""`python -m permctl.emulator serve --state FILE [--port N] [knobs...]`: serve a state until
+interrupted, printing the endpoint and the AccessKey to use."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TextIO
+
+from permctl.emulator.emulator import Emulator
+from permctl.emulator.faults import DenyRule, Knobs
+from permctl.emulator.schema import StateFileError
+
+# Knobs settable from the command line, with the type each takes.
+_KNOB_OPTIONS: dict[str, type] = {
+    "seed": int,
+    "latency_ms": float,
+    "latency_spike_rate": float,
+    "latency_spike_ms": float,
+    "throttle_rate": float,
+    "throttle_status": int,
+    "retry_after_ms": int,
+    "error_5xx_rate": float,
+    "qps_cap": int,
+    "task_delay_s": float,
+    "task_failure_rate": float,
+    "fail_after_write_rate": float,
+}
+
+
+def serve(
+    state_path: str | os.PathLike[str],
+    port: int = 0,
+    knobs: Knobs | None = None,
+    *,
+    out: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Serve `state_path` on 127.0.0.1:`port` (0: a free port) until `stop` is set or the
+    process is interrupted."""
+    out = out or sys.stdout
+    with Emulator(state_path, knobs, port=port) as emulator:
+        print(f"permctl emulator serving {os.fspath(state_path)} on {emulator.url}", file=out)
+        print(f"AccessKey id {emulator.access_key_id}", file=out)
+        print(f"AccessKey secret {emulator.access_key_secret}", file=out)
+        print("To point permctl and the SDK at it:", file=out)
+        print(f"  export ALIBABA_CLOUD_ACCESS_KEY_ID={emulator.access_key_id}", file=out)
+        print(f"  export ALIBABA_CLOUD_ACCESS_KEY_SECRET={emulator.access_key_secret}", file=out)
+        print(f"  export PERMCTL_ENDPOINT={emulator.url}", file=out)
+        print("Press Ctrl+C to stop.", file=out, flush=True)
+        try:
+            (stop or threading.Event()).wait()
+        except KeyboardInterrupt:
+            print("stopped", file=out, flush=True)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m permctl.emulator", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="serve a state file until interrupted")
+    run.add_argument("--state", required=True, help="YAML or JSON state file")
+    run.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    for name, kind in _KNOB_OPTIONS.items():
+        run.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind)
+    run.add_argument("--quirks", action="store_true", help="answer with the real API's quirks")
+    run.add_argument(
+        "--deny",
+        action="append",
+        default=[],
+        metavar="ACTION[:ID,...]",
+        help="refuse this action (for these resource ids) with 403; repeatable",
+    )
+    return root
+
+
+def knobs_from(args: argparse.Namespace) -> Knobs:
+    values = {name: getattr(args, name) for name in _KNOB_OPTIONS}
+    return Knobs(
+        **{name: value for name, value in values.items() if value is not None},
+        quirks=args.quirks,
+        deny=tuple(DenyRule.parse(rule) for rule in args.deny),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    root = parser()
+    args = root.parse_args(argv)
+    try:
+        knobs = knobs_from(args)
+    except ValueError as error:
+        root.error(str(error))
+    try:
+        serve(args.state, args.port, knobs)
+    except StateFileError as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

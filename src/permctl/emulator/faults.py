@@ -1,0 +1,207 @@
+"""What can go wrong, and how often: the knobs, and the faults they inject.
+
+Every call draws from its own random stream seeded by (seed, call sequence number), so a run
+that makes the same calls in the same order sees the same faults, whatever the knobs were
+changed to in between. Faults are injected before the action runs (a throttled or failed
+write changes nothing), except `fail_after_write_rate`, which answers 503 after the write
+was applied: the ambiguous outcome a real client must survive.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from permctl.emulator.errors import ApiFault
+from permctl.emulator.signing import Caller
+
+THROTTLED = ("Throttling.User", "Request was denied due to user flow control.")
+UNAVAILABLE = (
+    "ServiceUnavailable",
+    "The request has failed due to a temporary failure of the server.",
+)
+INTERNAL = (
+    "InternalError",
+    "The request processing has failed due to some unknown error, exception or failure.",
+)
+
+# GetCallerIdentity and AccessDeniedDetail name a RAM user differently.
+_PRINCIPAL_TYPES = {"RAMUser": "SubUser"}
+
+
+@dataclass(frozen=True)
+class DenyRule:
+    """Calls of `action` are refused with 403 `code`; only those naming one of `resource_ids`
+    in a parameter when any are given."""
+
+    action: str
+    resource_ids: frozenset[str] = frozenset()
+    code: str = "NoPermission"
+
+    @classmethod
+    def parse(cls, text: str) -> DenyRule:
+        """`Action` or `Action:id1,id2`, as the CLI takes it."""
+        action, _, ids = text.partition(":")
+        return cls(action, frozenset(i for i in ids.split(",") if i))
+
+    def matches(self, action: str, params: Mapping[str, str]) -> bool:
+        if action != self.action:
+            return False
+        # Substring, because Permissions and SubAccountUserIds carry their ids inside JSON.
+        return not self.resource_ids or any(
+            rid in value for rid in self.resource_ids for value in params.values()
+        )
+
+
+@dataclass(frozen=True)
+class Knobs:
+    seed: int = 0
+    latency_ms: float = 0.0
+    latency_spike_rate: float = 0.0
+    latency_spike_ms: float = 0.0
+    throttle_rate: float = 0.0
+    throttle_status: int = 400  # what Throttling.User comes back with; 429 is the other choice
+    retry_after_ms: int | None = None  # set: throttling carries x-acs-retry-after
+    error_5xx_rate: float = 0.0
+    qps_cap: int | None = None
+    task_delay_s: float = 0.0
+    task_failure_rate: float = 0.0
+    quirks: bool = False
+    fail_after_write_rate: float = 0.0
+    deny: tuple[DenyRule, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        rates = ("latency_spike_rate", "throttle_rate", "error_5xx_rate", "task_failure_rate")
+        for name in (*rates, "fail_after_write_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        for name in ("latency_ms", "latency_spike_ms", "task_delay_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.qps_cap is not None and self.qps_cap < 1:
+            raise ValueError("qps_cap must be at least 1")
+        if self.throttle_status not in (400, 429, 503):
+            raise ValueError("throttle_status must be 400, 429 or 503")
+
+
+class Dice:
+    """The random draws of one call, from streams seeded by (seed, call sequence number): one
+    for the faults, drawn all at once in a fixed order, and one for what the action decides
+    (task outcome, ids), so that neither depends on the knobs or on the other. A stream is made
+    only when drawn from: a call with no fault knob set pays nothing for it."""
+
+    def __init__(self, seed: int, sequence: int) -> None:
+        self._seed = f"{seed}/{sequence}"
+
+    @cached_property
+    def _faults(self) -> tuple[float, ...]:
+        rng = random.Random(f"{self._seed}/faults")
+        return tuple(rng.random() for _ in range(5))
+
+    @cached_property
+    def rng(self) -> random.Random:
+        """For the action itself."""
+        return random.Random(f"{self._seed}/action")
+
+    def hit(self, draw: int, rate: float) -> bool:
+        """Whether fault draw number `draw` falls under `rate`."""
+        return rate > 0 and self._faults[draw] < rate
+
+
+# Which fault draw decides what.
+SPIKE, THROTTLE, ERROR, ERROR_KIND, AFTER_WRITE = range(5)
+
+
+def latency_s(knobs: Knobs, dice: Dice) -> float:
+    spike = knobs.latency_spike_ms if dice.hit(SPIKE, knobs.latency_spike_rate) else 0.0
+    return (knobs.latency_ms + spike) / 1000
+
+
+def throttled(knobs: Knobs) -> ApiFault:
+    headers = {"x-acs-retry-after": str(knobs.retry_after_ms)} if knobs.retry_after_ms else {}
+    return ApiFault(*THROTTLED, knobs.throttle_status, headers=headers)
+
+
+def injected_fault(knobs: Knobs, dice: Dice) -> ApiFault | None:
+    """Throttling or a 5xx drawn for this call, if any."""
+    if dice.hit(THROTTLE, knobs.throttle_rate):
+        return throttled(knobs)
+    if dice.hit(ERROR, knobs.error_5xx_rate):
+        code, message = UNAVAILABLE if dice.hit(ERROR_KIND, 0.5) else INTERNAL
+        return ApiFault(code, message, 503 if code == UNAVAILABLE[0] else 500)
+    return None
+
+
+def after_write_fault(knobs: Knobs, dice: Dice) -> ApiFault | None:
+    if dice.hit(AFTER_WRITE, knobs.fail_after_write_rate):
+        return ApiFault(*UNAVAILABLE, 503)
+    return None
+
+
+def denied(
+    knobs: Knobs,
+    service: str,
+    action: str,
+    params: Mapping[str, str],
+    caller: Caller,
+    account_id: str,
+) -> ApiFault | None:
+    rule = next((r for r in knobs.deny if r.matches(action, params)), None)
+    if rule is None:
+        return None
+    auth_action = f"{service}:{action}"
+    detail: dict[str, Any] = {
+        "AuthAction": auth_action,
+        "AuthPrincipalType": _PRINCIPAL_TYPES.get(caller.identity_type, caller.identity_type),
+        "AuthPrincipalDisplayName": caller.display_name,
+        "AuthPrincipalOwnerId": account_id,
+        "NoPermissionType": "ImplicitDeny",
+        "PolicyType": "AccountLevelIdentityBasedPolicy",
+        "EncodedDiagnosticMessage": _diagnostic(auth_action, caller, sorted(rule.resource_ids)),
+    }
+    return ApiFault(
+        rule.code,
+        f"You are not authorized to perform this operation. Action: {auth_action}",
+        403,
+        extra={
+            "AccessDeniedDetail": detail,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={rule.code}&product={service}",
+        },
+    )
+
+
+def _diagnostic(auth_action: str, caller: Caller, resources: list[str]) -> str:
+    """Opaque to clients, as the cloud's is; RAM DecodeDiagnosticMessage can read it back."""
+    document = {
+        "AuthAction": auth_action,
+        "AuthPrincipalId": caller.principal_id,
+        "AccessKeyId": caller.access_key_id,
+        "Resources": resources,
+    }
+    return base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
+
+
+class QpsWindow:
+    """Calls admitted in the last second; beyond the cap a call is throttled (and not counted)."""
+
+    def __init__(self) -> None:
+        self._admitted: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def admit(self, cap: int | None, now: float) -> bool:
+        if cap is None:
+            return True
+        with self._lock:
+            while self._admitted and self._admitted[0] <= now - 1.0:
+                self._admitted.popleft()
+            if len(self._admitted) >= cap:
+                return False
+            self._admitted.append(now)
+            return True

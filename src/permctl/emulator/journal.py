@@ -1,0 +1,97 @@
+"""What happened: every call, and every write with its before and after, as immutable records."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from permctl.emulator.state import AssignmentKey, MeshGrant
+
+
+@dataclass(frozen=True)
+class Call:
+    sequence: int
+    time: float  # epoch seconds when the call arrived
+    action: str
+    version: str
+    access_key_id: str | None
+    params: Mapping[str, str]
+    status: int
+    code: str | None  # the error code; None for a success
+    request_id: str
+
+
+@dataclass(frozen=True)
+class GrantWrite:
+    """One principal's list as a successful GrantUserPermissions replaced it."""
+
+    call_sequence: int
+    request_id: str
+    principal_id: str
+    is_ram_role: bool
+    before: tuple[MeshGrant, ...]
+    after: tuple[MeshGrant, ...]
+
+    @property
+    def lost(self) -> frozenset[MeshGrant]:
+        return frozenset(self.before) - frozenset(self.after)
+
+
+@dataclass(frozen=True)
+class AssignmentWrite:
+    """A completed CloudSSO task; `status` Failed means nothing changed."""
+
+    task_id: str
+    request_id: str  # of the call that submitted the task
+    operation: str  # CreateAccessAssignment | DeleteAccessAssignment
+    directory_id: str
+    assignment: AssignmentKey
+    status: str
+    failure_reason: str | None
+    deprovision_strategy: str | None
+
+
+Write = GrantWrite | AssignmentWrite
+
+
+class Journal:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sequence = itertools.count(1)
+        self._calls: list[Call] = []
+        self._writes: list[Write] = []
+
+    def next_sequence(self) -> int:
+        with self._lock:
+            return next(self._sequence)
+
+    def record_call(self, call: Call) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    def record_writes(self, writes: Iterable[Write]) -> None:
+        with self._lock:
+            self._writes.extend(writes)
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        """In arrival order (calls are recorded when they finish)."""
+        with self._lock:
+            return tuple(sorted(self._calls, key=lambda call: call.sequence))
+
+    @property
+    def writes(self) -> tuple[Write, ...]:
+        with self._lock:
+            return tuple(self._writes)
+
+    def counts(self) -> Counter[str]:
+        with self._lock:
+            return Counter(call.action for call in self._calls)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._writes.clear()

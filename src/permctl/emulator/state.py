@@ -1,0 +1,254 @@
+"""The emulated world: meshes, RAM principals and their Service Mesh grants, the resource
+directory, and CloudSSO directories with their assignments and pending tasks.
+
+One re-entrant lock guards all of it. The dispatcher holds it around each action, so every call
+is atomic, as a GrantUserPermissions for several principals must be; handlers never lock.
+Only grants, assignments and tasks change; everything else is the validated document.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import secrets
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from permctl.emulator.schema import (
+    DEFAULT_TIME,
+    AccountDoc,
+    DirectoryDoc,
+    FolderDoc,
+    RamPrincipalDoc,
+    ResourceDirectoryDoc,
+    StateDoc,
+    StateSource,
+    load_document,
+)
+from permctl.emulator.signing import Caller, Credential, KeyStore
+
+ROOT_FOLDER_NAME = "Root"
+
+
+@dataclass(frozen=True, order=True)
+class MeshGrant:
+    mesh: str
+    role: str
+
+
+@dataclass(frozen=True, order=True)
+class AssignmentKey:
+    access_configuration_id: str
+    target_id: str
+    principal_type: str  # User | Group
+    principal_id: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.access_configuration_id} on {self.target_id} "
+            f"for {self.principal_type} {self.principal_id}"
+        )
+
+
+@dataclass(frozen=True)
+class Assigned:
+    order: int  # creation order: listings follow it, and page cursors are made of it
+    created: str
+
+
+@dataclass
+class Task:
+    """An asynchronous CloudSSO change; its outcome is drawn when it is submitted."""
+
+    task_id: str
+    task_type: str  # CreateAccessAssignment | DeleteAccessAssignment
+    directory_id: str
+    key: AssignmentKey
+    due: float
+    failure_reason: str | None
+    start_time: str
+    request_id: str
+    deprovision_strategy: str | None = None
+    status: str = "InProgress"
+    end_time: str | None = None
+
+
+class Directory:
+    """One CloudSSO directory."""
+
+    def __init__(self, doc: DirectoryDoc) -> None:
+        self.doc = doc
+        self.users = {u.id: u for u in doc.users}
+        self.groups = {g.id: g for g in doc.groups}
+        self.access_configurations = {c.id: c for c in doc.access_configurations}
+        self.assignments: dict[AssignmentKey, Assigned] = {}
+        self.by_target: defaultdict[str, set[AssignmentKey]] = defaultdict(set)
+        self.tasks: dict[str, Task] = {}
+        self.pending: dict[AssignmentKey, Task] = {}
+        self._order = itertools.count()
+        for a in doc.assignments:
+            self.add(
+                AssignmentKey(a.access_configuration, a.account, a.principal_type, a.principal),
+                DEFAULT_TIME,
+            )
+
+    def add(self, key: AssignmentKey, created: str) -> None:
+        self.assignments[key] = Assigned(next(self._order), created)
+        self.by_target[key.target_id].add(key)
+
+    def remove(self, key: AssignmentKey) -> None:
+        del self.assignments[key]
+        self.by_target[key.target_id].discard(key)
+
+    def principal_name(self, principal_type: str, principal_id: str) -> str:
+        entities = self.users if principal_type == "User" else self.groups
+        entity = entities.get(principal_id)
+        return entity.name if entity else ""
+
+    def complete(self, task: Task, now: str) -> None:
+        """Apply a due task: its change becomes visible, or it fails and changes nothing."""
+        del self.pending[task.key]
+        task.status, task.end_time = ("Failed" if task.failure_reason else "Success"), now
+        if task.failure_reason:
+            return
+        if task.task_type == "CreateAccessAssignment":
+            self.add(task.key, now)
+        else:
+            self.remove(task.key)
+
+    def dump_assignments(self) -> list[dict[str, str]]:
+        return [
+            {
+                "access_configuration": k.access_configuration_id,
+                "account": k.target_id,
+                "principal_type": k.principal_type,
+                "principal": k.principal_id,
+            }
+            for k in self.assignments
+        ]
+
+
+class ResourceDirectory:
+    def __init__(self, doc: ResourceDirectoryDoc) -> None:
+        self.doc = doc
+        self.folders = {f.id: f for f in doc.folders}
+        self.accounts = {a.id: a for a in doc.accounts}
+
+    def chain(self, folder_id: str | None) -> list[FolderDoc]:
+        """The folders from below the root down to `folder_id` (empty for the root)."""
+        chain: list[FolderDoc] = []
+        while folder_id in self.folders:
+            chain.insert(0, self.folders[folder_id])
+            folder_id = self.folders[folder_id].parent
+        return chain
+
+    def folder_path(self, folder_id: str | None) -> str:
+        """`rd-x/r-y/fd-a/fd-b`: the ResourceDirectoryPath of a folder."""
+        return "/".join(
+            (self.doc.id, self.doc.root_folder_id, *(f.id for f in self.chain(folder_id)))
+        )
+
+    def account_path(self, account: AccountDoc) -> str:
+        return f"{self.folder_path(account.folder)}/{account.id}"
+
+    def account_path_name(self, account: AccountDoc) -> str:
+        """`rd-x/root/dev/dev-test`: TargetPathName, names where the path has ids."""
+        names = (f.name for f in self.chain(account.folder))
+        return "/".join((self.doc.id, "root", *names, account.name))
+
+    def folder_of(self, account: AccountDoc) -> str:
+        return account.folder or self.doc.root_folder_id
+
+
+class EmulatorState:
+    def __init__(self, doc: StateDoc) -> None:
+        self.lock = threading.RLock()
+        self.doc = doc
+        self.account_id = doc.account_id
+        self.meshes = {m.id: m for m in doc.meshes}
+        self.users_by_name = {u.name: u for u in doc.ram.users}
+        self.roles_by_name = {r.name: r for r in doc.ram.roles}
+        self.principals: dict[str, RamPrincipalDoc] = {
+            p.id: p for p in doc.ram.users + doc.ram.roles
+        }
+        self.role_ids = frozenset(r.id for r in doc.ram.roles)
+        self.grants: dict[str, tuple[MeshGrant, ...]] = {
+            p.id: tuple(dict.fromkeys(MeshGrant(g.mesh, g.role) for g in p.grants))
+            for p in self.principals.values()
+        }
+        rd = doc.resource_directory
+        self.rd = ResourceDirectory(rd) if rd else None
+        self.directories = {d.id: Directory(d) for d in doc.cloudsso.directories}
+        self.keys: KeyStore = self._key_store()
+        self._due: list[tuple[float, int, Task]] = []
+        self._order = itertools.count()
+
+    @classmethod
+    def load(cls, source: StateSource | EmulatorState) -> EmulatorState:
+        """A state from a YAML/JSON path, a dict, or an existing state (used as is)."""
+        return source if isinstance(source, EmulatorState) else cls(load_document(source))
+
+    def _key_store(self) -> KeyStore:
+        if self.doc.access_keys is None:
+            generated = Credential(
+                f"permctl-emulator-{secrets.token_hex(4)}",
+                f"permctl-emulator-secret-{secrets.token_hex(12)}",
+            )
+            return {generated.access_key_id: generated}
+        by_name = {p.name: p.id for p in self.principals.values()}
+        return {
+            k.id: Credential(
+                k.id,
+                k.secret,
+                k.security_token,
+                by_name.get(k.principal, k.principal) if k.principal else None,
+            )
+            for k in self.doc.access_keys
+        }
+
+    def is_role(self, principal_id: str) -> bool:
+        return principal_id in self.role_ids
+
+    def caller(self, credential: Credential) -> Caller:
+        principal = self.principals.get(credential.principal_id or "")
+        if principal is None:
+            return Caller(credential.access_key_id, "Account", self.account_id, self.account_id)
+        kind = "AssumedRoleUser" if self.is_role(principal.id) else "RAMUser"
+        return Caller(credential.access_key_id, kind, principal.id, principal.name)
+
+    def role_arn(self, role_name: str) -> str:
+        return f"acs:ram::{self.account_id}:role/{role_name.lower()}"
+
+    # -- CloudSSO tasks ------------------------------------------------------------------------
+
+    def submit(self, directory: Directory, task: Task) -> None:
+        directory.tasks[task.task_id] = task
+        directory.pending[task.key] = task
+        heapq.heappush(self._due, (task.due, next(self._order), task))
+
+    def settle(self, now: float, timestamp: str, everything: bool = False) -> list[Task]:
+        """Complete the tasks due by `now` (all of them with `everything`), oldest first.
+        Completion is lazy: it happens on the next call after a task falls due."""
+        done: list[Task] = []
+        while self._due and (everything or self._due[0][0] <= now):
+            task = heapq.heappop(self._due)[2]
+            self.directories[task.directory_id].complete(task, timestamp)
+            done.append(task)
+        return done
+
+    # -- dump ----------------------------------------------------------------------------------
+
+    def dump(self) -> dict[str, Any]:
+        """The current state in the schema it was loaded from."""
+        with self.lock:
+            data = self.doc.model_dump(mode="json", exclude_none=True)
+            for section in ("users", "roles"):
+                for entry in data["ram"][section]:
+                    entry["grants"] = [
+                        {"mesh": g.mesh, "role": g.role} for g in self.grants[entry["id"]]
+                    ]
+            for entry in data["cloudsso"]["directories"]:
+                entry["assignments"] = self.directories[entry["id"]].dump_assignments()
+            return data
