@@ -1,0 +1,3 @@
+from emulated_org import emu, providers
+
+__all__ = ["emu", "providers"]
