@@ -126,6 +126,8 @@ def _quote_hint(kind: str, value: Any) -> str:
 
 
 def _not_allowed(value: Any, allowed: list[str], path: YamlPath, on_key: bool) -> str:
+    if isinstance(value, list | dict):
+        return f"expected {one_of(allowed)}, got {_kind(value)}"
     expected = f"expected {one_of(allowed)}" + did_you_mean(str(value), allowed)
     if on_key:
         return f"unknown key {show(value)}; {expected}"

@@ -76,7 +76,7 @@ def _calendar_date(value: Any) -> Any:
 
 def _whole_number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected the number 1, got {value!r}")
+        raise ValueError("expected the number 1")
     return value
 
 

@@ -168,12 +168,17 @@ def _reader_problem(name: str, text: str, error: yaml.reader.ReaderError) -> Con
 
 def _syntax_problem(name: str, error: yaml.MarkedYAMLError) -> ConfigProblem:
     mark = error.problem_mark or error.context_mark
-    message = f"invalid YAML: {error.problem or error.context}"
-    if error.context and error.problem and error.context_mark:
-        message += f" ({error.context} at line {error.context_mark.line + 1})"
+    problem, context = error.problem or "", error.context or ""
+    if problem.startswith("but ") or not problem:
+        # PyYAML splits one sentence: "expected a single document", "but found another".
+        message = ", ".join(part for part in (context, problem) if part)
+    else:
+        message = problem
+        if context and error.context_mark:
+            message += f" ({context} at line {error.context_mark.line + 1})"
     if mark is None:
-        return ConfigProblem(name, 0, 0, "", message)
-    return _mark_problem(name, mark, message)
+        return ConfigProblem(name, 0, 0, "", f"invalid YAML: {message}")
+    return _mark_problem(name, mark, f"invalid YAML: {message}")
 
 
 def _mark_problem(name: str, mark: yaml.Mark, message: str) -> ConfigProblem:
@@ -195,13 +200,17 @@ class _Builder:
         self.nodes = 0
         self._scalars = yaml.SafeLoader("")
 
-    def build(self, node: Node, path: YamlPath = (), depth: int = 0) -> Any:
+    def build(self, node: Node, path: YamlPath = (), depth: int = 1) -> Any:
         # Aliases share nodes, so a small file can expand into a huge (or, through a recursive
         # anchor, endless) tree: count what is built, not what was written.
         self.nodes += 1
         if self.nodes > MAX_NODES or depth > MAX_DEPTH:
-            what = f"more than {MAX_NODES} values" if self.nodes > MAX_NODES else "nested too deep"
-            message = f"refused: through its aliases the file expands to {what}"
+            what = (
+                f"expands to more than {MAX_NODES} values"
+                if self.nodes > MAX_NODES
+                else f"nests more than {MAX_DEPTH} levels deep"
+            )
+            message = f"refused: through its aliases the file {what}"
             raise ConfigError([problem_at(_ref(self.name, node), dotted(path), message)])
         self.values[path] = _ref(self.name, node)
         if isinstance(node, MappingNode) and node.tag == _MAP_TAG:
