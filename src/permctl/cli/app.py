@@ -26,12 +26,15 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 
 
+# emoji=False: names and ARNs such as acs:ram::1234:role/x must not turn into pictures.
 def stdout_console() -> Console:
-    return Console(no_color=_color_disabled(), highlight=False, soft_wrap=True)
+    return Console(no_color=_color_disabled(), highlight=False, soft_wrap=True, emoji=False)
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, no_color=_color_disabled(), highlight=False, soft_wrap=True)
+    return Console(
+        stderr=True, no_color=_color_disabled(), highlight=False, soft_wrap=True, emoji=False
+    )
 
 
 def _color_disabled() -> bool:
