@@ -31,6 +31,7 @@ from emulated_org import (
 )
 
 from permctl.emulator import Emulator, Knobs
+from permctl.emulator.faults import DenyRule
 from permctl.errors import ApiError
 from permctl.model import Assignment, MeshRole, PrincipalKind
 from permctl.providers import Providers, open_providers
@@ -318,3 +319,38 @@ def test_an_unreachable_endpoint_is_retried_then_reported() -> None:
     with open_providers(settings, FAST_POLLING) as providers, pytest.raises(ApiError) as raised:
         providers.ram.resolve_user("alice")
     assert raised.value.code == "NetworkError"
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        Knobs(seed=5, error_5xx_rate=0.3),
+        Knobs(seed=11, throttle_rate=0.3, retry_after_ms=20),  # ThrottlingException, retry-after
+    ],
+    ids=["server-errors", "retry-after"],
+)
+def test_transient_failures_are_retried_to_a_correct_result(emu: Emulator, knobs: Knobs) -> None:
+    refs = [
+        (ALICE, PrincipalKind.RAM_USER),
+        (BOB, PrincipalKind.RAM_USER),
+        (CI, PrincipalKind.RAM_ROLE),
+    ]
+    with open_providers(settings_for(emu)) as calm:
+        expected = calm.servicemesh.read_principals(refs)
+    emu.set_knobs(knobs)
+    emu.reset_log()
+    with open_providers(settings_for(emu)) as troubled:
+        assert troubled.servicemesh.read_principals(refs) == expected
+    assert any(call.status != 200 for call in emu.calls)
+
+
+def test_accounts_are_listed_without_list_authorized_accounts_where_it_is_denied(
+    emu: Emulator, providers: Providers
+) -> None:
+    emu.set_knobs(Knobs(seed=1, deny=(DenyRule("ListAuthorizedAccounts"),)))
+    assert {a.account_id for a in providers.resourcedirectory.accounts} == {
+        DEV_ACCOUNT,
+        PROD_ACCOUNT,
+        TEAM_ACCOUNT,
+    }
+    assert emu.count("ListAccounts") == 1
