@@ -256,8 +256,14 @@ def _accounts(spec: AssignmentSpec, providers: Providers, findings: _Findings) -
     rd = providers.resourcedirectory
     found: set[str] = set()
     for index, ref in enumerate(spec.accounts):
-        account = find_account(ref, rd.accounts)
-        if account is None:
+        matches = accounts_named(ref, rd.accounts)
+        if len(matches) == 1:
+            found.add(matches[0].account_id)
+        elif matches:
+            ids = ", ".join(sorted(a.account_id for a in matches))
+            message = f"several accounts are named {ref!r} ({ids}); use the account id"
+            findings.problem(spec, ("accounts", index), message)
+        else:
             findings.unknown(
                 spec,
                 ("accounts", index),
@@ -265,8 +271,6 @@ def _accounts(spec: AssignmentSpec, providers: Providers, findings: _Findings) -
                 ref,
                 lambda: [name for a in rd.accounts for name in (a.display_name, a.name)],
             )
-        else:
-            found.add(account.account_id)
     for index, ref in enumerate(spec.folders):
         folder_id = find_folder(ref, providers)
         if folder_id is None:
@@ -282,8 +286,8 @@ def _accounts(spec: AssignmentSpec, providers: Providers, findings: _Findings) -
     return found
 
 
-def find_account(ref: str, accounts: Iterable[RdAccount]) -> RdAccount | None:
-    """By id, then display name, then account name; an ambiguous name matches nothing."""
+def accounts_named(ref: str, accounts: Iterable[RdAccount]) -> list[RdAccount]:
+    """The accounts `ref` names: by id, else by display name, else by account name."""
     accounts = tuple(accounts)
     keys: tuple[Callable[[RdAccount], str], ...] = (
         lambda a: a.account_id,
@@ -293,8 +297,8 @@ def find_account(ref: str, accounts: Iterable[RdAccount]) -> RdAccount | None:
     for key in keys:
         matches = [a for a in accounts if key(a) == ref]
         if matches:
-            return matches[0] if len(matches) == 1 else None
-    return None
+            return matches
+    return []
 
 
 def find_folder(ref: str, providers: Providers) -> str | None:

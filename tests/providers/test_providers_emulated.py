@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from emulated_org import (
@@ -354,3 +355,16 @@ def test_accounts_are_listed_without_list_authorized_accounts_where_it_is_denied
         TEAM_ACCOUNT,
     }
     assert emu.count("ListAccounts") == 1
+
+
+def test_every_call_is_logged_with_its_outcome_and_request_id_but_no_secret(
+    emu: Emulator, providers: Providers, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="permctl.api")
+    providers.ram.resolve_user("alice")
+    providers.ram.resolve_user("nobody")
+    found, missing = emu.calls
+    assert "GetUser ok in" in caplog.text and f"RequestId={found.request_id}" in caplog.text
+    assert f"GetUser failed {missing.code} in" in caplog.text
+    assert f"RequestId={missing.request_id}" in caplog.text
+    assert emu.access_key_secret not in caplog.text

@@ -18,13 +18,15 @@ from emulated_org import (
     SSO_ALICE,
     STAGING,
     TEAM_ACCOUNT,
+    base_state,
+    settings_for,
 )
 
 from permctl.config import load_files
 from permctl.emulator import Emulator
 from permctl.errors import ConfigError
 from permctl.model import Assignment, PrincipalKind
-from permctl.providers import Providers
+from permctl.providers import Providers, open_providers
 from permctl.resolve import resolve
 
 GOOD = f"""\
@@ -183,3 +185,29 @@ def test_a_principal_named_twice_is_reported(tmp_path: Path, providers: Provider
         """
     with pytest.raises(ConfigError, match="same principal as 'alice'"):
         resolve(load_files([write(tmp_path, text)]), providers)
+
+
+def test_an_account_name_two_accounts_share_asks_for_the_id(tmp_path: Path) -> None:
+    state = base_state()
+    state["resource_directory"]["accounts"].append(
+        {"id": "777700000000abcd", "name": "other@example.com", "display_name": "dev-test"}
+    )
+    text = f"""\
+        version: 1
+        cloudsso:
+          directory: {DIRECTORY}
+          assignments:
+            - access_configuration: ECS-Admin
+              accounts: [dev-test]
+              users: [alice]
+        """
+    config = load_files([write(tmp_path, text)])
+    with (
+        Emulator(state) as emu,
+        open_providers(settings_for(emu)) as providers,
+        pytest.raises(ConfigError) as raised,
+    ):
+        resolve(config, providers)
+    (problem,) = raised.value.problems
+    assert problem.path == "cloudsso.assignments[0].accounts[0]"
+    assert "777700000000abcd" in problem.message and DEV_ACCOUNT in problem.message
