@@ -368,3 +368,8 @@ def test_every_call_is_logged_with_its_outcome_and_request_id_but_no_secret(
     assert f"GetUser failed {missing.code} in" in caplog.text
     assert f"RequestId={missing.request_id}" in caplog.text
     assert emu.access_key_secret not in caplog.text
+
+
+def test_nothing_to_resolve_costs_no_call(emu: Emulator, providers: Providers) -> None:
+    assert providers.cloudsso.resolve(DIRECTORY, GROUP, []) == {}
+    assert not emu.calls

@@ -75,7 +75,7 @@ class Task:
 
     task_id: str | None
     request_id: str | None
-    already_done: str | None = None  # the error code that said so
+    already_done: bool = False  # EntityAlreadyExists on create, EntityNotExists on delete
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class _Catalog:
     names: dict[str, str] = field(default_factory=dict)
     next_token: str | None = None
     total: int | None = None
+    listed: int = 0  # entries the full listing has returned so far
     complete: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -117,7 +118,7 @@ class _Catalog:
     def remaining_pages(self) -> int:
         if self.complete or self.total is None:
             return 0
-        return -(-(self.total - len(self.names)) // DIRECTORY_PAGE_SIZE)
+        return -(-(self.total - self.listed) // DIRECTORY_PAGE_SIZE)
 
 
 class CloudSsoProvider:
@@ -140,6 +141,8 @@ class CloudSsoProvider:
         directories thus take one call whatever the file names; a large one with a handful of
         names takes one call per name plus one.
         """
+        if not refs:
+            return {}
         catalog = self._catalog(directory_id, kind)
         if catalog.total is None:
             self._list_page(directory_id, kind, catalog)
@@ -174,7 +177,9 @@ class CloudSsoProvider:
     def _list_page(self, directory_id: str, kind: EntityKind, catalog: _Catalog) -> None:
         body = self._list(directory_id, kind, None, catalog.next_token)
         with catalog.lock:
-            catalog.names.update(kind.entries(body))
+            page = kind.entries(body)
+            catalog.names.update(page)
+            catalog.listed += len(page)
             catalog.total = int(body.total_counts or 0)
             catalog.next_token = body.next_token if body.is_truncated else None
             catalog.complete = not catalog.next_token
@@ -287,14 +292,14 @@ class CloudSsoProvider:
             body = self._connection.call(action, send).body
         except ApiError as error:
             if error.code.startswith(done_code):
-                return Task(None, error.request_id, already_done=error.code)
+                return Task(None, error.request_id, already_done=True)
             raise
         return Task(body.task.task_id if body.task else None, body.request_id)
 
     def wait_for_task(self, directory_id: str, task: Task) -> TaskResult:
         """Poll GetTaskStatus until the task succeeds or fails; a failure is reported at once."""
         if task.task_id is None:
-            return TaskResult(None, succeeded=True, already_done=task.already_done is not None)
+            return TaskResult(None, succeeded=True, already_done=task.already_done)
         deadline = time.monotonic() + self._polling.timeout_s
         delay = self._polling.first_delay_s
         while True:
@@ -303,9 +308,8 @@ class CloudSsoProvider:
             if status.status == "Success":
                 return TaskResult(task.task_id, succeeded=True)
             if status.status == "Failed":
-                return TaskResult(
-                    task.task_id, succeeded=False, failure_reason=status.failure_reason
-                )
+                reason = status.failure_reason or "the task failed and gave no reason"
+                return TaskResult(task.task_id, succeeded=False, failure_reason=reason)
             if time.monotonic() >= deadline:
                 reason = f"still {status.status} after {self._polling.timeout_s:.0f} s"
                 return TaskResult(task.task_id, succeeded=False, failure_reason=reason)

@@ -44,15 +44,6 @@ log = logging.getLogger("permctl.api")
 # permctl reports a missing credential as one sentence instead.
 logging.getLogger("credentials").setLevel(logging.CRITICAL + 1)
 
-SERVICES: tuple[str, ...] = (
-    "servicemesh",
-    "cloudsso",
-    "resourcedirectory",
-    "ram",
-    "sts",
-    "openapiexplorer",
-)
-
 _CLIENT_CLASSES: Mapping[str, Callable[[SdkConfig], Any]] = MappingProxyType(
     {
         "servicemesh": ServiceMeshClient,
@@ -63,6 +54,8 @@ _CLIENT_CLASSES: Mapping[str, Callable[[SdkConfig], Any]] = MappingProxyType(
         "openapiexplorer": OpenApiExplorerClient,
     }
 )
+
+SERVICES: tuple[str, ...] = tuple(_CLIENT_CLASSES)
 
 ENDPOINT_ENV = "PERMCTL_ENDPOINT"
 
