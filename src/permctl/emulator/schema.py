@@ -255,4 +255,5 @@ def _read_file(path: Path) -> Any:
     try:
         return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise StateFileError(f"{path}: not valid {path.suffix[1:] or 'YAML'}: {error}") from None
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise StateFileError(f"{path}: not valid {kind}: {error}") from None

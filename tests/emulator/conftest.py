@@ -1,0 +1,33 @@
+"""Emulators for the tests: `shared` (one per module) for tests that only read, `emu` (one per
+test) for tests that write or change knobs; `sdk` and `shared_sdk` are SDK clients for each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from emulator_support import Clients, clients, org_state
+
+from permctl.emulator import Emulator, Knobs
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[Emulator]:
+    with Emulator(org_state(), knobs=Knobs(seed=1)) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def shared_sdk(shared: Emulator) -> Clients:
+    return clients(shared)
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator(org_state(), knobs=Knobs(seed=1)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def sdk(emu: Emulator) -> Clients:
+    return clients(emu)
