@@ -1,0 +1,191 @@
+"""Thousands of mangled files: load_files either returns a Config or raises ConfigError.
+
+Nothing else may escape (no pydantic error, no YAML error, no RecursionError, no KeyError from
+the error translator), and every problem must be printable as the CLI prints it.
+
+Each load takes a few milliseconds (the pure-Python YAML reader is slow, and chosen for safety),
+so each test runs 500 examples by default: about ten seconds for both. For a deeper search set
+PERMCTL_FUZZ_EXAMPLES, e.g. `PERMCTL_FUZZ_EXAMPLES=20000 pytest tests/config/test_config_fuzz.py`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from permctl.config import load_files
+from permctl.errors import ConfigError
+
+EXAMPLE = Path(__file__).parents[2] / "permissions.yaml.example"
+
+
+def _base_document() -> dict[str, Any]:
+    """The example file with one principal and one assignment and without its comments: every
+    kind of field is still there, and the pure-Python YAML reader (which permctl uses on purpose)
+    gets through it several times faster, so more mutations fit in a few seconds."""
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    del data["asm"]["principals"][1:], data["cloudsso"]["assignments"][1:]
+    return data
+
+
+BASE = _base_document()
+BASE_BYTES = yaml.dump(BASE, Dumper=yaml.CSafeDumper, sort_keys=False).encode("utf-8")
+
+# Deterministic for CI: the same examples every run, nothing remembered between runs.
+FUZZ = settings(
+    max_examples=int(os.environ.get("PERMCTL_FUZZ_EXAMPLES", "500")),
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# Words the file uses, so mutations often land on almost-valid input.
+WORDS = st.sampled_from(
+    [
+        "istio-admin",
+        "istio-root",
+        "prod",
+        "prd",
+        "mesh-admins",
+        "alice",
+        "ram_user",
+        "ram_role",
+        "roles",
+        "teams",
+        "2027-02-30",
+        "directory",
+        "[/bold]",
+        ":ram:",
+        "<<",
+        "",
+    ]
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=12)
+    | st.dates(min_value=date(1, 1, 1))
+    | WORDS
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=8) | WORDS, inner, max_size=3)
+    ),
+    max_leaves=5,
+)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+def _load_survives(path: Path) -> None:
+    try:
+        config = load_files([path])
+    except ConfigError as error:
+        assert error.problems
+        for problem in error.problems:
+            assert problem.message and problem.file == str(path)
+            assert problem.line >= 0 and problem.column >= 0
+        str(error).encode("utf-8")
+    else:
+        assert len(config.digest()) == 64
+
+
+def _containers(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of every mapping and list in the document."""
+    found = [path] if isinstance(data, dict | list) else []
+    children = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else []
+    )
+    for key, value in children:
+        found += _containers(value, (*path, key))
+    return found
+
+
+def _at(data: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+@st.composite
+def mutated_documents(draw: st.DrawFn) -> Any:
+    data = copy.deepcopy(BASE)
+    for _ in range(draw(st.integers(1, 4))):
+        target = _at(data, draw(st.sampled_from(_containers(data))))
+        keys = list(target) if isinstance(target, dict) else list(range(len(target)))
+        action = draw(st.sampled_from(["replace", "drop", "add", "repeat"]))
+        if not keys or action == "add":
+            if isinstance(target, dict):
+                target[draw(st.text(max_size=8) | WORDS)] = draw(VALUES)
+            else:
+                target.append(draw(VALUES))
+            continue
+        key = draw(st.sampled_from(keys))
+        if action == "replace":
+            target[key] = draw(VALUES)
+        elif action == "drop":
+            del target[key]
+        elif isinstance(target, list):
+            target.append(copy.deepcopy(target[key]))
+    return data
+
+
+@FUZZ
+@given(document=mutated_documents())
+def test_mutated_documents_raise_only_config_errors(workdir: Path, document: Any) -> None:
+    path = workdir / "mutated.yaml"
+    # The C dumper only writes the test's input; permctl itself never uses the C loader.
+    text = yaml.dump(document, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    _load_survives(path)
+
+
+@st.composite
+def mangled_texts(draw: st.DrawFn) -> bytes:
+    raw = BASE_BYTES
+    lines = raw.splitlines(keepends=True)
+    action = draw(st.sampled_from(["repeat line", "drop line", "insert", "truncate", "nest"]))
+    if action == "repeat line":
+        i = draw(st.integers(0, len(lines) - 1))
+        lines.insert(i, lines[i])
+        return b"".join(lines)
+    if action == "drop line":
+        del lines[draw(st.integers(0, len(lines) - 1))]
+        return b"".join(lines)
+    at = draw(st.integers(0, len(raw)))
+    if action == "truncate":
+        return raw[:at]
+    if action == "nest":
+        depth = draw(st.integers(1, 200))
+        opener, closer = draw(st.sampled_from([(b"[", b"]"), (b"{a: ", b"}"), (b"- ", b"")]))
+        return raw[:at] + opener * depth + b"x" + closer * depth + raw[at:]
+    noise = draw(st.binary(max_size=12) | st.text(max_size=12).map(str.encode))
+    return raw[:at] + noise + raw[at:]
+
+
+@FUZZ
+@given(content=mangled_texts())
+def test_mangled_bytes_raise_only_config_errors(workdir: Path, content: bytes) -> None:
+    path = workdir / "mangled.yaml"
+    path.write_bytes(content)
+    _load_survives(path)
