@@ -127,7 +127,7 @@ def test_latency_and_its_spikes_delay_each_call(emu: Emulator, sdk: Clients) -> 
     emu.set_knobs(latency_ms=80)
     started = time.monotonic()
     describe(sdk)
-    assert 0.08 <= time.monotonic() - started < 0.5
+    assert 0.08 <= time.monotonic() - started < 1.0
     emu.set_knobs(latency_spike_rate=1.0, latency_spike_ms=150)
     started = time.monotonic()
     describe(sdk)

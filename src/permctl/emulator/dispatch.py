@@ -82,7 +82,8 @@ class Dispatcher:
         self._qps = QpsWindow()
 
     def handle(self, request: HttpRequest) -> Response:
-        arrived, sequence = time.time(), self.journal.next_sequence()
+        arrived, started = time.time(), time.perf_counter()
+        sequence = self.journal.next_sequence()
         request_id = str(uuid.uuid4()).upper()
         knobs = self.knobs
         dice = Dice(knobs.seed, sequence)
@@ -103,6 +104,7 @@ class Dispatcher:
             log.exception("emulator failed on %s", action)
             bug = ApiFault(INTERNAL[0], f"{INTERNAL[1]} ({type(error).__name__})", 500)
             status, body = 500, self._error_body(bug, request, request_id)
+        payload = json.dumps(body, separators=(",", ":")).encode()
         self.journal.record_call(
             Call(
                 sequence,
@@ -114,13 +116,10 @@ class Dispatcher:
                 status,
                 body.get("Code") if status != 200 else None,
                 request_id,
+                (time.perf_counter() - started) * 1000,
             )
         )
-        return Response(
-            status,
-            {**headers, "x-acs-request-id": request_id},
-            json.dumps(body, separators=(",", ":")).encode(),
-        )
+        return Response(status, {**headers, "x-acs-request-id": request_id}, payload)
 
     def _run(
         self,

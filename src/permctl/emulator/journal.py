@@ -22,6 +22,7 @@ class Call:
     status: int
     code: str | None  # the error code; None for a success
     request_id: str
+    elapsed_ms: float  # from the parsed request to the answer, injected latency included
 
 
 @dataclass(frozen=True)
