@@ -30,7 +30,7 @@ from permctl.emulator.handlers import ROUTES, VERSIONS, Route
 from permctl.emulator.journal import AssignmentWrite, Call, Journal
 from permctl.emulator.params import Params
 from permctl.emulator.signing import HttpRequest, Verifier, authorization_key_id
-from permctl.emulator.state import EmulatorState, Task
+from permctl.emulator.state import EmulatorState
 
 log = logging.getLogger("permctl.emulator")
 
@@ -43,34 +43,27 @@ class Response:
 
 
 def request_parameters(request: HttpRequest) -> dict[str, str]:
-    """Query parameters, then form (or JSON) body parameters over them."""
+    """Query parameters, then form body parameters over them: how RPC calls send them."""
     params = dict(request.query)
-    content_type = request.header("content-type") or ""
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        params.update(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
-    elif content_type.startswith("application/json") and request.body:
-        try:
-            document = json.loads(request.body)
-        except ValueError:
-            raise ApiFault("InvalidParameter", "The request body is not valid JSON.") from None
-        if isinstance(document, dict):
-            params.update(
-                {k: v if isinstance(v, str) else json.dumps(v) for k, v in document.items()}
-            )
+    if (request.header("content-type") or "").startswith("application/x-www-form-urlencoded"):
+        params.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
     return params
 
 
-def completed(task: Task) -> AssignmentWrite:
-    return AssignmentWrite(
-        task.task_id,
-        task.request_id,
-        task.task_type,
-        task.directory_id,
-        task.key,
-        task.status,
-        task.failure_reason,
-        task.deprovision_strategy,
-    )
+@dataclass(frozen=True)
+class Incoming:
+    """One call as it arrived, with what was drawn for it."""
+
+    request: HttpRequest
+    params: Mapping[str, str]
+    action: str
+    version: str
+    sequence: int
+    request_id: str
+    arrived: float  # epoch seconds
+    started: float  # perf_counter, for elapsed_ms
+    knobs: Knobs  # the snapshot the whole call runs with
+    dice: Dice
 
 
 class Dispatcher:
@@ -82,77 +75,78 @@ class Dispatcher:
         self._qps = QpsWindow()
 
     def handle(self, request: HttpRequest) -> Response:
-        arrived, started = time.time(), time.perf_counter()
-        sequence = self.journal.next_sequence()
-        request_id = str(uuid.uuid4()).upper()
-        knobs = self.knobs
-        dice = Dice(knobs.seed, sequence)
-        action = request.header("x-acs-action") or request.query.get("Action") or ""
-        version = request.header("x-acs-version") or request.query.get("Version") or ""
+        call = self._arrive(request)
         headers: Mapping[str, str] = {}
-        params: dict[str, str] = {}
         try:
-            params = request_parameters(request)
-            if delay := latency_s(knobs, dice):
+            if delay := latency_s(call.knobs, call.dice):
                 time.sleep(delay)
-            body = self._run(request, params, action, version, knobs, dice, request_id, sequence)
-            status = 200
+            status, body = 200, self._run(call)
         except ApiFault as fault:
-            status, headers = fault.status, fault.headers
-            body = self._error_body(fault, request, request_id)
+            status, headers, body = fault.status, fault.headers, self._error_body(fault, call)
         except Exception as error:  # a bug must still answer, and be seen
-            log.exception("emulator failed on %s", action)
+            log.exception("emulator failed on %s", call.action)
             bug = ApiFault(INTERNAL[0], f"{INTERNAL[1]} ({type(error).__name__})", 500)
-            status, body = 500, self._error_body(bug, request, request_id)
+            status, body = 500, self._error_body(bug, call)
         payload = json.dumps(body, separators=(",", ":")).encode()
+        self._record(call, status, body.get("Code") if status != 200 else None)
+        return Response(status, {**headers, "x-acs-request-id": call.request_id}, payload)
+
+    def _arrive(self, request: HttpRequest) -> Incoming:
+        arrived, started = time.time(), time.perf_counter()
+        sequence, knobs = self.journal.next_sequence(), self.knobs
+        return Incoming(
+            request,
+            request_parameters(request),
+            request.header("x-acs-action") or request.query.get("Action") or "",
+            request.header("x-acs-version") or request.query.get("Version") or "",
+            sequence,
+            str(uuid.uuid4()).upper(),
+            arrived,
+            started,
+            knobs,
+            Dice(knobs.seed, sequence),
+        )
+
+    def _record(self, call: Incoming, status: int, code: str | None) -> None:
         self.journal.record_call(
             Call(
-                sequence,
-                arrived,
-                action,
-                version,
-                authorization_key_id(request),
-                MappingProxyType(params),
+                call.sequence,
+                call.arrived,
+                call.action,
+                call.version,
+                authorization_key_id(call.request),
+                MappingProxyType(dict(call.params)),
                 status,
-                body.get("Code") if status != 200 else None,
-                request_id,
-                (time.perf_counter() - started) * 1000,
+                code,
+                call.request_id,
+                (time.perf_counter() - call.started) * 1000,
             )
         )
-        return Response(status, {**headers, "x-acs-request-id": request_id}, payload)
 
-    def _run(
-        self,
-        request: HttpRequest,
-        params: dict[str, str],
-        action: str,
-        version: str,
-        knobs: Knobs,
-        dice: Dice,
-        request_id: str,
-        sequence: int,
-    ) -> dict[str, Any]:
-        credential = self.verifier.verify(request)
-        route = self._route(action, version)
-        now = time.time()
-        with self.state.lock:
-            caller = self.state.caller(credential)
-        fault = denied(knobs, route.service, action, params, caller, self.state.account_id)
+    def _run(self, call: Incoming) -> dict[str, Any]:
+        """Authenticate, route, inject faults, then run the action under the state lock."""
+        credential = self.verifier.verify(call.request)
+        route = self._route(call.action, call.version)
+        now, knobs = time.time(), call.knobs
+        caller = self.state.caller(credential)
+        account_id = self.state.account_id
+        fault = denied(knobs, route.service, call.action, call.params, caller, account_id)
         if fault is None and not self._qps.admit(knobs.qps_cap, now):
             fault = throttled(knobs)
-        fault = fault or injected_fault(knobs, dice)
+        fault = fault or injected_fault(knobs, call.dice)
         if fault:
             raise fault
         with self.state.lock:
             self.settle(now)
             ctx = Context(
-                Params(params), self.state, knobs, dice, caller, request_id, sequence, now
-            )
+                Params(call.params), self.state, knobs, call.dice, caller, call.request_id,
+                call.sequence, now,
+            )  # fmt: skip
             body = route.handler(ctx)
             self.journal.record_writes(ctx.writes)
-        if route.writes and (fault := after_write_fault(knobs, dice)):
+        if route.writes and (fault := after_write_fault(knobs, call.dice)):
             raise fault
-        return {"RequestId": request_id, **body}
+        return {"RequestId": call.request_id, **body}
 
     @staticmethod
     def _route(action: str, version: str) -> Route:
@@ -172,14 +166,14 @@ class Dispatcher:
     def settle(self, now: float, everything: bool = False) -> int:
         """Complete due tasks and log them; the state lock must be held."""
         done = self.state.settle(now, iso_time(now), everything)
-        self.journal.record_writes(completed(task) for task in done)
+        self.journal.record_writes(AssignmentWrite.completed(task) for task in done)
         return len(done)
 
     @staticmethod
-    def _error_body(fault: ApiFault, request: HttpRequest, request_id: str) -> dict[str, Any]:
+    def _error_body(fault: ApiFault, call: Incoming) -> dict[str, Any]:
         return {
-            "RequestId": request_id,
-            "HostId": request.header("host") or "",
+            "RequestId": call.request_id,
+            "HostId": call.request.header("host") or "",
             "Code": fault.code,
             "Message": fault.message,
             "Recommend": f"https://api.aliyun.com/troubleshoot?q={fault.code}",

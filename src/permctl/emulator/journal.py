@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from permctl.emulator.state import AssignmentKey, MeshGrant
+from permctl.emulator.state import AssignmentKey, MeshGrant, Task
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,19 @@ class AssignmentWrite:
     status: str
     failure_reason: str | None
     deprovision_strategy: str | None
+
+    @classmethod
+    def completed(cls, task: Task) -> AssignmentWrite:
+        return cls(
+            task.task_id,
+            task.request_id,
+            task.task_type,
+            task.directory_id,
+            task.key,
+            task.status,
+            task.failure_reason,
+            task.deprovision_strategy,
+        )
 
 
 Write = GrantWrite | AssignmentWrite
