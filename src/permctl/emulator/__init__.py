@@ -15,8 +15,17 @@ clients talk to it when configured with
 - sts 2015-04-01: GetCallerIdentity
 
     with Emulator("examples/live-state.yaml", knobs=Knobs(seed=1, latency_ms=20)) as emu:
-        ...  # emu.endpoint, emu.access_key_id, emu.access_key_secret, emu.calls, emu.writes
+        config = Config(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret,
+                        endpoint=emu.endpoint, protocol="HTTP")
+        ...
+        emu.calls             # every call: Call(sequence, time, action, ..., code, request_id)
+        emu.count("GrantUserPermissions")
+        emu.writes            # GrantWrite(before, after) and AssignmentWrite records
+        emu.set_knobs(throttle_rate=0.2)
+        emu.dump()            # the live state, in the schema below
 
+`Knobs` (seeded) add latency, throttling, 5xx errors, a QPS cap, task delays and failures,
+writes that fail after they were applied, the real API's quirks and 403 denials.
 `python -m permctl.emulator serve --state FILE` runs it from a shell.
 
 The state schema (YAML or JSON; ids are strings, a number is taken as its digits; every
@@ -57,8 +66,12 @@ reference must resolve, and all problems are reported at once):
               principal_type: User      # or Group
               principal: u-00q8wbq42wiltcrkabcd
 
-Role names are istio-admin, istio-ops and istio-readonly. `Emulator.dump()` returns the live
-state in this schema, with every section's optional fields filled in.
+Role names are istio-admin, istio-ops and istio-readonly. Optional fields with defaults:
+accounts' type (ResourceAccount), status (CreateSuccess), join_method (created) and join_time;
+CloudSSO users' display_name, email and status (Enabled); groups' and access configurations'
+description, access configurations' session_duration (3600), directories' region. See
+`permctl.emulator.schema`. `Emulator.dump()` returns the live state in this schema, defaults
+filled in.
 """
 
 from permctl.emulator.emulator import Emulator

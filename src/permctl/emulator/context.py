@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,16 +9,15 @@ from typing import Any
 from permctl.emulator.faults import Dice, Knobs
 from permctl.emulator.journal import Write
 from permctl.emulator.params import Params
+from permctl.emulator.schema import iso_time
 from permctl.emulator.signing import Caller
 from permctl.emulator.state import EmulatorState
 
 
-def iso_time(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
 @dataclass
 class Context:
+    """Handlers run under the state lock, so they read and change `state` freely."""
+
     params: Params
     state: EmulatorState
     knobs: Knobs

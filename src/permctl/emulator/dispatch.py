@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl
 
-from permctl.emulator.context import Context, iso_time
+from permctl.emulator.context import Context
 from permctl.emulator.errors import ApiFault, missing
 from permctl.emulator.faults import (
     INTERNAL,
@@ -165,7 +165,7 @@ class Dispatcher:
 
     def settle(self, now: float, everything: bool = False) -> int:
         """Complete due tasks and log them; the state lock must be held."""
-        done = self.state.settle(now, iso_time(now), everything)
+        done = self.state.settle(now, everything)
         self.journal.record_writes(AssignmentWrite.completed(task) for task in done)
         return len(done)
 

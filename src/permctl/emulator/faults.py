@@ -15,7 +15,7 @@ import random
 import threading
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -62,20 +62,23 @@ class DenyRule:
 
 @dataclass(frozen=True)
 class Knobs:
+    """How the emulator misbehaves; the defaults make it a perfect, instant cloud. Rates are
+    probabilities per call, drawn from `seed`."""
+
     seed: int = 0
-    latency_ms: float = 0.0
-    latency_spike_rate: float = 0.0
+    latency_ms: float = 0.0  # added to every call
+    latency_spike_rate: float = 0.0  # share of calls that take latency_spike_ms more
     latency_spike_ms: float = 0.0
-    throttle_rate: float = 0.0
-    throttle_status: int = 400  # what Throttling.User comes back with; 429 is the other choice
+    throttle_rate: float = 0.0  # Throttling.User
+    throttle_status: int = 400  # the HTTP status of Throttling.User: 400 or 429
     retry_after_ms: int | None = None  # set: throttling carries x-acs-retry-after
-    error_5xx_rate: float = 0.0
-    qps_cap: int | None = None
-    task_delay_s: float = 0.0
-    task_failure_rate: float = 0.0
-    quirks: bool = False
-    fail_after_write_rate: float = 0.0
-    deny: tuple[DenyRule, ...] = field(default=())
+    error_5xx_rate: float = 0.0  # ServiceUnavailable 503 or InternalError 500, half each
+    qps_cap: int | None = None  # calls beyond it within one second are throttled
+    task_delay_s: float = 0.0  # until a CloudSSO task completes
+    task_failure_rate: float = 0.0  # CloudSSO tasks that end Failed
+    quirks: bool = False  # DescribeUserPermissions answers as the real API sometimes does
+    fail_after_write_rate: float = 0.0  # writes applied, then answered with 503
+    deny: tuple[DenyRule, ...] = ()  # answered 403 with an AccessDeniedDetail
 
     def __post_init__(self) -> None:
         rates = ("latency_spike_rate", "throttle_rate", "error_5xx_rate", "task_failure_rate")
@@ -87,8 +90,8 @@ class Knobs:
                 raise ValueError(f"{name} must not be negative")
         if self.qps_cap is not None and self.qps_cap < 1:
             raise ValueError("qps_cap must be at least 1")
-        if self.throttle_status not in (400, 429, 503):
-            raise ValueError("throttle_status must be 400, 429 or 503")
+        if self.throttle_status not in (400, 429):
+            raise ValueError("throttle_status must be 400 or 429")
 
 
 class Dice:
@@ -178,7 +181,8 @@ def denied(
 
 
 def _diagnostic(auth_action: str, caller: Caller, resources: list[str]) -> str:
-    """Opaque to clients, as the cloud's is; RAM DecodeDiagnosticMessage can read it back."""
+    """Opaque to clients, as the cloud's is; base64 JSON, so that the emulator can decode it
+    when it answers RAM DecodeDiagnosticMessage."""
     document = {
         "AuthAction": auth_action,
         "AuthPrincipalId": caller.principal_id,

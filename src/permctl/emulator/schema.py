@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -21,6 +22,11 @@ ASM_ROLES = ("istio-admin", "istio-ops", "istio-readonly")
 DEFAULT_TIME = "2024-01-15T08:00:00Z"
 
 StateSource = str | os.PathLike[str] | Mapping[str, Any]
+
+
+def iso_time(epoch: float) -> str:
+    """The API's timestamps: ISO 8601 in UTC, to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 class StateFileError(ValueError):

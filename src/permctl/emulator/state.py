@@ -25,6 +25,7 @@ from permctl.emulator.schema import (
     ResourceDirectoryDoc,
     StateDoc,
     StateSource,
+    iso_time,
     load_document,
 )
 from permctl.emulator.signing import Caller, Credential, KeyStore
@@ -228,13 +229,14 @@ class EmulatorState:
         directory.pending[task.key] = task
         heapq.heappush(self._due, (task.due, next(self._order), task))
 
-    def settle(self, now: float, timestamp: str, everything: bool = False) -> list[Task]:
+    def settle(self, now: float, everything: bool = False) -> list[Task]:
         """Complete the tasks due by `now` (all of them with `everything`), oldest first.
-        Completion is lazy: it happens on the next call after a task falls due."""
+        Completion is lazy: it happens on the next call after a task falls due, and is dated
+        when the task fell due."""
         done: list[Task] = []
         while self._due and (everything or self._due[0][0] <= now):
             task = heapq.heappop(self._due)[2]
-            self.directories[task.directory_id].complete(task, timestamp)
+            self.directories[task.directory_id].complete(task, iso_time(min(task.due, now)))
             done.append(task)
         return done
 
