@@ -15,8 +15,9 @@ import pytest
 from alibabacloud_ram20150501 import models as ram
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi.models import Config
+from emulator_support import clients
 
-from permctl.emulator import DenyRule, Knobs
+from permctl.emulator import DenyRule, Emulator, Knobs
 from permctl.emulator.__main__ import knobs_from, main, parser, serve
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "live-state.yaml"
@@ -118,3 +119,16 @@ def test_the_module_runs_from_a_shell_until_interrupted() -> None:
     finally:
         process.kill()
     assert (process.returncode, out, err) == (0, "stopped\n", "")
+
+
+def test_the_emulator_starts_and_stops_without_a_with_block() -> None:
+    emu = Emulator(EXAMPLE).start()
+    try:
+        assert emu.url == f"http://127.0.0.1:{emu.port}"
+        alice = clients(emu).ram.get_user(ram.GetUserRequest(user_name="alice"))
+        assert alice.body.user.user_id == "278525736094801234"
+    finally:
+        emu.stop()
+    emu.stop()  # stopping twice is harmless
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = emu.endpoint
