@@ -60,11 +60,18 @@ def serve(
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m permctl.emulator", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("serve", help="serve a state file until interrupted")
+    run = commands.add_parser(
+        "serve",
+        help="serve a state file until interrupted",
+        epilog="A RATE is a probability per call, 0 to 1, drawn from --seed. "
+        "The knobs are described in permctl.emulator.faults.Knobs.",
+    )
     run.add_argument("--state", required=True, help="YAML or JSON state file")
     run.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     for name, kind in _KNOB_OPTIONS.items():
-        run.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind)
+        unit = name.rsplit("_", 1)[-1].upper()
+        metavar = unit if unit in ("MS", "S", "RATE") else "N"
+        run.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar)
     run.add_argument("--quirks", action="store_true", help="answer with the real API's quirks")
     run.add_argument(
         "--deny",
