@@ -123,11 +123,15 @@ def main() -> None:
         f"{s.removes:,} removes), {s.creates:,} creates, {s.unmanaged:,} unmanaged"
     )
     ok_cpu, ok_rss = cpu < TARGET_CPU_SECONDS, rss_mb < TARGET_RSS_MB
-    print(f"build_plan CPU time:  {cpu:6.2f} s   (target < {TARGET_CPU_SECONDS:g} s)  "
-          f"{'ok' if ok_cpu else 'OVER'}")
+    print(
+        f"build_plan CPU time:  {cpu:6.2f} s   (target < {TARGET_CPU_SECONDS:g} s)  "
+        f"{'ok' if ok_cpu else 'OVER'}"
+    )
     print(f"build_plan peak heap: {peak / 2**20:6.1f} MB  (tracemalloc)")
-    print(f"process max RSS:      {rss_mb:6.1f} MB  (target < {TARGET_RSS_MB:g} MB)  "
-          f"{'ok' if ok_rss else 'OVER'}")
+    print(
+        f"process max RSS:      {rss_mb:6.1f} MB  (target < {TARGET_RSS_MB:g} MB)  "
+        f"{'ok' if ok_rss else 'OVER'}"
+    )
     for name, render in (
         ("text", text.render_plain),
         ("markdown", markdown.render),

@@ -37,7 +37,12 @@ class ApiError(PermctlError):
     """A cloud API call failed for good (after retries)."""
 
     def __init__(
-        self, action: str, code: str, message: str, request_id: str | None, status: int | None = None
+        self,
+        action: str,
+        code: str,
+        message: str,
+        request_id: str | None,
+        status: int | None = None,
     ) -> None:
         self.action = action
         self.code = code

@@ -80,9 +80,12 @@ def test_round_trip_keeps_everything_apply_needs(tmp_path: Path) -> None:
 
 def test_editing_a_change_is_detected(tmp_path: Path) -> None:
     path = _write(tmp_path / "plan.json")
-    _edit(path, lambda d: d["asm"]["updates"][0]["after"].append(
-        {"mesh_id": PROD, "role": "istio-admin", "role_type": "custom"}
-    ))
+    _edit(
+        path,
+        lambda d: d["asm"]["updates"][0]["after"].append(
+            {"mesh_id": PROD, "role": "istio-admin", "role_type": "custom"}
+        ),
+    )
 
     with pytest.raises(TamperedPlanFile, match="changed after it was written"):
         read_plan_file(path)

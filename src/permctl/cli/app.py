@@ -50,9 +50,15 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", help="Print the version and exit.", callback=_version_callback, is_eager=True
+        False,
+        "--version",
+        help="Print the version and exit.",
+        callback=_version_callback,
+        is_eager=True,
     ),
-    no_color: bool = typer.Option(False, "--no-color", help="Disable colour (NO_COLOR is honoured too)."),
+    no_color: bool = typer.Option(
+        False, "--no-color", help="Disable colour (NO_COLOR is honoured too)."
+    ),
 ) -> None:
     if no_color:
         os.environ["PERMCTL_NO_COLOR"] = "1"

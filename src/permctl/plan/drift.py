@@ -27,7 +27,10 @@ def drift_items(plan: Plan) -> tuple[DriftItem, ...]:
     live-not-in-file because the file does not declare them."""
     items = [
         DriftItem(
-            _mesh_drift(change), "asm", u.principal_id, change.mesh_id,
+            _mesh_drift(change),
+            "asm",
+            u.principal_id,
+            change.mesh_id,
             plan.describe_mesh_change(u, change),
         )
         for u in plan.asm_updates
@@ -35,21 +38,30 @@ def drift_items(plan: Plan) -> tuple[DriftItem, ...]:
     ]
     items += [
         DriftItem(
-            "live_not_in_file", "asm", g.principal_id, g.grant.mesh_id,
+            "live_not_in_file",
+            "asm",
+            g.principal_id,
+            g.grant.mesh_id,
             f"{plan.describe(g.principal_id)} on {plan.describe(g.grant.mesh_id)}: {g.grant.role}",
         )
         for g in plan.unmanaged.asm
     ]
     items += [
         DriftItem(
-            _assignment_drift(c), "cloudsso", c.assignment.principal_id, c.assignment.account_id,
+            _assignment_drift(c),
+            "cloudsso",
+            c.assignment.principal_id,
+            c.assignment.account_id,
             plan.describe_assignment(c.assignment),
         )
         for c in plan.sso_changes
     ]
     items += [
         DriftItem(
-            "live_not_in_file", "cloudsso", a.principal_id, a.account_id,
+            "live_not_in_file",
+            "cloudsso",
+            a.principal_id,
+            a.account_id,
             plan.describe_assignment(a),
         )
         for a in plan.unmanaged.cloudsso

@@ -90,9 +90,7 @@ def _plan_asm(asm: DesiredAsm, live: Mapping[str, AsmPrincipalLive], today: date
         # such files, so reaching this is a bug in whatever built the desired state.
         raise ValueError("a principal appears more than once in the desired state")
     updates = [_update_listed(p, live.get(p.principal_id), managed, today) for p in asm.principals]
-    unlisted = [
-        held for pid, held in live.items() if pid not in listed and held.on_meshes(managed)
-    ]
+    unlisted = [held for pid, held in live.items() if pid not in listed and held.on_meshes(managed)]
     unmanaged: list[UnmanagedGrant] = []
     if asm.prune_unlisted:
         updates += [
@@ -204,9 +202,7 @@ def _add_admins(admins: dict[str, set[str]], principal_id: str, grants: Iterable
             admins[grant.mesh_id].add(principal_id)
 
 
-def _plan_cloudsso(
-    sso: DesiredCloudSso, live: frozenset[Assignment], today: date
-) -> _CloudSsoPart:
+def _plan_cloudsso(sso: DesiredCloudSso, live: frozenset[Assignment], today: date) -> _CloudSsoPart:
     """Only assignments on managed accounts are compared; others are never touched."""
     active = {d.assignment for d in sso.assignments if not _expired(d.expires, today)}
     expired = {d.assignment for d in sso.assignments} - active

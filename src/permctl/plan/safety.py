@@ -102,9 +102,7 @@ def _protected_principal_change(plan: Plan) -> ProtectedPrincipalChange | None:
     protected = plan.safety.protected_principals
 
     def is_protected(principal_id: str, label: str | None) -> bool:
-        return principal_id in protected or bool(
-            {label, plan.names.get(principal_id)} & protected
-        )
+        return principal_id in protected or bool({label, plan.names.get(principal_id)} & protected)
 
     grants = _removed_or_changed(plan, is_protected)
     return ProtectedPrincipalChange(grants) if grants else None
@@ -144,9 +142,7 @@ def _too_much_change(plan: Plan) -> TooMuchChange | None:
     return TooMuchChange(grants, existing, plan.safety.max_delete_percent)
 
 
-def _removed_or_changed(
-    plan: Plan, of_principal: Callable[[str, str | None], bool]
-) -> list[str]:
+def _removed_or_changed(plan: Plan, of_principal: Callable[[str, str | None], bool]) -> list[str]:
     """Descriptions of the existing grants (ASM and CloudSSO) the plan takes away or alters from
     the principals `of_principal(principal_id, label)` selects."""
     asm = [

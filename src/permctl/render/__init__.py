@@ -20,7 +20,6 @@ REASON_NOTES: dict[ChangeReason, str] = {
 }
 
 
-
 def summary_line(plan: Plan) -> str:
     """`Plan: 3 to add, 1 to change, ...`, or the no-changes sentence; unmanaged grants last."""
     s = plan.summary
