@@ -92,6 +92,8 @@ class ConnectionSettings:
     read_timeout_ms: int = 15_000
     concurrency: int = 8
     quiet: bool = False
+    # False for the embedded emulator: its endpoints must win over PERMCTL_ENDPOINT*.
+    endpoints_from_env: bool = True
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,8 @@ def sdk_config(settings: ConnectionSettings, service: str) -> SdkConfig:
     if settings.access_key:
         config.access_key_id = settings.access_key.access_key_id
         config.access_key_secret = settings.access_key.access_key_secret
-    endpoint = endpoint_for(service, settings.endpoints)
+    environ = os.environ if settings.endpoints_from_env else {}
+    endpoint = endpoint_for(service, settings.endpoints, environ)
     if endpoint:
         config.endpoint, config.protocol = endpoint.host, endpoint.protocol
     return config

@@ -1,0 +1,90 @@
+"""`permctl plan`: what apply would change, for people, pull requests and tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from permctl.cli.app import EXIT_CHANGES, EXIT_ERROR, app, stderr_console, stdout_console
+from permctl.cli.options import (
+    AllowLockout,
+    Concurrency,
+    EmulatorState,
+    Files,
+    Force,
+    Format,
+    OutputFormat,
+    Profile,
+    Quiet,
+    load_config,
+    target,
+)
+from permctl.plan import Plan
+from permctl.render import json as json_render
+from permctl.render import markdown, text
+from permctl.workflow import connect, plan_run, save_plan
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  permctl plan --emulator examples/live-state.yaml permissions.yaml.example\n\n"
+    "  permctl plan --format markdown > plan.md\n\n"
+    "  permctl plan --out plan.json && permctl apply --plan plan.json",
+)
+def plan(
+    files: Files = None,
+    emulator: EmulatorState = None,
+    output_format: OutputFormat = Format.TEXT,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Save the plan for `permctl apply --plan FILE`."),
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
+    ] = False,
+    force: Force = False,
+    allow_lockout: AllowLockout = False,
+    profile: Profile = None,
+    concurrency: Concurrency = 8,
+    quiet: Quiet = False,
+) -> None:
+    """Show what apply would change: reads live state, writes nothing.
+
+    Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes
+    (--detailed-exitcode only), 1 error or unsafe plan.
+    """
+    config = load_config(files)
+    with connect(config, target(emulator, profile, concurrency, quiet)) as providers:
+        run = plan_run(config, providers)
+    show(run.plan, output_format)
+    blocking = [
+        issue
+        for issue in run.plan.safety_issues()
+        if not issue.overridden_by(force=force, allow_lockout=allow_lockout)
+    ]
+    if blocking:
+        stderr_console().print(
+            f"error: the plan is unsafe ({'; '.join(i.reason for i in blocking)}); "
+            "nothing was saved",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_ERROR)
+    if out is not None:
+        save_plan(run, out)
+        if not quiet:
+            stderr_console().print(
+                f"Saved the plan to {out}; apply it with: permctl apply --plan {out}", markup=False
+            )
+    if detailed_exitcode and run.plan.has_changes:
+        raise typer.Exit(EXIT_CHANGES)
+
+
+def show(plan: Plan, output_format: Format) -> None:
+    if output_format is Format.TEXT:
+        stdout_console().print(text.render(plan), end="")
+    elif output_format is Format.MARKDOWN:
+        typer.echo(markdown.render(plan), nl=False)
+    else:
+        typer.echo(json_render.render(plan))

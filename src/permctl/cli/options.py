@@ -1,0 +1,74 @@
+"""Arguments and options shared by the commands that read files and talk to the APIs."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from permctl.config import Config, expand_paths, load_files
+from permctl.workflow import Target
+
+DEFAULT_FILE = Path("permissions.yaml")
+
+
+class Format(str, Enum):
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    JSON = "json"
+
+
+Files = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Files, or directories whose *.yaml and *.yml files are read; all are merged into "
+        "one desired state. Default: permissions.yaml.",
+        show_default=False,
+    ),
+]
+EmulatorState = Annotated[
+    Path | None,
+    typer.Option(
+        "--emulator",
+        metavar="STATE_FILE",
+        help="Run against the embedded emulator seeded from this state file instead of Alibaba "
+        "Cloud; no credentials are needed.",
+    ),
+]
+Profile = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", help="aliyun CLI profile to take credentials from (default: the chain)."
+    ),
+]
+Concurrency = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="API calls in flight at most.")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
+OutputFormat = Annotated[
+    Format,
+    typer.Option(
+        "--format", help="text for terminals, markdown for pull requests, json for tools."
+    ),
+]
+Force = Annotated[
+    bool, typer.Option("--force", help="Accept a plan over safety.max_delete_percent.")
+]
+AllowLockout = Annotated[
+    bool,
+    typer.Option(
+        "--allow-lockout",
+        help="Accept a plan leaving a managed mesh without istio-admin or changing the caller's "
+        "own grants.",
+    ),
+]
+
+
+def load_config(files: list[Path] | None) -> Config:
+    return load_files(expand_paths(files or [DEFAULT_FILE]))
+
+
+def target(emulator: Path | None, profile: str | None, concurrency: int, quiet: bool) -> Target:
+    return Target(emulator_state=emulator, profile=profile, concurrency=concurrency, quiet=quiet)

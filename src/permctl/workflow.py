@@ -1,0 +1,82 @@
+"""The stages in order, shared by every command that talks to the APIs:
+config -> connect -> resolve -> read live state -> plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+
+from permctl import __version__
+from permctl.config import Config
+from permctl.embedded import embedded_emulator
+from permctl.model import DesiredState, LiveState
+from permctl.plan import Plan, build_plan
+from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
+from permctl.providers import ConnectionSettings, Providers, open_providers
+from permctl.providers.live import read_live_state
+from permctl.resolve import resolve
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the APIs are: the embedded emulator seeded from `emulator_state`, or Alibaba Cloud
+    through the credentials chain (`profile` picks an aliyun CLI profile)."""
+
+    emulator_state: Path | None = None
+    profile: str | None = None
+    concurrency: int = 8
+    quiet: bool = False
+
+
+@contextmanager
+def connect(config: Config, target: Target) -> Iterator[Providers]:
+    settings = ConnectionSettings(
+        region=config.settings.region,
+        endpoints=MappingProxyType(dict(config.settings.endpoints)),
+        profile=target.profile,
+        concurrency=target.concurrency,
+        quiet=target.quiet,
+    )
+    with ExitStack() as stack:
+        if target.emulator_state is not None:
+            settings = stack.enter_context(embedded_emulator(target.emulator_state, settings))
+        yield stack.enter_context(open_providers(settings))
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    config: Config
+    desired: DesiredState
+    live: LiveState
+    plan: Plan
+
+
+def utc_today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def plan_run(config: Config, providers: Providers, today: date | None = None) -> PlanRun:
+    """Unlisted principals are always read: a plan shows their grants on managed meshes as
+    unmanaged even when it leaves them alone."""
+    desired = resolve(config, providers)
+    live = read_live_state(desired, providers, include_unlisted=True)
+    return PlanRun(config, desired, live, build_plan(desired, live, today or utc_today()))
+
+
+def save_plan(run: PlanRun, path: Path) -> None:
+    sso = run.config.cloudsso
+    write_plan_file(
+        run.plan,
+        path,
+        config_digest=run.config.digest(),
+        permctl_version=__version__,
+        desired_context={
+            "deprovision_strategy": sso.deprovision_strategy
+            if sso
+            else DEFAULT_DEPROVISION_STRATEGY
+        },
+    )
