@@ -36,7 +36,7 @@ class Target:
 def connect(config: Config, target: Target) -> Iterator[Providers]:
     settings = ConnectionSettings(
         region=config.settings.region,
-        endpoints=MappingProxyType(dict(config.settings.endpoints)),
+        endpoints=MappingProxyType({str(k): v for k, v in config.settings.endpoints.items()}),
         profile=target.profile,
         concurrency=target.concurrency,
         quiet=target.quiet,
