@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from permctl import __version__
 from permctl.errors import ApiError, ConfigError, PermctlError
 
+
+class _Commands(TyperGroup):
+    """Every command's PermctlError becomes a message and exit 1 here, inside the click
+    context, so the test runner sees the same output and exit code as a shell does."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        try:
+            return super().invoke(ctx)
+        except PermctlError as error:
+            fail(error)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="permctl",
     help="Declarative permissions-as-code for Alibaba Cloud Service Mesh RBAC and CloudSSO.",
     no_args_is_help=True,
@@ -82,7 +96,4 @@ def fail(error: PermctlError) -> NoReturn:
 
 
 def main() -> None:
-    try:
-        app()
-    except PermctlError as error:
-        fail(error)
+    app()
