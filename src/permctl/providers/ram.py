@@ -43,23 +43,33 @@ class RamProvider:
 
     def user_names(self) -> list[str]:
         """Every RAM user name; only read to suggest a name when one is not found."""
-        return self._list_names(
+        return list(self.user_names_by_id().values())
+
+    def role_names(self) -> list[str]:
+        """Every RAM role name; only read to suggest a name when one is not found."""
+        return list(self.role_names_by_id().values())
+
+    def user_names_by_id(self) -> dict[str, str]:
+        """id -> name of every RAM user: GetUser only takes a name, so naming an id lists."""
+        users = self._list_all(
             "ListUsers",
             lambda marker: self._client.list_users(
                 ram_models.ListUsersRequest(marker=marker, max_items=_PAGE_SIZE)
             ),
-            lambda body: [u.user_name for u in (body.users.user if body.users else None) or []],
+            lambda body: (body.users.user if body.users else None) or [],
         )
+        return {str(u.user_id): u.user_name for u in users}
 
-    def role_names(self) -> list[str]:
-        """Every RAM role name; only read to suggest a name when one is not found."""
-        return self._list_names(
+    def role_names_by_id(self) -> dict[str, str]:
+        """id -> name of every RAM role: GetRole only takes a name, so naming an id lists."""
+        roles = self._list_all(
             "ListRoles",
             lambda marker: self._client.list_roles(
                 ram_models.ListRolesRequest(marker=marker, max_items=_PAGE_SIZE)
             ),
-            lambda body: [r.role_name for r in (body.roles.role if body.roles else None) or []],
+            lambda body: (body.roles.role if body.roles else None) or [],
         )
+        return {str(r.role_id): r.role_name for r in roles}
 
     def _lookup(self, action: str, send: Callable[[], Any]) -> Any | None:
         try:
@@ -69,17 +79,17 @@ class RamProvider:
                 return None
             raise
 
-    def _list_names(
+    def _list_all(
         self,
         action: str,
         send: Callable[[str | None], Any],
-        names_of: Callable[[Any], list[str]],
-    ) -> list[str]:
-        names: list[str] = []
+        items_of: Callable[[Any], list[Any]],
+    ) -> list[Any]:
+        items: list[Any] = []
         marker: str | None = None
         while True:
             page = self._connection.call(action, partial(send, marker)).body
-            names += names_of(page)
+            items += items_of(page)
             if not page.is_truncated or not page.marker:
-                return names
+                return items
             marker = page.marker
