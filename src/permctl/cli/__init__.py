@@ -1,6 +1,7 @@
 """Command-line interface: one module per command, each a thin shell over the stages."""
 
 from permctl.cli import (
+    cmd_emulator,  # noqa: F401
     cmd_plan,  # noqa: F401
     cmd_schema,  # noqa: F401
     cmd_validate,  # noqa: F401

@@ -1,0 +1,21 @@
+"""`permctl emulator serve --state FILE`: the local API emulator, from the permctl command."""
+
+from __future__ import annotations
+
+import typer
+
+from permctl.cli.app import app
+from permctl.emulator.__main__ import main as emulator_main
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def emulator(ctx: typer.Context) -> None:
+    """Serve a state file with the local emulator of the Alibaba Cloud APIs permctl uses.
+
+    `permctl emulator serve --state examples/live-state.yaml` prints the endpoint and the
+    AccessKey to export; `permctl emulator serve --help` lists the fault knobs.
+    """
+    raise typer.Exit(emulator_main(ctx.args))
