@@ -11,7 +11,14 @@ from permctl.plan.changes import (
     UnmanagedGrant,
 )
 from permctl.plan.core import MeshAdmins, Plan, Summary
-from permctl.plan.drift import DriftItem, DriftKind, drift_items
+from permctl.plan.drift import (
+    DRIFT_KINDS,
+    DRIFT_SERVICES,
+    DriftItem,
+    DriftKind,
+    DriftService,
+    drift_items,
+)
 from permctl.plan.engine import build_plan, take_snapshot
 from permctl.plan.safety import (
     CallerLockout,
@@ -23,11 +30,14 @@ from permctl.plan.safety import (
 )
 
 __all__ = [
+    "DRIFT_KINDS",
+    "DRIFT_SERVICES",
     "AccountSnapshot",
     "AssignmentChange",
     "CallerLockout",
     "DriftItem",
     "DriftKind",
+    "DriftService",
     "Lockout",
     "MeshAdminLockout",
     "MeshAdmins",
