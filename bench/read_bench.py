@@ -35,7 +35,7 @@ from permctl.model import (
     PrincipalKind,
     SourceRef,
 )
-from permctl.providers import AccessKey, ConnectionSettings, open_providers
+from permctl.providers import AccessKey, ConnectionSettings, Session, open_providers
 from permctl.providers.connection import SERVICES
 from permctl.providers.live import read_live_state
 
@@ -232,7 +232,7 @@ def run(
     )
     with open_providers(settings) as providers:
         started = time.monotonic()
-        live = read_live_state(desired, providers, include_unlisted=True)
+        live = read_live_state(desired, Session.of(providers), include_unlisted=True)
         wall_s = time.monotonic() - started
     ours.send("done")
     calls = ours.recv()

@@ -22,7 +22,7 @@ from permctl.model import (
     Mesh,
     PrincipalKind,
 )
-from permctl.providers import Providers
+from permctl.providers import Providers, Session
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
 
@@ -69,11 +69,15 @@ def unknown_message(noun: str, ref: str, candidates: Iterable[str]) -> str:
     return f"no {noun} named {ref!r}; did you mean " + " or ".join(repr(c) for c in close) + "?"
 
 
-def resolve(config: Config, providers: Providers) -> DesiredState:
+def resolve(config: Config, session: Session) -> DesiredState:
+    """Meshes and RAM principals are looked up as the Service Mesh identity, the directory and
+    its accounts as the CloudSSO identity: each in its own account."""
     findings = _Findings()
     region = config.settings.region
-    asm = _resolve_asm(config.asm, providers, region, findings) if config.asm else None
-    sso = _resolve_cloudsso(config.cloudsso, providers, findings) if config.cloudsso else None
+    asm = _resolve_asm(config.asm, session.asm, region, findings) if config.asm else None
+    sso = (
+        _resolve_cloudsso(config.cloudsso, session.cloudsso, findings) if config.cloudsso else None
+    )
     if findings.problems:
         raise ConfigError(findings.problems)
     return DesiredState(
@@ -130,17 +134,12 @@ def _resolve_asm(
 def _verify_meshes(
     section: AsmSection, providers: Providers, region: str, findings: _Findings
 ) -> None:
-    """One DescribeServiceMeshes catches a mistyped mesh id before anything is granted on it.
-    Meshes reached through another account's role are not visible to this one, so they pass."""
-    own = {
-        alias: spec
-        for alias, spec in section.meshes.items()
-        if not (spec.account or section.account)
-    }
-    if not own:
+    """One DescribeServiceMeshes catches a mistyped mesh id before anything is granted on it;
+    `providers` act in the meshes' own account, so every managed mesh is visible."""
+    if not section.meshes:
         return
     existing = providers.servicemesh.list_meshes()
-    for spec in own.values():
+    for spec in section.meshes.values():
         if spec.id not in existing:
             findings.unknown(
                 spec,

@@ -3,7 +3,7 @@ config -> connect -> resolve -> read live state -> plan."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -11,12 +11,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from permctl import __version__
+from permctl.accounts import section_roles
 from permctl.config import Config
 from permctl.embedded import embedded_emulator
 from permctl.model import DesiredState, LiveState
 from permctl.plan import Plan, build_plan
 from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
-from permctl.providers import ConnectionSettings, Providers, open_providers
+from permctl.providers import ConnectionSettings, Session, open_session
 from permctl.providers.live import read_live_state
 from permctl.resolve import resolve
 
@@ -33,7 +34,9 @@ class Target:
 
 
 @contextmanager
-def connect(config: Config, target: Target) -> Iterator[Providers]:
+def connect(config: Config, target: Target) -> Iterator[Session]:
+    """The providers of each section, as the identity the file names for it (`account:`)."""
+    roles = section_roles(config)
     settings = ConnectionSettings(
         region=config.settings.region,
         endpoints=MappingProxyType({str(k): v for k, v in config.settings.endpoints.items()}),
@@ -44,7 +47,7 @@ def connect(config: Config, target: Target) -> Iterator[Providers]:
     with ExitStack() as stack:
         if target.emulator_state is not None:
             settings = stack.enter_context(embedded_emulator(target.emulator_state, settings))
-        yield stack.enter_context(open_providers(settings))
+        yield stack.enter_context(open_session(settings, roles))
 
 
 @dataclass(frozen=True)
@@ -53,18 +56,20 @@ class PlanRun:
     desired: DesiredState
     live: LiveState
     plan: Plan
+    identities: Mapping[str, str]  # section -> who read (and will write) it
 
 
 def utc_today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def plan_run(config: Config, providers: Providers, today: date | None = None) -> PlanRun:
+def plan_run(config: Config, session: Session, today: date | None = None) -> PlanRun:
     """Unlisted principals are always read: a plan shows their grants on managed meshes as
     unmanaged even when it leaves them alone."""
-    desired = resolve(config, providers)
-    live = read_live_state(desired, providers, include_unlisted=True)
-    return PlanRun(config, desired, live, build_plan(desired, live, today or utc_today()))
+    desired = resolve(config, session)
+    live = read_live_state(desired, session, include_unlisted=True)
+    plan = build_plan(desired, live, today or utc_today())
+    return PlanRun(config, desired, live, plan, session.identities)
 
 
 def save_plan(run: PlanRun, path: Path) -> None:

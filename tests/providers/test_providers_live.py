@@ -33,7 +33,7 @@ from permctl.model import (
     PrincipalKind,
     SourceRef,
 )
-from permctl.providers import AccessKey, Providers, open_providers
+from permctl.providers import AccessKey, Providers, Session, open_providers
 from permctl.providers.live import read_live_state
 
 HERE = SourceRef("permissions.yaml", 1)
@@ -53,7 +53,7 @@ def desired(scope: CloudSsoScope = "accounts") -> DesiredState:
 def test_only_listed_principals_and_managed_accounts_are_read(
     emu: Emulator, providers: Providers
 ) -> None:
-    live = read_live_state(desired(), providers, include_unlisted=False)
+    live = read_live_state(desired(), Session.of(providers), include_unlisted=False)
     assert set(live.asm) == {ALICE}
     assert live.assignments == {Assignment(ECS_ADMIN, DEV_ACCOUNT, "User", SSO_ALICE)}
     assert emu.count("DescribeUsersWithPermissions") == 0
@@ -61,13 +61,13 @@ def test_only_listed_principals_and_managed_accounts_are_read(
 
 
 def test_unlisted_principals_are_read_for_pruning_and_drift(providers: Providers) -> None:
-    live = read_live_state(desired(), providers, include_unlisted=True)
+    live = read_live_state(desired(), Session.of(providers), include_unlisted=True)
     assert set(live.asm) == {ALICE, BOB, CI}
     assert live.asm[CI].kind is PrincipalKind.RAM_ROLE
 
 
 def test_scope_directory_reads_every_assignment_of_the_directory(providers: Providers) -> None:
-    live = read_live_state(desired("directory"), providers, include_unlisted=False)
+    live = read_live_state(desired("directory"), Session.of(providers), include_unlisted=False)
     accounts = {a.account_id for a in live.assignments}
     assert accounts == {DEV_ACCOUNT, PROD_ACCOUNT, TEAM_ACCOUNT}
     assert Assignment(ECS_ADMIN, TEAM_ACCOUNT, "Group", PLATFORM) in live.assignments
@@ -87,11 +87,16 @@ def test_the_caller_is_identified_for_the_lockout_guard() -> None:
             with open_providers(settings_for(emu, access_key=AccessKey(key, secret))) as providers:
                 assert (
                     read_live_state(
-                        desired(), providers, include_unlisted=False
+                        desired(), Session.of(providers), include_unlisted=False
                     ).caller_principal_id
                     == expected
                 )
 
 
 def test_the_account_itself_as_caller_cannot_be_locked_out(providers: Providers) -> None:
-    assert read_live_state(desired(), providers, include_unlisted=False).caller_principal_id is None
+    assert (
+        read_live_state(
+            desired(), Session.of(providers), include_unlisted=False
+        ).caller_principal_id
+        is None
+    )

@@ -26,7 +26,7 @@ from permctl.config import load_files
 from permctl.emulator import Emulator
 from permctl.errors import ConfigError
 from permctl.model import Assignment, PrincipalKind
-from permctl.providers import Providers, open_providers
+from permctl.providers import Providers, Session, open_providers
 from permctl.resolve import resolve
 
 GOOD = f"""\
@@ -69,7 +69,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_every_name_in_the_file_becomes_an_id(tmp_path: Path, providers: Providers) -> None:
-    desired = resolve(load_files([write(tmp_path, GOOD)]), providers)
+    desired = resolve(load_files([write(tmp_path, GOOD)]), Session.of(providers))
     assert desired.asm is not None and desired.cloudsso is not None
     by_label = {p.label: p for p in desired.asm.principals}
     assert (by_label["alice"].principal_id, by_label["alice"].kind) == (
@@ -93,7 +93,7 @@ def test_every_name_in_the_file_becomes_an_id(tmp_path: Path, providers: Provide
 
 
 def test_every_id_gets_a_readable_name(tmp_path: Path, providers: Providers) -> None:
-    names = resolve(load_files([write(tmp_path, GOOD)]), providers).names
+    names = resolve(load_files([write(tmp_path, GOOD)]), Session.of(providers)).names
     assert names[ALICE] == "alice"
     assert names[PROD] == "prod"
     assert names[ECS_ADMIN] == "ECS-Admin"
@@ -103,7 +103,7 @@ def test_every_id_gets_a_readable_name(tmp_path: Path, providers: Providers) -> 
 
 
 def test_resolving_writes_nothing(tmp_path: Path, emu: Emulator, providers: Providers) -> None:
-    resolve(load_files([write(tmp_path, GOOD)]), providers)
+    resolve(load_files([write(tmp_path, GOOD)]), Session.of(providers))
     assert not emu.writes
 
 
@@ -118,7 +118,7 @@ def test_scope_directory_manages_every_account(tmp_path: Path, providers: Provid
               accounts: [dev-test]
               users: [alice]
         """
-    desired = resolve(load_files([write(tmp_path, text)]), providers)
+    desired = resolve(load_files([write(tmp_path, text)]), Session.of(providers))
     assert desired.cloudsso is not None
     assert desired.cloudsso.managed_account_ids == {DEV_ACCOUNT, PROD_ACCOUNT, TEAM_ACCOUNT}
 
@@ -151,7 +151,7 @@ def test_every_unknown_name_is_reported_where_it_was_written_with_a_suggestion(
 ) -> None:
     path = write(tmp_path, TYPOS)
     with pytest.raises(ConfigError) as raised:
-        resolve(load_files([path]), providers)
+        resolve(load_files([path]), Session.of(providers))
     problems = {p.path: p for p in raised.value.problems}
     expected = {
         "asm.principals[0].ram_user": (7, "'alcie'", "'alice'"),
@@ -184,7 +184,7 @@ def test_a_principal_named_twice_is_reported(tmp_path: Path, providers: Provider
               roles: {{prod: istio-readonly}}
         """
     with pytest.raises(ConfigError, match="same principal as 'alice'"):
-        resolve(load_files([write(tmp_path, text)]), providers)
+        resolve(load_files([write(tmp_path, text)]), Session.of(providers))
 
 
 def test_an_account_name_two_accounts_share_asks_for_the_id(tmp_path: Path) -> None:
@@ -207,7 +207,7 @@ def test_an_account_name_two_accounts_share_asks_for_the_id(tmp_path: Path) -> N
         open_providers(settings_for(emu)) as providers,
         pytest.raises(ConfigError) as raised,
     ):
-        resolve(config, providers)
+        resolve(config, Session.of(providers))
     (problem,) = raised.value.problems
     assert problem.path == "cloudsso.assignments[0].accounts[0]"
     assert "777700000000abcd" in problem.message and DEV_ACCOUNT in problem.message

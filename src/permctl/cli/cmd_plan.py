@@ -56,8 +56,8 @@ def plan(
     (--detailed-exitcode only), 1 error or unsafe plan.
     """
     config = load_config(files)
-    with connect(config, target(emulator, profile, concurrency, quiet)) as providers:
-        run = plan_run(config, providers)
+    with connect(config, target(emulator, profile, concurrency, quiet)) as session:
+        run = plan_run(config, session)
     show(run.plan, output_format)
     blocking = [
         issue

@@ -6,9 +6,10 @@ types of `permctl.model`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from permctl.providers.cloudsso import CloudSsoProvider, TaskPolling
 from permctl.providers.connection import (
@@ -16,6 +17,7 @@ from permctl.providers.connection import (
     Connection,
     ConnectionSettings,
     RetryPolicy,
+    RoleAccess,
 )
 from permctl.providers.ram import RamProvider
 from permctl.providers.resourcedirectory import ResourceDirectoryProvider
@@ -31,10 +33,13 @@ __all__ = [
     "RamProvider",
     "ResourceDirectoryProvider",
     "RetryPolicy",
+    "RoleAccess",
     "ServiceMeshProvider",
+    "Session",
     "StsProvider",
     "TaskPolling",
     "open_providers",
+    "open_session",
 ]
 
 
@@ -65,3 +70,52 @@ def open_providers(
         )
     finally:
         connection.close()
+
+
+@dataclass(frozen=True)
+class Session:
+    """The providers of each section of the file, each acting as that section's identity:
+    `asm` for Service Mesh and the RAM users and roles it grants to, `cloudsso` for CloudSSO
+    and the resource directory. Sections reached as the same identity share one connection.
+    `identities` says, per section, who acts: a role ARN with its session name, or the
+    caller's own credentials."""
+
+    asm: Providers
+    cloudsso: Providers
+    identities: Mapping[str, str]
+
+    @classmethod
+    def of(cls, providers: Providers) -> Session:
+        """Every section as one identity."""
+        identity = providers.connection.settings.identity()
+        return cls(providers, providers, MappingProxyType(dict.fromkeys(SECTIONS, identity)))
+
+
+SECTIONS = ("asm", "cloudsso")
+
+
+@contextmanager
+def open_session(
+    settings: ConnectionSettings,
+    roles: Mapping[str, RoleAccess | None],
+    polling: TaskPolling = TaskPolling(),
+) -> Iterator[Session]:
+    """`roles` names the role each section assumes (absent or None: the caller's own
+    credentials). Each distinct role is assumed once, on its first call, and its session is
+    kept for the run."""
+    with ExitStack() as stack:
+        by_role: dict[RoleAccess | None, Providers] = {}
+        for role in dict.fromkeys(roles.get(section) for section in SECTIONS):
+            opened = open_providers(replace(settings, assume_role=role), polling)
+            by_role[role] = stack.enter_context(opened)
+        asm, sso = (by_role[roles.get(section)] for section in SECTIONS)
+        yield Session(
+            asm=asm,
+            cloudsso=sso,
+            identities=MappingProxyType(
+                {
+                    "asm": asm.connection.settings.identity(),
+                    "cloudsso": sso.connection.settings.identity(),
+                }
+            ),
+        )

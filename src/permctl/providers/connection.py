@@ -8,8 +8,10 @@ wrapper here only turns what is left into permctl's errors and logs each call.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,7 +23,14 @@ from urllib.parse import urlsplit
 from alibabacloud_cloudsso20210515.client import Client as CloudSsoClient
 from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.exceptions import CredentialException
-from alibabacloud_credentials.provider import CLIProfileCredentialsProvider
+from alibabacloud_credentials.http import HttpOptions
+from alibabacloud_credentials.provider import (
+    CLIProfileCredentialsProvider,
+    DefaultCredentialsProvider,
+    RamRoleArnCredentialsProvider,
+    StaticAKCredentialsProvider,
+)
+from alibabacloud_credentials_api import ICredentialsProvider
 from alibabacloud_openapiexplorer20241130.client import Client as OpenApiExplorerClient
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_resourcedirectorymaster20220419.client import Client as RdClient
@@ -75,6 +84,26 @@ class AccessKey:
 
 
 @dataclass(frozen=True)
+class RoleAccess:
+    """A RAM role to assume, in this or another account, for the calls of one section."""
+
+    role_arn: str
+    external_id: str | None = field(default=None, repr=False)
+    session_name: str = "permctl"
+
+    @property
+    def account_id(self) -> str:
+        """`acs:ram::<account id>:role/<name>`"""
+        return self.role_arn.split(":")[3]
+
+    def describe(self) -> str:
+        return f"{self.role_arn} (session {self.session_name})"
+
+
+CALLER = "the caller's own credentials"
+
+
+@dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 8
     base_delay_ms: int = 200
@@ -94,6 +123,11 @@ class ConnectionSettings:
     quiet: bool = False
     # False for the embedded emulator: its endpoints must win over PERMCTL_ENDPOINT*.
     endpoints_from_env: bool = True
+    # Set: every call is made as this role, assumed with the credentials above.
+    assume_role: RoleAccess | None = None
+
+    def identity(self) -> str:
+        return self.assume_role.describe() if self.assume_role else CALLER
 
 
 @dataclass(frozen=True)
@@ -158,15 +192,51 @@ def retry_options(policy: RetryPolicy) -> RetryOptions:
     )
 
 
+# A session lasts an hour; the credentials package renews it 15 minutes before it ends, so a
+# run of any length assumes each role once.
+ASSUMED_SESSION_S = 3600
+
+
 def credential_client(settings: ConnectionSettings) -> CredentialClient | None:
-    """None when an explicit key is given: the SDK then signs with it directly."""
+    """None when an explicit key is given and no role is assumed: the SDK then signs with it."""
+    if settings.assume_role is None:
+        if settings.access_key:
+            return None
+        if settings.profile:
+            return CredentialClient(provider=_base_provider(settings))
+        return CredentialClient()
+    return CredentialClient(provider=_assumed_role_provider(settings, settings.assume_role))
+
+
+def _base_provider(settings: ConnectionSettings) -> ICredentialsProvider:
     if settings.access_key:
-        return None
-    if settings.profile:
-        return CredentialClient(
-            provider=CLIProfileCredentialsProvider(profile_name=settings.profile)
+        return StaticAKCredentialsProvider(
+            access_key_id=settings.access_key.access_key_id,
+            access_key_secret=settings.access_key.access_key_secret,
         )
-    return CredentialClient()
+    if settings.profile:
+        return CLIProfileCredentialsProvider(profile_name=settings.profile)
+    return DefaultCredentialsProvider()
+
+
+def _assumed_role_provider(settings: ConnectionSettings, role: RoleAccess) -> ICredentialsProvider:
+    """The credentials package's RAM-role-ARN provider: it calls STS AssumeRole with the base
+    credentials and caches the session. It hard-codes https, so an endpoint override is passed
+    with its scheme, which it then keeps."""
+    environ = os.environ if settings.endpoints_from_env else {}
+    sts = endpoint_for("sts", settings.endpoints, environ)
+    return RamRoleArnCredentialsProvider(
+        credentials_provider=_base_provider(settings),
+        role_arn=role.role_arn,
+        role_session_name=role.session_name,
+        external_id=role.external_id,
+        duration_seconds=ASSUMED_SESSION_S,
+        sts_region_id=settings.region,
+        sts_endpoint=f"{sts.protocol.lower()}://{sts.host}" if sts else None,
+        http_options=HttpOptions(
+            connect_timeout=settings.connect_timeout_ms, read_timeout=settings.read_timeout_ms
+        ),
+    )
 
 
 def sdk_config(settings: ConnectionSettings, service: str) -> SdkConfig:
@@ -177,7 +247,7 @@ def sdk_config(settings: ConnectionSettings, service: str) -> SdkConfig:
         max_idle_conns=settings.concurrency,
         retry_options=retry_options(settings.retry),
     )
-    if settings.access_key:
+    if settings.access_key and settings.assume_role is None:
         config.access_key_id = settings.access_key.access_key_id
         config.access_key_secret = settings.access_key.access_key_secret
     environ = os.environ if settings.endpoints_from_env else {}
@@ -214,6 +284,8 @@ class Connection:
             response = send()
         except Exception as error:  # every SDK failure is reported, never a traceback
             failure = as_permctl_error(action, error, self.settings.profile)
+            if self.settings.assume_role and isinstance(failure, CredentialsError):
+                failure = assume_role_error(error, self.settings.assume_role) or failure
             _log_call(action, started, "failed", getattr(failure, "request_id", None), failure)
             raise failure from None
         _log_call(action, started, "ok", response_request_id(response))
@@ -248,6 +320,30 @@ def as_permctl_error(action: str, error: Exception, profile: str | None = None) 
     if isinstance(error, TeaException):
         return _response_error(action, error)
     return ApiError(action, type(error).__name__, str(error), None)
+
+
+_STS_ANSWER = re.compile(r"http_code: (?P<status>\d+), result: (?P<body>\{.*\})", re.DOTALL)
+
+
+def assume_role_error(error: Exception, role: RoleAccess) -> ApiError | None:
+    """The credentials package reports a refused AssumeRole as text holding STS's answer;
+    read the answer back so that the user sees its code and RequestId."""
+    if isinstance(error, UnretryableException) and error.inner_exception is not None:
+        error = error.inner_exception
+    match = _STS_ANSWER.search(str(error))
+    if not match:
+        return None
+    try:
+        body = json.loads(match["body"])
+    except json.JSONDecodeError:
+        return None
+    return ApiError(
+        f"AssumeRole {role.role_arn}",
+        str(body.get("Code") or "Unknown"),
+        str(body.get("Message") or ""),
+        body.get("RequestId"),
+        int(match["status"]),
+    )
 
 
 def _response_error(action: str, error: TeaException) -> ApiError:

@@ -12,25 +12,26 @@ from permctl.model import (
     LiveState,
     PrincipalKind,
 )
-from permctl.providers import Providers
+from permctl.providers import Providers, Session
 from permctl.providers.cloudsso import AssignmentListing
 
 
 def read_live_state(
-    desired: DesiredState, providers: Providers, *, include_unlisted: bool
+    desired: DesiredState, session: Session, *, include_unlisted: bool
 ) -> LiveState:
     """The file's principals (and, with `include_unlisted`, everyone holding any Service Mesh
-    permission, for pruning and drift), the assignments on managed accounts, and the caller."""
-    asm = read_asm(desired.asm, providers, include_unlisted) if desired.asm else {}
+    permission, for pruning and drift), the assignments on managed accounts, and the caller.
+    The caller is the Service Mesh identity: the one a grant change could lock out."""
+    asm = read_asm(desired.asm, session.asm, include_unlisted) if desired.asm else {}
     sso = (
-        read_cloudsso(desired.cloudsso, providers)
+        read_cloudsso(desired.cloudsso, session.cloudsso)
         if desired.cloudsso
         else AssignmentListing(frozenset())
     )
     return LiveState(
         asm=MappingProxyType(asm),
         assignments=sso.assignments,
-        caller_principal_id=providers.sts.caller_principal_id(),
+        caller_principal_id=session.asm.sts.caller_principal_id(),
         names=sso.names,
     )
 
