@@ -17,6 +17,7 @@ from permctl.model import Assignment
 from permctl.providers.connection import Connection
 
 TARGET_TYPE = "RD-Account"
+BUSY_REASON = "another task on this access assignment is still running"
 ASSIGNMENT_PAGE_SIZE = 20  # the API's maximum
 DIRECTORY_PAGE_SIZE = 100  # the API's maximum for users, groups and access configurations
 
@@ -76,6 +77,9 @@ class Task:
     task_id: str | None
     request_id: str | None
     already_done: bool = False  # EntityAlreadyExists on create, EntityNotExists on delete
+    # OperationConflict: a task on the same assignment is still running (one submitted by an
+    # earlier, interrupted run, say); nothing was submitted, so submit again once it ends.
+    busy: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,9 @@ class TaskPolling:
     factor: float = 1.6
     max_delay_s: float = 3.0
     timeout_s: float = 300.0
+
+    def next_delay(self, delay: float) -> float:
+        return min(delay * self.factor, self.max_delay_s)
 
 
 @dataclass
@@ -125,7 +132,7 @@ class CloudSsoProvider:
     def __init__(self, connection: Connection, polling: TaskPolling = TaskPolling()) -> None:
         self._connection = connection
         self._client = connection.client("cloudsso")
-        self._polling = polling
+        self.polling = polling
         self._catalogs: dict[tuple[str, EntityKind], _Catalog] = {}
 
     # -- names -> ids -----------------------------------------------------------------------
@@ -293,27 +300,38 @@ class CloudSsoProvider:
         except ApiError as error:
             if error.code.startswith(done_code):
                 return Task(None, error.request_id, already_done=True)
+            if error.code.startswith("OperationConflict"):
+                return Task(None, error.request_id, busy=True)
             raise
         return Task(body.task.task_id if body.task else None, body.request_id)
 
     def wait_for_task(self, directory_id: str, task: Task) -> TaskResult:
         """Poll GetTaskStatus until the task succeeds or fails; a failure is reported at once."""
+        if task.busy:
+            return TaskResult(None, succeeded=False, failure_reason=BUSY_REASON)
         if task.task_id is None:
             return TaskResult(None, succeeded=True, already_done=task.already_done)
-        deadline = time.monotonic() + self._polling.timeout_s
-        delay = self._polling.first_delay_s
+        deadline = time.monotonic() + self.polling.timeout_s
+        delay = self.polling.first_delay_s
         while True:
             time.sleep(delay)
-            status = self._task_status(directory_id, task.task_id)
-            if status.status == "Success":
-                return TaskResult(task.task_id, succeeded=True)
-            if status.status == "Failed":
-                reason = status.failure_reason or "the task failed and gave no reason"
-                return TaskResult(task.task_id, succeeded=False, failure_reason=reason)
+            result = self.task_result(directory_id, task.task_id)
+            if result is not None:
+                return result
             if time.monotonic() >= deadline:
-                reason = f"still {status.status} after {self._polling.timeout_s:.0f} s"
+                reason = f"still running after {self.polling.timeout_s:.0f} s"
                 return TaskResult(task.task_id, succeeded=False, failure_reason=reason)
-            delay = min(delay * self._polling.factor, self._polling.max_delay_s)
+            delay = self.polling.next_delay(delay)
+
+    def task_result(self, directory_id: str, task_id: str) -> TaskResult | None:
+        """One GetTaskStatus: how the task ended, or None while it is still running."""
+        status = self._task_status(directory_id, task_id)
+        if status.status == "Success":
+            return TaskResult(task_id, succeeded=True)
+        if status.status == "Failed":
+            reason = status.failure_reason or "the task failed and gave no reason"
+            return TaskResult(task_id, succeeded=False, failure_reason=reason)
+        return None
 
     def _task_status(self, directory_id: str, task_id: str) -> Any:
         request = sso_models.GetTaskStatusRequest(directory_id=directory_id, task_id=task_id)
