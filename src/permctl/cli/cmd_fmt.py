@@ -1,0 +1,63 @@
+"""`permctl fmt`: rewrite desired-state files in canonical key order and style."""
+
+from __future__ import annotations
+
+import typer
+
+from permctl.cli.app import EXIT_ERROR, app, fail, stderr_console
+from permctl.cli.options import DEFAULT_FILE, Files
+from permctl.config import expand_paths
+from permctl.errors import PermctlError
+from permctl.fmt import Formatted, format_file
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  permctl fmt\n\n"
+    "  permctl fmt conf/\n\n"
+    "  permctl fmt --check permissions.yaml   # in CI: exit 1 when a file is not formatted",
+)
+def fmt(
+    files: Files = None,
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Change nothing; list the files that would change and exit 1 if there are any.",
+    ),
+) -> None:
+    """Rewrite files in canonical key order and indentation, keeping every comment.
+
+    Keys the file format defines follow the order of docs/file-reference.md; names you chose
+    (mesh aliases, teams, principals) keep your order. The meaning of a file never changes.
+    """
+    results = [format_file(path) for path in expand_paths(files or [DEFAULT_FILE])]
+    changed = [result for result in results if result.changed]
+    if check:
+        for result in changed:
+            typer.echo(str(result.path))
+        if changed:
+            stderr_console().print(
+                f"{_files(len(changed))} would be reformatted; run: permctl fmt "
+                + " ".join(str(result.path) for result in changed),
+                markup=False,
+            )
+            raise typer.Exit(EXIT_ERROR)
+        return
+    for result in changed:
+        _write(result)
+        typer.echo(f"reformatted {result.path}")
+    stderr_console().print(
+        f"{_files(len(changed))} reformatted, {_files(len(results) - len(changed))} unchanged",
+        markup=False,
+    )
+
+
+def _write(result: Formatted) -> None:
+    try:
+        result.path.write_text(result.formatted, encoding="utf-8")
+    except OSError as error:
+        fail(PermctlError(f"cannot write {result.path}: {error.strerror or error}"))
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'s' if count != 1 else ''}"
