@@ -1,0 +1,112 @@
+"""The drift report: the classified differences of one plan, when it was made, and what a
+baseline left out."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from permctl.plan import (
+    DRIFT_KINDS,
+    DRIFT_SERVICES,
+    DriftItem,
+    DriftKind,
+    DriftService,
+    Plan,
+    drift_items,
+)
+from permctl.render import KIND_NAMES, count_of
+
+FORMAT_VERSION = "1"  # of the JSON report, which is also the baseline format
+
+KIND_TITLES: dict[DriftKind, str] = {
+    "live_not_in_file": "live but not in the file",
+    "in_file_missing_live": "in the file but missing live",
+    "role_mismatch": "role mismatch",
+    "expired_still_live": "expired but still live",
+}
+SERVICE_TITLES: dict[DriftService, str] = {"asm": "Service Mesh", "cloudsso": "CloudSSO"}
+NO_DRIFT = "No drift: live state matches the file."
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The item keys of a previous JSON report. A baseline file that does not exist yet (the
+    first scheduled run) has no keys, so everything is new."""
+
+    path: str
+    keys: frozenset[str]
+    found: bool = True
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    plan: Plan
+    items: tuple[DriftItem, ...]
+    generated_at: datetime
+    baseline: Baseline | None = None
+    known: tuple[DriftItem, ...] = ()  # left out because the baseline already had them
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.items)
+
+    def counts(self, include_known: bool = False) -> dict[tuple[DriftService, DriftKind], int]:
+        """Items per service and kind, every combination present (zero included)."""
+        items = self.items + self.known if include_known else self.items
+        found = Counter((item.service, item.kind) for item in items)
+        return {(s, k): found[(s, k)] for s in DRIFT_SERVICES for k in DRIFT_KINDS}
+
+    def of_service(self, service: DriftService) -> tuple[DriftItem, ...]:
+        return tuple(item for item in self.items if item.service == service)
+
+    def since(self, baseline: Baseline) -> DriftReport:
+        """Only the items the baseline report did not have."""
+        new = tuple(item for item in self.items if item.key not in baseline.keys)
+        known = tuple(item for item in self.items if item.key in baseline.keys)
+        return replace(self, items=new, baseline=baseline, known=self.known + known)
+
+    def summary_line(self) -> str:
+        """`Drift: 3 items: 2 live but not in the file; 1 role mismatch.` or the no-drift sentence,
+        then what the baseline left out."""
+        totals = Counter(item.kind for item in self.items)
+        if self.items:
+            parts = "; ".join(f"{totals[k]} {KIND_TITLES[k]}" for k in DRIFT_KINDS if totals[k])
+            line = f"Drift: {count_of(len(self.items), 'item')}: {parts}."
+        else:
+            line = NO_DRIFT if self.baseline is None else "No new drift."
+        if self.baseline is not None and self.known:
+            known = count_of(len(self.known), "item")
+            line += f" {known} already in {self.baseline.path} not shown."
+        return line
+
+
+def drift_report(plan: Plan, generated_at: datetime) -> DriftReport:
+    return DriftReport(plan, drift_items(plan), generated_at)
+
+
+_PRINCIPAL_NOUNS = {
+    **{kind.value: noun for kind, noun in KIND_NAMES.items()},
+    "User": "User",
+    "Group": "Group",
+}
+
+
+def principal_noun(item: DriftItem) -> str:
+    return _PRINCIPAL_NOUNS.get(item.principal_type, item.principal_type)
+
+
+def describe_item(plan: Plan, item: DriftItem) -> str:
+    """`RAM user carol (278...) on mesh staging (c4e...): live istio-ops, file istio-readonly`."""
+    target = "mesh" if item.service == "asm" else "account"
+    file_side = "expired" if item.kind == "expired_still_live" else _held(plan, item.in_file)
+    return (
+        f"{principal_noun(item)} {plan.describe(item.principal_id)} "
+        f"on {target} {plan.describe(item.target_id)}: "
+        f"live {_held(plan, item.live)}, file {file_side}"
+    )
+
+
+def _held(plan: Plan, what: str | None) -> str:
+    return plan.describe(what) if what else "nothing"
