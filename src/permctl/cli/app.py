@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any, NoReturn
@@ -55,6 +56,29 @@ def _color_disabled() -> bool:
     return "NO_COLOR" in os.environ or os.environ.get("PERMCTL_NO_COLOR") == "1"
 
 
+API_LOGGER = "permctl.api"
+
+
+def _log_to_stderr(ctx: typer.Context, logger_name: str, line_format: str) -> None:
+    """Log records of `logger_name` and below to this run's stderr, until the command ends.
+
+    The providers log one record per API call (action, outcome, duration, RequestId); nothing
+    logged under "permctl" carries a credential.
+    """
+    logger = logging.getLogger(logger_name)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(line_format))
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+    def _stop() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+
+    ctx.call_on_close(_stop)
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"permctl {__version__}")
@@ -63,6 +87,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False,
         "--version",
@@ -73,9 +98,25 @@ def _root(
     no_color: bool = typer.Option(
         False, "--no-color", help="Disable colour (NO_COLOR is honoured too)."
     ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Log every API call on stderr: action, outcome, duration, RequestId.",
+    ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Log everything permctl does on stderr, with times (never a secret).",
+    ),
 ) -> None:
     if no_color:
         os.environ["PERMCTL_NO_COLOR"] = "1"
+        ctx.call_on_close(lambda: os.environ.pop("PERMCTL_NO_COLOR", None))
+    if debug:
+        _log_to_stderr(ctx, "permctl", "%(asctime)s %(name)s %(levelname)s %(message)s")
+    elif verbose:
+        _log_to_stderr(ctx, API_LOGGER, "api: %(message)s")
 
 
 def fail(error: PermctlError) -> NoReturn:
