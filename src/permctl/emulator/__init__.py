@@ -11,8 +11,13 @@ clients talk to it when configured with
   CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus
 - resourcedirectorymaster 2022-04-19: ListAccounts, ListAuthorizedAccounts,
   ListAuthorizedFolders, ListFoldersForParent, GetFolder
-- ram 2015-05-01: GetUser, GetRole, ListUsers, ListRoles
-- sts 2015-04-01: GetCallerIdentity
+- ram 2015-05-01: GetUser, GetRole, ListUsers, ListRoles, DecodeDiagnosticMessage (of the
+  EncodedDiagnosticMessage a `deny` knob's 403 carries)
+- sts 2015-04-01: GetCallerIdentity, AssumeRole (also signed the older HMAC-SHA1 query way, as
+  the credentials package's RAM-role-ARN provider does); its temporary key acts as the role in
+  the role's account
+- openapiexplorer 2024-11-30 (ROA): GetRequestLog over the call log, for calls of the caller's
+  own account
 
     with Emulator("examples/live-state.yaml", knobs=Knobs(seed=1, latency_ms=20)) as emu:
         config = Config(access_key_id=emu.access_key_id, access_key_secret=emu.access_key_secret,
@@ -47,6 +52,7 @@ reference must resolve, and all problems are reported at once):
           grants: [{mesh: c57b848115458460583a4260cb713abc, role: istio-admin}]
       roles:
         - {id: "300000000000000001", name: ci-deployer, grants: []}
+        # a role may set external_id: AssumeRole must then pass it as ExternalId
     resource_directory:                 # optional; absent: its APIs say EntityNotExists
       id: rd-k4abcd
       root_folder_id: r-Wmabcd
@@ -65,6 +71,10 @@ reference must resolve, and all problems are reported at once):
               account: "114240524784abcd"
               principal_type: User      # or Group
               principal: u-00q8wbq42wiltcrkabcd
+    accounts:                           # optional: other accounts, reached by AssumeRole of
+      - account_id: "2000000000000002"  # one of their roles; same sections as above, no keys
+        meshes: [{id: c4ec191f4e12145c09286ea3e2b8fabc, name: member-mesh}]
+        ram: {roles: [{id: "300000000000000002", name: permctl, external_id: ext-1}]}
 
 Role names are istio-admin, istio-ops and istio-readonly. Optional fields with defaults:
 accounts' type (ResourceAccount), status (CreateSuccess), join_method (created) and join_time;

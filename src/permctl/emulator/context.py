@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from permctl.emulator.faults import Dice, Knobs
-from permctl.emulator.journal import Write
+from permctl.emulator.journal import Journal, Write
 from permctl.emulator.params import Params
 from permctl.emulator.schema import iso_time
 from permctl.emulator.signing import Caller
@@ -26,6 +26,7 @@ class Context:
     request_id: str
     sequence: int
     now: float  # epoch seconds
+    journal: Journal  # the calls so far, for GetRequestLog
     writes: list[Write] = field(default_factory=list)  # what the action changed, for the log
 
     @property

@@ -77,18 +77,20 @@ class Dispatcher:
     def handle(self, request: HttpRequest) -> Response:
         call = self._arrive(request)
         headers: Mapping[str, str] = {}
+        failure: ApiFault | None = None
         try:
             if delay := latency_s(call.knobs, call.dice):
                 time.sleep(delay)
             status, body = 200, self._run(call)
         except ApiFault as fault:
             status, headers, body = fault.status, fault.headers, self._error_body(fault, call)
+            failure = fault
         except Exception as error:  # a bug must still answer, and be seen
             log.exception("emulator failed on %s", call.action)
-            bug = ApiFault(INTERNAL[0], f"{INTERNAL[1]} ({type(error).__name__})", 500)
-            status, body = 500, self._error_body(bug, call)
+            failure = ApiFault(INTERNAL[0], f"{INTERNAL[1]} ({type(error).__name__})", 500)
+            status, body = 500, self._error_body(failure, call)
         payload = json.dumps(body, separators=(",", ":")).encode()
-        self._record(call, status, body.get("Code") if status != 200 else None)
+        self._record(call, status, failure)
         return Response(status, {**headers, "x-acs-request-id": call.request_id}, payload)
 
     def _arrive(self, request: HttpRequest) -> Incoming:
@@ -107,7 +109,8 @@ class Dispatcher:
             Dice(knobs.seed, sequence),
         )
 
-    def _record(self, call: Incoming, status: int, code: str | None) -> None:
+    def _record(self, call: Incoming, status: int, failure: ApiFault | None) -> None:
+        key = self.state.keys.get(authorization_key_id(call.request) or "")
         self.journal.record_call(
             Call(
                 call.sequence,
@@ -117,9 +120,14 @@ class Dispatcher:
                 authorization_key_id(call.request),
                 MappingProxyType(dict(call.params)),
                 status,
-                code,
+                failure.code if failure else None,
                 call.request_id,
                 (time.perf_counter() - call.started) * 1000,
+                self.state.account_of(key).account_id if key else None,
+                failure.message if failure else None,
+                failure.extra.get("AccessDeniedDetail") if failure else None,
+                call.request.method,
+                call.request.path or "/",
             )
         )
 
@@ -128,9 +136,9 @@ class Dispatcher:
         credential = self.verifier.verify(call.request)
         route = self._route(call.action, call.version)
         now, knobs = time.time(), call.knobs
-        caller = self.state.caller(credential)
-        account_id = self.state.account_id
-        fault = denied(knobs, route.service, call.action, call.params, caller, account_id)
+        state = self.state.account_of(credential)
+        caller = state.caller(credential)
+        fault = denied(knobs, route.service, call.action, call.params, caller, state.account_id)
         if fault is None and not self._qps.admit(knobs.qps_cap, now):
             fault = throttled(knobs)
         fault = fault or injected_fault(knobs, call.dice)
@@ -139,8 +147,8 @@ class Dispatcher:
         with self.state.lock:
             self.settle(now)
             ctx = Context(
-                Params(call.params), self.state, knobs, call.dice, caller, call.request_id,
-                call.sequence, now,
+                Params(call.params), state, knobs, call.dice, caller, call.request_id,
+                call.sequence, now, self.journal,
             )  # fmt: skip
             body = route.handler(ctx)
             self.journal.record_writes(ctx.writes)

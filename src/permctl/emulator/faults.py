@@ -160,14 +160,18 @@ def denied(
     if rule is None:
         return None
     auth_action = f"{service}:{action}"
-    detail: dict[str, Any] = {
-        "AuthAction": auth_action,
+    principal = {
         "AuthPrincipalType": _PRINCIPAL_TYPES.get(caller.identity_type, caller.identity_type),
         "AuthPrincipalDisplayName": caller.display_name,
         "AuthPrincipalOwnerId": account_id,
+    }
+    resource = _resource_arn(service, params, account_id, sorted(rule.resource_ids))
+    detail: dict[str, Any] = {
+        "AuthAction": auth_action,
+        **principal,
         "NoPermissionType": "ImplicitDeny",
-        "PolicyType": "AccountLevelIdentityBasedPolicy",
-        "EncodedDiagnosticMessage": _diagnostic(auth_action, caller, sorted(rule.resource_ids)),
+        "PolicyType": DENYING_POLICY_TYPE,
+        "EncodedDiagnosticMessage": _diagnostic(auth_action, resource, principal),
     }
     return ApiFault(
         rule.code,
@@ -180,16 +184,42 @@ def denied(
     )
 
 
-def _diagnostic(auth_action: str, caller: Caller, resources: list[str]) -> str:
+# The emulator has no policies: a denial is always the caller's own policies not allowing it.
+DENYING_POLICY_TYPE = "AccountLevelIdentityBasedPolicy"
+
+
+def _resource_arn(
+    service: str, params: Mapping[str, str], account_id: str, resource_ids: list[str]
+) -> str:
+    """The resource a denied call acted on, as RAM names it: a mesh or a CloudSSO directory;
+    other calls are not authorized per resource."""
+    if service == "cloudsso" and params.get("DirectoryId"):
+        return f"acs:cloudsso:*:{account_id}:directory/{params['DirectoryId']}"
+    mesh = params.get("ServiceMeshId") or next(iter(resource_ids), None)
+    if service == "servicemesh" and mesh:
+        return f"acs:servicemesh:*:{account_id}:servicemesh/{mesh}"
+    return "*"
+
+
+def _diagnostic(auth_action: str, resource: str, principal: Mapping[str, str]) -> str:
     """Opaque to clients, as the cloud's is; base64 JSON, so that the emulator can decode it
     when it answers RAM DecodeDiagnosticMessage."""
     document = {
         "AuthAction": auth_action,
-        "AuthPrincipalId": caller.principal_id,
-        "AccessKeyId": caller.access_key_id,
-        "Resources": resources,
+        "AuthResource": resource,
+        "AuthPrincipal": dict(principal),
+        "NoPermissionPolicyType": DENYING_POLICY_TYPE,
     }
     return base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
+
+
+def decode_diagnostic(message: str) -> dict[str, Any] | None:
+    """The document `_diagnostic` encoded; None for anything else."""
+    try:
+        document = json.loads(base64.b64decode(message, validate=True))
+    except (ValueError, json.JSONDecodeError):
+        return None
+    return document if isinstance(document, dict) and "AuthAction" in document else None
 
 
 class QpsWindow:

@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from permctl.emulator.state import AssignmentKey, MeshGrant, Task
 
@@ -23,6 +24,16 @@ class Call:
     code: str | None  # the error code; None for a success
     request_id: str
     elapsed_ms: float  # from the parsed request to the answer, injected latency included
+    # What OpenAPI Explorer's GetRequestLog tells of a call.
+    account_id: str | None = None  # the account the signing key acts in; None: unknown key
+    message: str | None = None  # the error message; None for a success
+    access_denied: Mapping[str, Any] | None = None  # the 403's AccessDeniedDetail
+    method: str = "POST"
+    path: str = "/"
+
+    @property
+    def throttled(self) -> bool:
+        return (self.code or "").startswith("Throttling")
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,10 @@ class Journal:
     def writes(self) -> tuple[Write, ...]:
         with self._lock:
             return tuple(self._writes)
+
+    def find(self, request_id: str) -> Call | None:
+        with self._lock:
+            return next((c for c in self._calls if c.request_id == request_id), None)
 
     def counts(self) -> Counter[str]:
         with self._lock:

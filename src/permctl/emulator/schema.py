@@ -60,6 +60,7 @@ class RamPrincipalDoc(_Doc):
     name: str
     display_name: str | None = None
     grants: tuple[GrantDoc, ...] = ()
+    external_id: str | None = None  # roles: the ExternalId AssumeRole must carry
 
 
 class RamDoc(_Doc):
@@ -133,16 +134,17 @@ class CloudSsoDoc(_Doc):
     directories: tuple[DirectoryDoc, ...] = ()
 
 
-class StateDoc(_Doc):
+class AccountStateDoc(_Doc):
+    """One Alibaba Cloud account's resources."""
+
     account_id: str = "1000000000000001"
-    access_keys: tuple[AccessKeyDoc, ...] | None = None
     meshes: tuple[MeshDoc, ...] = ()
     ram: RamDoc = RamDoc()
     resource_directory: ResourceDirectoryDoc | None = None
     cloudsso: CloudSsoDoc = CloudSsoDoc()
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> StateDoc:
+    def _references_resolve(self) -> AccountStateDoc:
         problems = [*_ram_problems(self), *_rd_problems(self.resource_directory)]
         problems += _duplicates("directory id", (d.id for d in self.cloudsso.directories))
         for directory in self.cloudsso.directories:
@@ -152,11 +154,34 @@ class StateDoc(_Doc):
         return self
 
 
+class StateDoc(AccountStateDoc):
+    """The caller's account, its keys, and other accounts reached by assuming their roles."""
+
+    access_keys: tuple[AccessKeyDoc, ...] | None = None
+    accounts: tuple[AccountStateDoc, ...] = ()
+
+    @model_validator(mode="after")
+    def _keys_and_accounts_resolve(self) -> StateDoc:
+        principals = self.ram.users + self.ram.roles
+        refs = {p.id for p in principals} | {p.name for p in principals}
+        problems = [
+            f"access key {k.id!r} belongs to unknown RAM principal {k.principal!r}"
+            for k in self.access_keys or ()
+            if k.principal is not None and k.principal not in refs
+        ]
+        problems += _duplicates("access key id", (k.id for k in self.access_keys or ()))
+        ids = [self.account_id, *(a.account_id for a in self.accounts)]
+        problems += _duplicates("account id", ids)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 def _duplicates(what: str, values: Iterable[str]) -> list[str]:
     return [f"{what} {v!r} appears {n} times" for v, n in Counter(values).items() if n > 1]
 
 
-def _ram_problems(doc: StateDoc) -> list[str]:
+def _ram_problems(doc: AccountStateDoc) -> list[str]:
     principals = doc.ram.users + doc.ram.roles
     meshes = {m.id for m in doc.meshes}
     problems = _duplicates("mesh id", (m.id for m in doc.meshes))
@@ -169,13 +194,7 @@ def _ram_problems(doc: StateDoc) -> list[str]:
         for g in p.grants
         if g.mesh not in meshes
     ]
-    refs = {p.id for p in principals} | {p.name for p in principals}
-    problems += [
-        f"access key {k.id!r} belongs to unknown RAM principal {k.principal!r}"
-        for k in doc.access_keys or ()
-        if k.principal is not None and k.principal not in refs
-    ]
-    return problems + _duplicates("access key id", (k.id for k in doc.access_keys or ()))
+    return problems
 
 
 def _rd_problems(rd: ResourceDirectoryDoc | None) -> list[str]:

@@ -10,6 +10,7 @@ signed with HMAC-SHA256 over "ACS3-HMAC-SHA256\\n" + hex SHA-256 of that canonic
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -43,6 +44,8 @@ class Credential:
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
     principal_id: str | None = None
+    account_id: str | None = None  # set for AssumeRole's keys: the role's account
+    session_name: str = "permctl"  # AssumeRole's RoleSessionName
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Caller:
     identity_type: str  # Account | RAMUser | AssumedRoleUser
     principal_id: str
     display_name: str
+    session_name: str = "permctl"
 
 
 # A plain dict, so that temporary keys (STS AssumeRole) can be added at runtime.
@@ -108,10 +112,24 @@ def signature(secret: str, canonical: str) -> str:
     return digest.hexdigest()
 
 
+def query_signature(secret: str, method: str, query: Mapping[str, str]) -> str:
+    """Base64 HMAC-SHA1, keyed with `secret&`, of METHOD&%2F&(the sorted query, encoded)."""
+    canonical = "&".join(
+        f"{_rfc3986(key)}={_rfc3986(query[key])}" for key in sorted(query) if key != "Signature"
+    )
+    text = f"{method}&{_rfc3986('/')}&{_rfc3986(canonical)}"
+    digest = hmac.new(f"{secret}&".encode(), text.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _rfc3986(value: str) -> str:
+    return quote(value, safe="~")
+
+
 def authorization_key_id(request: HttpRequest) -> str | None:
     """The AccessKey id a request claims, for the call log, whether or not it verifies."""
     match = _AUTHORIZATION.match(request.header("authorization") or "")
-    return match["key"] if match else None
+    return match["key"] if match else request.query.get("AccessKeyId")
 
 
 class NonceCache:
@@ -144,6 +162,8 @@ class Verifier:
     def verify(self, request: HttpRequest) -> Credential:
         """The credential that signed `request`; raises ApiFault the way the cloud refuses."""
         match = _AUTHORIZATION.match(request.header("authorization") or "")
+        if request.header("authorization") is None and "Signature" in request.query:
+            return self._verify_query_signed(request)
         if request.header("authorization") is None:
             raise ApiFault("MissingAuthorization", "The request is not signed.", 400)
         if match is None or match["algorithm"] != ALGORITHM:
@@ -165,8 +185,30 @@ class Verifier:
                 f"server string to sign is:{string_to_sign(canonical)}",
                 400,
             )
-        self._check_token(request, credential)
-        self._check_freshness(request)
+        self._check_token(request.header("x-acs-security-token"), credential)
+        self._check_freshness(
+            request.header("x-acs-date") or "", request.header("x-acs-signature-nonce") or ""
+        )
+        return credential
+
+    def _verify_query_signed(self, request: HttpRequest) -> Credential:
+        """The older RPC signature (HMAC-SHA1 over the sorted query, in the query), which the
+        credentials package's RAM-role-ARN provider still uses for STS AssumeRole."""
+        query = request.query
+        if (query.get("SignatureMethod"), query.get("SignatureVersion")) != ("HMAC-SHA1", "1.0"):
+            raise ApiFault("IncompleteSignature", "Only HMAC-SHA1 1.0 query signatures.", 400)
+        credential = self.keys.get(query.get("AccessKeyId", ""))
+        if credential is None:
+            raise ApiFault("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+        expected = query_signature(credential.access_key_secret, request.method, query)
+        if not hmac.compare_digest(expected, query["Signature"]):
+            raise ApiFault(
+                "SignatureDoesNotMatch",
+                "Specified signature does not match our calculation.",
+                400,
+            )
+        self._check_token(query.get("SecurityToken"), credential)
+        self._check_freshness(query.get("Timestamp", ""), query.get("SignatureNonce", ""))
         return credential
 
     @staticmethod
@@ -193,8 +235,7 @@ class Verifier:
             )
 
     @staticmethod
-    def _check_token(request: HttpRequest, credential: Credential) -> None:
-        token = request.header("x-acs-security-token")
+    def _check_token(token: str | None, credential: Credential) -> None:
         if credential.security_token is not None and token is None:
             raise ApiFault("MissingSecurityToken", "This AccessKey needs its SecurityToken.", 400)
         if token is not None and not hmac.compare_digest(token, credential.security_token or ""):
@@ -204,9 +245,8 @@ class Verifier:
                 400,
             )
 
-    def _check_freshness(self, request: HttpRequest) -> None:
+    def _check_freshness(self, date: str, nonce: str) -> None:
         now = self._clock()
-        date = request.header("x-acs-date") or ""
         try:
             if not date.endswith("Z"):
                 raise ValueError(date)
@@ -221,7 +261,7 @@ class Verifier:
                 f"x-acs-date {date} is more than 15 minutes from the server time.",
                 400,
             )
-        if not self._nonces.add(request.header("x-acs-signature-nonce") or "", now):
+        if not self._nonces.add(nonce, now):
             raise ApiFault(
                 "SignatureNonceUsed", "The x-acs-signature-nonce has been used already.", 400
             )

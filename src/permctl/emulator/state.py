@@ -19,6 +19,7 @@ from typing import Any
 from permctl.emulator.schema import (
     DEFAULT_TIME,
     AccountDoc,
+    AccountStateDoc,
     DirectoryDoc,
     FolderDoc,
     RamPrincipalDoc,
@@ -164,13 +165,24 @@ class ResourceDirectory:
 
 
 class EmulatorState:
-    def __init__(self, doc: StateDoc) -> None:
-        self.lock = threading.RLock()
+    """One account's world. The state loaded from a file is the caller's account; it holds the
+    other accounts of the file in `accounts` (itself included), which share its lock and keys:
+    a key made by AssumeRole acts in the role's account."""
+
+    def __init__(
+        self,
+        doc: AccountStateDoc,
+        *,
+        lock: threading.RLock | None = None,
+        keys: KeyStore | None = None,
+    ) -> None:
+        self.lock = lock or threading.RLock()
         self.doc = doc
         self.account_id = doc.account_id
         self.meshes = {m.id: m for m in doc.meshes}
         self.users_by_name = {u.name: u for u in doc.ram.users}
         self.roles_by_name = {r.name: r for r in doc.ram.roles}
+        self.roles_by_lower_name = {r.name.lower(): r for r in doc.ram.roles}
         self.principals: dict[str, RamPrincipalDoc] = {
             p.id: p for p in doc.ram.users + doc.ram.roles
         }
@@ -182,9 +194,14 @@ class EmulatorState:
         rd = doc.resource_directory
         self.rd = ResourceDirectory(rd) if rd else None
         self.directories = {d.id: Directory(d) for d in doc.cloudsso.directories}
-        self.keys: KeyStore = self._key_store()
+        self.keys: KeyStore = keys if keys is not None else self._key_store()
         self._due: list[tuple[float, int, Task]] = []
         self._order = itertools.count()
+        others = doc.accounts if isinstance(doc, StateDoc) else ()
+        self.accounts: dict[str, EmulatorState] = {self.account_id: self} | {
+            other.account_id: EmulatorState(other, lock=self.lock, keys=self.keys)
+            for other in others
+        }
 
     @classmethod
     def load(cls, source: StateSource | EmulatorState) -> EmulatorState:
@@ -192,7 +209,7 @@ class EmulatorState:
         return source if isinstance(source, EmulatorState) else cls(load_document(source))
 
     def _key_store(self) -> KeyStore:
-        if self.doc.access_keys is None:
+        if not isinstance(self.doc, StateDoc) or self.doc.access_keys is None:
             generated = Credential(
                 f"permctl-emulator-{secrets.token_hex(4)}",
                 f"permctl-emulator-secret-{secrets.token_hex(12)}",
@@ -212,12 +229,19 @@ class EmulatorState:
     def is_role(self, principal_id: str) -> bool:
         return principal_id in self.role_ids
 
+    def account_of(self, credential: Credential) -> EmulatorState:
+        """The account a key acts in: its role's, for a key made by AssumeRole."""
+        return self.accounts.get(credential.account_id or self.account_id, self)
+
     def caller(self, credential: Credential) -> Caller:
+        """Who signed with `credential`, in this account (the one `account_of` gives)."""
         principal = self.principals.get(credential.principal_id or "")
         if principal is None:
             return Caller(credential.access_key_id, "Account", self.account_id, self.account_id)
         kind = "AssumedRoleUser" if self.is_role(principal.id) else "RAMUser"
-        return Caller(credential.access_key_id, kind, principal.id, principal.name)
+        return Caller(
+            credential.access_key_id, kind, principal.id, principal.name, credential.session_name
+        )
 
     def role_arn(self, role_name: str) -> str:
         return f"acs:ram::{self.account_id}:role/{role_name.lower()}"
@@ -230,9 +254,16 @@ class EmulatorState:
         heapq.heappush(self._due, (task.due, next(self._order), task))
 
     def settle(self, now: float, everything: bool = False) -> list[Task]:
-        """Complete the tasks due by `now` (all of them with `everything`), oldest first.
-        Completion is lazy: it happens on the next call after a task falls due, and is dated
-        when the task fell due."""
+        """Complete the tasks of every account due by `now` (all of them with `everything`),
+        oldest first. Completion is lazy: it happens on the next call after a task falls due,
+        and is dated when the task fell due."""
+        return [
+            task
+            for account in self.accounts.values()
+            for task in account._settle_own(now, everything)
+        ]
+
+    def _settle_own(self, now: float, everything: bool) -> list[Task]:
         done: list[Task] = []
         while self._due and (everything or self._due[0][0] <= now):
             task = heapq.heappop(self._due)[2]
@@ -245,7 +276,10 @@ class EmulatorState:
     def dump(self) -> dict[str, Any]:
         """The current state in the schema it was loaded from."""
         with self.lock:
-            data = self.doc.model_dump(mode="json", exclude_none=True)
+            data = self.doc.model_dump(mode="json", exclude_none=True, exclude={"accounts"})
+            others = [a.dump() for a in self.accounts.values() if a is not self]
+            if others:
+                data["accounts"] = others
             for section in ("users", "roles"):
                 for entry in data["ram"][section]:
                     entry["grants"] = [

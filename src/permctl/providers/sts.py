@@ -17,7 +17,8 @@ class StsProvider:
         try:
             body = self._connection.call("GetCallerIdentity", self._client.get_caller_identity).body
         except ApiError as error:
-            if error.status in (403, 404):
+            # Only its own refusal: a role that could not be assumed is an error to report.
+            if error.action == "GetCallerIdentity" and error.status in (403, 404):
                 return None
             raise
         if body.identity_type == "Account":

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from permctl.emulator.context import Handler
-from permctl.emulator.handlers import cloudsso, ram, resourcedirectory, servicemesh, sts
+from permctl.emulator.handlers import (
+    cloudsso,
+    openapiexplorer,
+    ram,
+    resourcedirectory,
+    servicemesh,
+    sts,
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +27,7 @@ class Route:
 ROUTES = MappingProxyType(
     {
         (product.VERSION, action): Route(product.SERVICE, handler, action in product.WRITES)
-        for product in (servicemesh, cloudsso, resourcedirectory, ram, sts)
+        for product in (servicemesh, cloudsso, resourcedirectory, ram, sts, openapiexplorer)
         for action, handler in product.HANDLERS.items()
     }
 )

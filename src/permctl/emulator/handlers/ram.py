@@ -1,4 +1,5 @@
-"""RAM 2015-05-01: users and roles by name, the ids Service Mesh grants are keyed by."""
+"""RAM 2015-05-01: users and roles by name, the ids Service Mesh grants are keyed by, and the
+decoding of an access denial's diagnostic message."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from permctl.emulator.context import Context, Handler
-from permctl.emulator.errors import not_found
+from permctl.emulator.errors import invalid, not_found
+from permctl.emulator.faults import decode_diagnostic
 from permctl.emulator.pagination import by_token, in_order
 from permctl.emulator.schema import DEFAULT_TIME, RamPrincipalDoc
 
@@ -62,7 +64,25 @@ def _list(
     return body | ({"Marker": page.next_token} if page.next_token else {})
 
 
+def decode_diagnostic_message(ctx: Context) -> dict[str, Any]:
+    """Only the caller's own account may read why one of its calls was denied."""
+    name = "EncodedDiagnosticMessage"
+    document = decode_diagnostic(ctx.params.require(name))
+    owner = document["AuthPrincipal"]["AuthPrincipalOwnerId"] if document else None
+    if document is None or owner != ctx.state.account_id:
+        raise invalid(name, f"The {name} cannot be decoded by this account.")
+    return {
+        "DecodedDiagnosticMessage": {
+            **document,
+            "ExplicitDeny": False,
+            "MatchedPolicies": [],
+            "AuthConditions": [],
+        }
+    }
+
+
 HANDLERS: dict[str, Handler] = {
+    "DecodeDiagnosticMessage": decode_diagnostic_message,
     "GetUser": lambda ctx: _get(ctx, ctx.state.users_by_name, "User", _user),
     "GetRole": lambda ctx: _get(ctx, ctx.state.roles_by_name, "Role", _role),
     "ListUsers": lambda ctx: _list(ctx, ctx.state.users_by_name, "User", _user),
