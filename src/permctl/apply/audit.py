@@ -1,0 +1,77 @@
+"""`--audit-log FILE`: one JSON line per write, appended as each write ends.
+
+Each line goes to the file in one `write` on a descriptor opened for appending, so lines from
+threads (or from two permctl runs) never interleave and a killed run loses no finished line.
+Only ids, roles and RequestIds are written: nothing that comes from credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from permctl.errors import PermctlError
+
+
+class AuditLogError(PermctlError):
+    pass
+
+
+class AuditLog:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise AuditLogError(f"cannot open the audit log {path}: {error.strerror}") from None
+
+    def record(
+        self,
+        *,
+        action: str,
+        subject: dict[str, str],
+        before: Any,
+        after: Any,
+        outcome: str,
+        request_id: str | None,
+        detail: str | None = None,
+    ) -> None:
+        entry = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "action": action,
+            **subject,
+            "before": before,
+            "after": after,
+            "outcome": outcome,
+            "request_id": request_id,
+        }
+        if detail:
+            entry["detail"] = detail
+        line = (json.dumps(entry, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+        with self._lock:
+            try:
+                os.write(self._fd, line)
+            except OSError as error:
+                raise AuditLogError(
+                    f"cannot append to the audit log {self._path}: {error.strerror}"
+                ) from None
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

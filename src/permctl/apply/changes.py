@@ -1,0 +1,125 @@
+"""What apply executes, in one form whether it comes from a fresh plan or a saved one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from permctl.errors import PermctlError
+from permctl.model import Assignment, MeshRole, PrincipalKind
+from permctl.plan import AssignmentChange, Plan, PrincipalSnapshot, Snapshot
+from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, SavedPlan
+
+
+class InconsistentChanges(PermctlError):
+    """The changes would drop grants the plan does not manage; nothing is applied."""
+
+
+@dataclass(frozen=True)
+class PrincipalGrant:
+    """Replace the principal's whole list, which the plan saw as `before`, with `after`."""
+
+    principal_id: str
+    kind: PrincipalKind
+    display: str
+    before: frozenset[MeshRole]
+    after: frozenset[MeshRole]
+
+
+@dataclass(frozen=True)
+class AssignmentStep:
+    change: AssignmentChange
+    display: str
+
+    @property
+    def assignment(self) -> Assignment:
+        return self.change.assignment
+
+
+@dataclass(frozen=True)
+class Changes:
+    grants: tuple[PrincipalGrant, ...]
+    assignments: tuple[AssignmentStep, ...]
+    snapshot: Snapshot
+    managed_mesh_ids: frozenset[str]
+    directory_id: str | None
+    deprovision_strategy: str = DEFAULT_DEPROVISION_STRATEGY
+
+    def __post_init__(self) -> None:
+        """Every new list must keep, verbatim, what the principal holds on meshes outside the
+        managed ones: a grant replaces the whole list, so anything left out is revoked."""
+        for grant in self.grants:
+            if outside(grant.before, self.managed_mesh_ids) != outside(
+                grant.after, self.managed_mesh_ids
+            ):
+                raise InconsistentChanges(
+                    f"refusing to apply: the new list of {grant.display} would change grants on "
+                    "meshes the file does not manage; run permctl plan again"
+                )
+        if self.assignments and self.directory_id is None:
+            raise InconsistentChanges("refusing to apply: CloudSSO changes without a directory")
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.grants or self.assignments)
+
+    @classmethod
+    def from_plan(cls, plan: Plan, deprovision_strategy: str) -> Changes:
+        return cls(
+            grants=tuple(
+                PrincipalGrant(
+                    u.principal_id,
+                    u.kind,
+                    plan.describe(u.principal_id, u.label),
+                    frozenset(u.before),
+                    frozenset(u.after),
+                )
+                for u in plan.asm_updates
+            ),
+            assignments=tuple(
+                AssignmentStep(c, plan.describe_assignment(c.assignment)) for c in plan.sso_changes
+            ),
+            snapshot=plan.snapshot,
+            managed_mesh_ids=frozenset(plan.managed_mesh_ids),
+            directory_id=plan.directory_id,
+            deprovision_strategy=deprovision_strategy,
+        )
+
+    @classmethod
+    def from_saved(cls, saved: SavedPlan) -> Changes:
+        """The saved file has ids and the file's labels only, no other names."""
+        before = {p.principal_id: p for p in saved.snapshot.asm}
+        return cls(
+            grants=tuple(
+                PrincipalGrant(
+                    u.principal_id,
+                    u.kind,
+                    f"{u.label} ({u.principal_id})" if u.label else u.principal_id,
+                    _held(before.get(u.principal_id)),
+                    frozenset(u.after),
+                )
+                for u in saved.asm_updates
+            ),
+            assignments=tuple(
+                AssignmentStep(c, describe_assignment_ids(c.assignment)) for c in saved.sso_changes
+            ),
+            snapshot=saved.snapshot,
+            managed_mesh_ids=frozenset(saved.managed_mesh_ids),
+            directory_id=saved.directory_id,
+            deprovision_strategy=saved.deprovision_strategy,
+        )
+
+
+def _held(snapshot: PrincipalSnapshot | None) -> frozenset[MeshRole]:
+    return frozenset(snapshot.permissions) if snapshot else frozenset()
+
+
+def describe_assignment_ids(assignment: Assignment) -> str:
+    return (
+        f"{assignment.principal_type} {assignment.principal_id}: "
+        f"{assignment.access_configuration_id} on account {assignment.account_id}"
+    )
+
+
+def outside(grants: Iterable[MeshRole], managed: frozenset[str]) -> frozenset[MeshRole]:
+    return frozenset(g for g in grants if g.mesh_id not in managed)

@@ -1,0 +1,334 @@
+"""apply_changes: carry out a plan's changes through the providers, as few calls as possible,
+each item independent of the others' failures.
+
+Service Mesh: every principal is re-read just before its grant. Live still as the plan saw it:
+granted (together with the others of its batch). Already as wanted: done without a write.
+Anything else: skipped as changed since the plan was made, because a grant replaces the
+whole list and would overwrite whatever the other writer did.
+
+CloudSSO: every create is submitted and its task seen to the end before any delete starts, so
+swapping one access configuration for another never leaves a principal without access; a
+delete whose principal failed to get its new assignment on that account is skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import partial
+
+from permctl.apply.audit import AuditLog
+from permctl.apply.batching import GRANT_BATCH_SIZE, GrantBatch, grant_batches
+from permctl.apply.changes import AssignmentStep, Changes, PrincipalGrant
+from permctl.apply.report import ApplyReport, ItemResult, Outcome
+from permctl.apply.scheduler import FINISH, START, Scheduler
+from permctl.errors import ApiError, PermctlError
+from permctl.model import Assignment, MeshRole
+from permctl.providers import CloudSsoProvider, ServiceMeshProvider
+from permctl.providers.cloudsso import Task
+from permctl.providers.progress import ReadProgress
+
+
+def apply_changes(
+    changes: Changes,
+    *,
+    servicemesh: ServiceMeshProvider,
+    cloudsso: CloudSsoProvider,
+    concurrency: int = 8,
+    audit: AuditLog | None = None,
+    show_progress: bool = False,
+    batch_size: int = GRANT_BATCH_SIZE,
+) -> ApplyReport:
+    """Apply every change; never raises for a failed item (the report says what happened)."""
+    total = len(changes.grants) + len(changes.assignments)
+    with ReadProgress(quiet=not show_progress).track("Applying", total) as advance:
+        results = _Results(advance, audit)
+        scheduler = Scheduler(concurrency)
+        _AsmApply(servicemesh, scheduler, results).start(grant_batches(changes.grants, batch_size))
+        _SsoApply(changes, cloudsso, scheduler, results).start()
+        scheduler.run()
+    return results.report()
+
+
+class _Results:
+    """Collects item results from the worker threads; counts write calls; feeds the audit log."""
+
+    def __init__(self, advance: Callable[[], None], audit: AuditLog | None) -> None:
+        self._advance = advance
+        self.audit = audit
+        self._lock = threading.Lock()
+        self._items: list[ItemResult] = []
+        self._write_calls = 0
+
+    def add(self, item: ItemResult) -> None:
+        with self._lock:
+            self._items.append(item)
+            self._advance()
+
+    def count_write(self) -> None:
+        with self._lock:
+            self._write_calls += 1
+
+    def report(self) -> ApplyReport:
+        items = sorted(self._items, key=lambda i: (i.service, i.action != "create", i.display))
+        return ApplyReport(tuple(items), self._write_calls)
+
+
+# -- Service Mesh ---------------------------------------------------------------------------
+
+
+@dataclass
+class _BatchRun:
+    batch: GrantBatch
+    unread: int
+    ready: list[PrincipalGrant] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def read(self, grant: PrincipalGrant, ready: bool) -> list[PrincipalGrant] | None:
+        """Record one re-read; once the last is in, the principals to grant (maybe none)."""
+        with self.lock:
+            if ready:
+                self.ready.append(grant)
+            self.unread -= 1
+            return list(self.ready) if self.unread == 0 else None
+
+
+class _AsmApply:
+    def __init__(
+        self, servicemesh: ServiceMeshProvider, scheduler: Scheduler, results: _Results
+    ) -> None:
+        self._servicemesh = servicemesh
+        self._scheduler = scheduler
+        self._results = results
+
+    def start(self, batches: Iterable[GrantBatch]) -> None:
+        for batch in batches:
+            run = _BatchRun(batch, unread=len(batch.grants))
+            for grant in batch.grants:
+                self._scheduler.add(partial(self._reread, run, grant), priority=START)
+
+    def _reread(self, run: _BatchRun, grant: PrincipalGrant) -> None:
+        ready = False
+        try:
+            held = self._servicemesh.read_principal(grant.principal_id, grant.kind).permissions
+        except PermctlError as error:
+            self._results.add(_asm_item(grant, "failed", f"re-reading it failed: {error}"))
+        else:
+            if held == grant.after:
+                self._results.add(_asm_item(grant, "done", "already as planned; not written"))
+            elif held != grant.before:
+                why = (
+                    f"changed since the plan was made: it holds {_roles(held)}, the plan saw "
+                    f"{_roles(grant.before)}; run permctl plan again"
+                )
+                self._results.add(_asm_item(grant, "skipped", why))
+            else:
+                ready = True
+        to_grant = run.read(grant, ready)
+        if to_grant:
+            self._scheduler.add(partial(self._grant, run.batch, to_grant), priority=FINISH)
+
+    def _grant(self, batch: GrantBatch, grants: list[PrincipalGrant]) -> None:
+        ids = [g.principal_id for g in grants]
+        self._results.count_write()
+        outcome: Outcome = "done"
+        code, detail = None, ""
+        try:
+            request_id: str | None = self._servicemesh.grant(ids, batch.kind, batch.after)
+        except ApiError as error:
+            request_id, code, detail = error.request_id, error.code, error.api_message
+            outcome = "failed"
+        for grant in grants:
+            self._results.add(_asm_item(grant, outcome, detail, code, request_id))
+            if self._results.audit:
+                self._results.audit.record(
+                    action="GrantUserPermissions",
+                    subject={"principal": grant.principal_id, "kind": grant.kind.value},
+                    before=_grant_list(grant.before),
+                    after=_grant_list(grant.after),
+                    outcome=outcome,
+                    request_id=request_id,
+                    detail=detail,
+                )
+
+
+def _asm_item(
+    grant: PrincipalGrant,
+    outcome: Outcome,
+    detail: str,
+    code: str | None = None,
+    request_id: str | None = None,
+) -> ItemResult:
+    return ItemResult(
+        "asm", "grant", grant.principal_id, grant.display, outcome, detail, code, request_id
+    )
+
+
+def _roles(grants: frozenset[MeshRole]) -> str:
+    return ", ".join(f"{g.role} on {g.mesh_id}" for g in sorted(grants)) or "nothing"
+
+
+def _grant_list(grants: frozenset[MeshRole]) -> list[dict[str, str]]:
+    return [{"mesh_id": g.mesh_id, "role": g.role} for g in sorted(grants)]
+
+
+# -- CloudSSO -------------------------------------------------------------------------------
+
+
+def _holder(assignment: Assignment) -> tuple[str, str, str]:
+    return (assignment.principal_type, assignment.principal_id, assignment.account_id)
+
+
+class _SsoApply:
+    def __init__(
+        self,
+        changes: Changes,
+        cloudsso: CloudSsoProvider,
+        scheduler: Scheduler,
+        results: _Results,
+    ) -> None:
+        self._directory_id = changes.directory_id or ""
+        self._strategy = changes.deprovision_strategy
+        self._cloudsso = cloudsso
+        self._polling = cloudsso.polling
+        self._scheduler = scheduler
+        self._results = results
+        self._creates = [s for s in changes.assignments if s.change.action == "create"]
+        self._deletes = [s for s in changes.assignments if s.change.action == "delete"]
+        self._creates_left = len(self._creates)
+        self._failed_holders: set[tuple[str, str, str]] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for step in self._creates:
+            self._add_submit(step)
+        if not self._creates:
+            self._release_deletes()
+
+    def _add_submit(self, step: AssignmentStep, delay_s: float = 0.0) -> None:
+        deadline = time.monotonic() + self._polling.timeout_s
+        self._scheduler.add(
+            partial(self._submit, step, deadline, self._polling.first_delay_s),
+            priority=START,
+            delay_s=delay_s,
+        )
+
+    def _release_deletes(self) -> None:
+        for step in self._deletes:
+            if _holder(step.assignment) in self._failed_holders:
+                self._results.add(
+                    _sso_item(
+                        step,
+                        "skipped",
+                        "kept, because the assignment meant to replace it on this account "
+                        "was not created",
+                    )
+                )
+            else:
+                self._add_submit(step)
+
+    def _submit(self, step: AssignmentStep, deadline: float, delay: float) -> None:
+        self._results.count_write()
+        try:
+            task = self._send(step.assignment, step.change.action)
+        except ApiError as error:
+            self._finish(step, "failed", error.api_message, error.code, error.request_id)
+            return
+        if task.busy and time.monotonic() < deadline:
+            retry = partial(self._submit, step, deadline, self._polling.next_delay(delay))
+            self._scheduler.add(retry, priority=START, delay_s=delay)
+        elif task.busy:
+            self._finish(step, "failed", "another task on it never ended", None, task.request_id)
+        elif task.task_id is None:
+            self._finish(step, "done", "already as planned", None, task.request_id)
+        else:
+            poll = partial(self._poll, step, task, deadline, self._polling.first_delay_s)
+            self._scheduler.add(poll, priority=FINISH, delay_s=self._polling.first_delay_s)
+
+    def _send(self, assignment: Assignment, action: str) -> Task:
+        if action == "create":
+            return self._cloudsso.create_assignment(self._directory_id, assignment)
+        return self._cloudsso.delete_assignment(self._directory_id, assignment, self._strategy)
+
+    def _poll(self, step: AssignmentStep, task: Task, deadline: float, delay: float) -> None:
+        assert task.task_id is not None
+        try:
+            result = self._cloudsso.task_result(self._directory_id, task.task_id)
+        except ApiError as error:
+            why = f"its task {task.task_id} could not be followed: {error}"
+            self._finish(step, "failed", why, error.code, task.request_id)
+            return
+        if result is None and time.monotonic() < deadline:
+            delay = self._polling.next_delay(delay)
+            poll = partial(self._poll, step, task, deadline, delay)
+            self._scheduler.add(poll, priority=FINISH, delay_s=delay)
+        elif result is None:
+            why = f"its task {task.task_id} was still running after {self._polling.timeout_s:g} s"
+            self._finish(step, "failed", why, "TaskTimeout", task.request_id)
+        elif result.succeeded:
+            self._finish(step, "done", f"task {task.task_id}", None, task.request_id)
+        else:
+            why = f"task {task.task_id} failed: {result.failure_reason}"
+            self._finish(step, "failed", why, "TaskFailed", task.request_id)
+
+    def _finish(
+        self,
+        step: AssignmentStep,
+        outcome: Outcome,
+        detail: str,
+        code: str | None,
+        request_id: str | None,
+    ) -> None:
+        self._results.add(_sso_item(step, outcome, detail, code, request_id))
+        if self._results.audit:
+            self._audit(step, outcome, detail, request_id)
+        if step.change.action == "create":
+            with self._lock:
+                if outcome != "done":
+                    self._failed_holders.add(_holder(step.assignment))
+                self._creates_left -= 1
+                last = self._creates_left == 0
+            if last:
+                self._release_deletes()
+
+    def _audit(
+        self, step: AssignmentStep, outcome: str, detail: str, request_id: str | None
+    ) -> None:
+        assert self._results.audit is not None
+        a = step.assignment
+        held = {"access_configuration_id": a.access_configuration_id}
+        create = step.change.action == "create"
+        self._results.audit.record(
+            action="CreateAccessAssignment" if create else "DeleteAccessAssignment",
+            subject={
+                "target": a.account_id,
+                "principal": a.principal_id,
+                "principal_type": a.principal_type,
+            },
+            before=None if create else held,
+            after=held if create else None,
+            outcome=outcome,
+            request_id=request_id,
+            detail=detail,
+        )
+
+
+def _sso_item(
+    step: AssignmentStep,
+    outcome: Outcome,
+    detail: str,
+    code: str | None = None,
+    request_id: str | None = None,
+) -> ItemResult:
+    return ItemResult(
+        "cloudsso",
+        step.change.action,
+        step.assignment.account_id,
+        step.display,
+        outcome,
+        detail,
+        code,
+        request_id,
+    )

@@ -1,0 +1,68 @@
+"""What apply did with each item: done, failed (with the API's code, message and RequestId) or
+skipped (and why), as text for people and JSON for tools."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Outcome = Literal["done", "failed", "skipped"]
+ItemAction = Literal["grant", "create", "delete"]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    service: Literal["asm", "cloudsso"]
+    action: ItemAction
+    item_id: str  # the principal (Service Mesh) or the account (CloudSSO)
+    display: str
+    outcome: Outcome
+    detail: str = ""  # why it failed or was skipped; for done: how
+    code: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    items: tuple[ItemResult, ...]
+    write_calls: int
+
+    def of(self, outcome: Outcome) -> tuple[ItemResult, ...]:
+        return tuple(item for item in self.items if item.outcome == outcome)
+
+    @property
+    def succeeded(self) -> bool:
+        """Everything the plan asked for is in place."""
+        return all(item.outcome == "done" for item in self.items)
+
+    def summary(self) -> str:
+        done, failed, skipped = (len(self.of(o)) for o in ("done", "failed", "skipped"))
+        return (
+            f"Apply {'complete' if self.succeeded else 'incomplete'}: {done} done, "
+            f"{failed} failed, {skipped} skipped ({self.write_calls} write calls)."
+        )
+
+
+def render_text(report: ApplyReport) -> str:
+    lines = [
+        _line(item) for outcome in ("failed", "skipped", "done") for item in report.of(outcome)
+    ]
+    return "\n".join([*lines, report.summary()]) + "\n"
+
+
+def _line(item: ItemResult) -> str:
+    why = f": {item.detail}" if item.detail else ""
+    code = f" [{item.code}]" if item.code else ""
+    rid = f" (RequestId {item.request_id})" if item.request_id else ""
+    return f"  {item.outcome:<8} {item.action} {item.display}{code}{why}{rid}"
+
+
+def render_json(report: ApplyReport) -> str:
+    document = {
+        "succeeded": report.succeeded,
+        "write_calls": report.write_calls,
+        "summary": {o: len(report.of(o)) for o in ("done", "failed", "skipped")},
+        "items": [asdict(item) for item in report.items],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)

@@ -1,0 +1,75 @@
+"""A saved plan is applied only while everything it touches is still as it was planned."""
+
+from __future__ import annotations
+
+import hmac
+from types import MappingProxyType
+
+from permctl.apply.changes import Changes
+from permctl.config import Config
+from permctl.errors import StalePlan
+from permctl.model import LiveState
+from permctl.plan import Snapshot, take_snapshot
+from permctl.plan.safety import MAX_GRANTS_IN_MESSAGE, more_than_shown
+from permctl.planfile import SavedPlan
+from permctl.providers import CloudSsoProvider, ServiceMeshProvider
+
+
+class PlanMovedOn(StalePlan):
+    def __init__(self, moved: list[str]) -> None:
+        listing = [*moved[:MAX_GRANTS_IN_MESSAGE], more_than_shown(moved)]
+        super().__init__(
+            "refusing the saved plan: live state changed since it was made "
+            f"({'; '.join(m for m in listing if m)}); nothing was applied; run permctl plan again"
+        )
+
+
+def check_not_stale(
+    changes: Changes, *, servicemesh: ServiceMeshProvider, cloudsso: CloudSsoProvider
+) -> None:
+    """Re-read every principal and account the plan touches; raise PlanMovedOn, naming each
+    that changed, unless their snapshot is exactly the one the plan recorded."""
+    principals = [(p.principal_id, p.kind) for p in changes.snapshot.asm]
+    accounts = [a.account_id for a in changes.snapshot.cloudsso]
+    live = LiveState(
+        asm=MappingProxyType(servicemesh.read_principals(principals) if principals else {}),
+        assignments=(
+            cloudsso.list_assignments(changes.directory_id, accounts)
+            if accounts and changes.directory_id
+            else frozenset()
+        ),
+    )
+    now = take_snapshot(live, principals, accounts)
+    if now.fingerprint() != changes.snapshot.fingerprint():
+        raise PlanMovedOn(_moved(changes.snapshot, now))
+
+
+def _moved(planned: Snapshot, now: Snapshot) -> list[str]:
+    held_now = {p.principal_id: set(p.permissions) for p in now.asm}
+    on_account_now = {a.account_id: set(a.assignments) for a in now.cloudsso}
+    moved = [
+        f"principal {p.principal_id}"
+        for p in planned.asm
+        if set(p.permissions) != held_now.get(p.principal_id, set())
+    ]
+    moved += [
+        f"account {a.account_id}"
+        for a in planned.cloudsso
+        if set(a.assignments) != on_account_now.get(a.account_id, set())
+    ]
+    return moved
+
+
+class PlanForOtherFiles(StalePlan):
+    def __init__(self) -> None:
+        super().__init__(
+            "refusing the saved plan: it was made from other permission files than these "
+            "(their digest differs); nothing was applied; run permctl plan again"
+        )
+
+
+def check_made_from(saved: SavedPlan, config: Config) -> None:
+    """The files give the identities and endpoints apply acts through: they must be the ones
+    the plan was made from."""
+    if not hmac.compare_digest(saved.config_digest, config.digest()):
+        raise PlanForOtherFiles()

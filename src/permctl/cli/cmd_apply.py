@@ -1,0 +1,174 @@
+"""`permctl apply`: make live state what the files say, or carry out a saved plan exactly."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from permctl.apply import (
+    ApplyReport,
+    AuditLog,
+    Changes,
+    apply_changes,
+    check_made_from,
+    check_not_stale,
+    render_json,
+    render_text,
+)
+from permctl.cli.app import EXIT_ERROR, app, stderr_console, stdout_console
+from permctl.cli.cmd_plan import show
+from permctl.cli.options import (
+    AllowLockout,
+    Concurrency,
+    EmulatorState,
+    Files,
+    Force,
+    Format,
+    Profile,
+    Quiet,
+    load_config,
+    target,
+)
+from permctl.config import Config
+from permctl.errors import PermctlError
+from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, read_plan_file
+from permctl.providers import Session
+from permctl.render import text
+from permctl.workflow import connect, plan_run
+
+
+class ReportFormat(str, Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class NotConfirmed(PermctlError):
+    """Apply needs a yes from a person, or --auto-approve."""
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  permctl apply --emulator examples/live-state.yaml permissions.yaml.example\n\n"
+    "  permctl apply --auto-approve --audit-log audit.jsonl\n\n"
+    "  permctl plan --out plan.json && permctl apply --plan plan.json",
+)
+def apply(
+    files: Files = None,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan",
+            metavar="PLAN_FILE",
+            help="Apply exactly this saved plan (permctl plan --out) instead of planning again, "
+            "without asking; refused if anything it touches changed since. The files must be "
+            "the ones it was made from: they say how to connect.",
+        ),
+    ] = None,
+    auto_approve: Annotated[
+        bool, typer.Option("--auto-approve", help="Apply a fresh plan without asking.")
+    ] = False,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="The final report: text or json.")
+    ] = ReportFormat.TEXT,
+    audit_log: Annotated[
+        Path | None,
+        typer.Option(
+            "--audit-log",
+            metavar="FILE",
+            help="Append one JSON line per write: time, principal or target, before, after, "
+            "action, RequestId, outcome.",
+        ),
+    ] = None,
+    emulator: EmulatorState = None,
+    force: Force = False,
+    allow_lockout: AllowLockout = False,
+    profile: Profile = None,
+    concurrency: Concurrency = 8,
+    quiet: Quiet = False,
+) -> None:
+    """Apply the changes a plan shows: plans, shows the plan and asks (or --auto-approve);
+    with --plan, applies a saved plan.
+
+    Service Mesh principals changed by someone else since the plan are skipped, not
+    overwritten. Exit status: 0 everything applied (or nothing to do), 1 anything failed or
+    was skipped, or an error before any write.
+    """
+    config = load_config(files)
+    saved = read_plan_file(plan_file) if plan_file else None
+    if saved is not None:
+        check_made_from(saved, config)
+    with connect(config, target(emulator, profile, concurrency, quiet)) as session:
+        servicemesh, cloudsso = session.asm.servicemesh, session.cloudsso.cloudsso
+        if saved is not None:
+            changes = Changes.from_saved(saved)
+            check_not_stale(changes, servicemesh=servicemesh, cloudsso=cloudsso)
+        else:
+            changes = _fresh_changes(
+                config, session, output_format, auto_approve, force, allow_lockout
+            )
+        if changes.is_empty:
+            report = ApplyReport((), 0)
+        else:
+            with AuditLog(audit_log) if audit_log else nullcontext() as audit:
+                report = apply_changes(
+                    changes,
+                    servicemesh=servicemesh,
+                    cloudsso=cloudsso,
+                    concurrency=concurrency,
+                    audit=audit,
+                    show_progress=not quiet,
+                )
+    _show_report(report, output_format)
+    if not report.succeeded:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _fresh_changes(
+    config: Config,
+    session: Session,
+    output_format: ReportFormat,
+    auto_approve: bool,
+    force: bool,
+    allow_lockout: bool,
+) -> Changes:
+    """Plan, show the plan (on stderr when stdout carries the JSON report), check its safety
+    and ask for a yes."""
+    run = plan_run(config, session)
+    if output_format is ReportFormat.TEXT:
+        show(run.plan, Format.TEXT)
+    else:
+        stderr_console().print(text.render(run.plan), end="")
+    run.plan.raise_if_unsafe(force=force, allow_lockout=allow_lockout)
+    if run.plan.has_changes and not auto_approve:
+        _confirm()
+    strategy = (
+        config.cloudsso.deprovision_strategy if config.cloudsso else DEFAULT_DEPROVISION_STRATEGY
+    )
+    return Changes.from_plan(run.plan, strategy)
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        raise NotConfirmed(
+            "refusing to apply: nobody can confirm (standard input is not a terminal); "
+            "review the plan and pass --auto-approve, or apply a saved plan with --plan"
+        )
+    answer = typer.prompt(
+        "Apply these changes? Only 'yes' is accepted", default="", show_default=False
+    )
+    if answer.strip() != "yes":
+        raise NotConfirmed("apply cancelled; nothing was changed")
+
+
+def _show_report(report: ApplyReport, output_format: ReportFormat) -> None:
+    if output_format is ReportFormat.JSON:
+        typer.echo(render_json(report))
+    elif report.items:
+        stdout_console().print(render_text(report), end="", markup=False)
+    else:
+        stdout_console().print("Nothing to apply: live state already matches.", markup=False)
