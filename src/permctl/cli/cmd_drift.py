@@ -101,8 +101,8 @@ def _compare(
     """The full report and the baseline; the baseline is read first so a bad one costs no call."""
     config = load_config(files)
     baseline = read_baseline(since_baseline) if since_baseline is not None else None
-    with connect(config, where) as providers:
-        run = plan_run(config, providers)
+    with connect(config, where) as session:
+        run = plan_run(config, session)
     return drift_report(run.plan, _now()), baseline
 
 
