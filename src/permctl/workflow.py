@@ -4,8 +4,8 @@ config -> connect -> resolve -> read live state -> plan."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 from types import MappingProxyType
@@ -17,7 +17,14 @@ from permctl.embedded import embedded_emulator
 from permctl.model import DesiredState, LiveState
 from permctl.plan import Plan, build_plan
 from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
-from permctl.providers import ConnectionSettings, Session, open_session
+from permctl.providers import (
+    ConnectionSettings,
+    Providers,
+    RoleAccess,
+    Session,
+    open_providers,
+    open_session,
+)
 from permctl.providers.live import read_live_state
 from permctl.resolve import resolve
 
@@ -44,10 +51,31 @@ def connect(config: Config, target: Target) -> Iterator[Session]:
         concurrency=target.concurrency,
         quiet=target.quiet,
     )
-    with ExitStack() as stack:
-        if target.emulator_state is not None:
-            settings = stack.enter_context(embedded_emulator(target.emulator_state, settings))
-        yield stack.enter_context(open_session(settings, roles))
+    with _served(settings, target) as served, open_session(served, roles) as session:
+        yield session
+
+
+@contextmanager
+def connect_as(target: Target, role: RoleAccess | None) -> Iterator[Providers]:
+    """Providers for commands without a file, as the caller or as `role`."""
+    settings = ConnectionSettings(
+        profile=target.profile, concurrency=target.concurrency, quiet=target.quiet
+    )
+    with (
+        _served(settings, target) as served,
+        open_providers(replace(served, assume_role=role)) as providers,
+    ):
+        yield providers
+
+
+@contextmanager
+def _served(settings: ConnectionSettings, target: Target) -> Iterator[ConnectionSettings]:
+    """`settings`, pointed at the embedded emulator when the target is one."""
+    if target.emulator_state is None:
+        yield settings
+        return
+    with embedded_emulator(target.emulator_state, settings) as served:
+        yield served
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from permctl.cli import (
     cmd_apply,  # noqa: F401
+    cmd_diagnose,  # noqa: F401
     cmd_drift,  # noqa: F401
     cmd_emulator,  # noqa: F401
     cmd_fmt,  # noqa: F401

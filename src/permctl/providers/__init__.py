@@ -19,6 +19,7 @@ from permctl.providers.connection import (
     RetryPolicy,
     RoleAccess,
 )
+from permctl.providers.openapiexplorer import OpenApiExplorerProvider
 from permctl.providers.ram import RamProvider
 from permctl.providers.resourcedirectory import ResourceDirectoryProvider
 from permctl.providers.servicemesh import ServiceMeshProvider
@@ -29,6 +30,7 @@ __all__ = [
     "CloudSsoProvider",
     "Connection",
     "ConnectionSettings",
+    "OpenApiExplorerProvider",
     "Providers",
     "RamProvider",
     "ResourceDirectoryProvider",
@@ -51,6 +53,7 @@ class Providers:
     resourcedirectory: ResourceDirectoryProvider
     ram: RamProvider
     sts: StsProvider
+    openapiexplorer: OpenApiExplorerProvider
 
 
 @contextmanager
@@ -67,6 +70,7 @@ def open_providers(
             resourcedirectory=ResourceDirectoryProvider(connection),
             ram=RamProvider(connection),
             sts=StsProvider(connection),
+            openapiexplorer=OpenApiExplorerProvider(connection),
         )
     finally:
         connection.close()

@@ -1,8 +1,10 @@
-"""RAM: user and role names to the numeric ids Service Mesh grants are keyed by."""
+"""RAM: user and role names to the numeric ids Service Mesh grants are keyed by, and why a call
+was denied."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -13,6 +15,21 @@ from permctl.providers.connection import Connection
 
 _NOT_FOUND = ("EntityNotExist.User", "EntityNotExist.Role")
 _PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class DecodedDenial:
+    """RAM's reading of an EncodedDiagnosticMessage: who was refused what, on what, by which
+    kind of policy."""
+
+    auth_action: str
+    auth_resource: str
+    principal_type: str
+    principal_name: str
+    principal_account_id: str
+    policy_type: str  # NoPermissionPolicyType: AccountLevelIdentityBasedPolicy, ControlPolicy...
+    explicit_deny: bool
+    matched_policies: tuple[str, ...]  # "PolicyType PolicyIdentifier" of the denying policies
 
 
 def is_principal_id(ref: str) -> bool:
@@ -70,6 +87,26 @@ class RamProvider:
             lambda body: (body.roles.role if body.roles else None) or [],
         )
         return {str(r.role_id): r.role_name for r in roles}
+
+    def decode_diagnostic(self, encoded: str) -> DecodedDenial:
+        request = ram_models.DecodeDiagnosticMessageRequest(encoded_diagnostic_message=encoded)
+        body = self._connection.call(
+            "DecodeDiagnosticMessage", lambda: self._client.decode_diagnostic_message(request)
+        ).body
+        decoded = body.decoded_diagnostic_message
+        principal = decoded.auth_principal
+        return DecodedDenial(
+            auth_action=str(decoded.auth_action or ""),
+            auth_resource=str(decoded.auth_resource or "*"),
+            principal_type=str(principal.auth_principal_type or "") if principal else "",
+            principal_name=str(principal.auth_principal_display_name or "") if principal else "",
+            principal_account_id=str(principal.auth_principal_owner_id or "") if principal else "",
+            policy_type=str(decoded.no_permission_policy_type or ""),
+            explicit_deny=bool(decoded.explicit_deny),
+            matched_policies=tuple(
+                f"{p.policy_type} {p.policy_identifier}" for p in decoded.matched_policies or []
+            ),
+        )
 
     def _lookup(self, action: str, send: Callable[[], Any]) -> Any | None:
         try:

@@ -1,0 +1,120 @@
+"""`permctl diagnose` as a user runs it after a failed command: the failing command and the
+diagnosis both reach an emulator over HTTP with the real SDK, as a shell pointed at it would."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from permctl.cli import app
+from permctl.emulator import DenyRule, Emulator
+
+REPO = Path(__file__).parents[2]
+EXAMPLE = REPO / "permissions.yaml.example"
+STATE = REPO / "examples" / "live-state.yaml"
+HOME = "1000000000000001"
+DIRECTORY = "d-00fc2p61abcd"
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
+    with Emulator(STATE) as emulator:
+        point_at(emulator)
+        yield emulator
+
+
+def failing_request_id(*args: str) -> str:
+    """Run a command that fails; the RequestId its error tells the user to diagnose."""
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 1, result.output
+    match = re.search(r"to see why: permctl diagnose (\S+)", result.stderr)
+    assert match, result.stderr
+    return match[1]
+
+
+def diagnose_json(*args: str) -> dict:  # type: ignore[type-arg]
+    result = runner.invoke(app, ["diagnose", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_throttled_call_is_shown_as_throttled(emu: Emulator) -> None:
+    # x-acs-retry-after of 1 ms: the SDK's retries give up at once instead of backing off.
+    emu.set_knobs(throttle_rate=1.0, retry_after_ms=1)
+    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
+    emu.set_knobs(throttle_rate=0.0)
+
+    result = runner.invoke(app, ["diagnose", request_id])
+
+    assert result.exit_code == 0, result.output
+    assert f"RequestId   {request_id}" in result.stdout
+    assert "Throttling  FC.DENY (the call was throttled" in result.stdout
+    assert "Error       Throttling.User: Request was denied due to user flow control." in (
+        result.stdout
+    )
+    assert "Access denied" not in result.stdout
+    diagnosis = diagnose_json(request_id)
+    assert diagnosis["throttled"] is True
+    assert diagnosis["http_status"] == 400
+    assert diagnosis["caller"] == {"account_id": HOME, "type": "customer"}
+    assert diagnosis["access_denied"] is None
+
+
+def test_an_access_denial_names_action_resource_policy_kind_and_the_allowing_statement(
+    emu: Emulator,
+) -> None:
+    emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
+    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
+    emu.set_knobs(deny=())
+
+    diagnosis = diagnose_json(request_id)
+
+    directory_arn = f"acs:cloudsso:*:{HOME}:directory/{DIRECTORY}"
+    assert diagnosis["api"] == "ListAccessAssignments"
+    assert diagnosis["http_status"] == 403
+    assert diagnosis["error_code"] == "NoPermission"
+    assert diagnosis["throttled"] is False
+    assert diagnosis["parameters"]["DirectoryId"] == DIRECTORY
+    denied = diagnosis["access_denied"]
+    assert denied["action"] == "cloudsso:ListAccessAssignments"
+    assert denied["resource"] == directory_arn
+    assert denied["policy_type"] == "AccountLevelIdentityBasedPolicy"
+    assert diagnosis["allowing_policy"] == {
+        "Version": "1",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["cloudsso:ListAccessAssignments"],
+                "Resource": [directory_arn],
+            }
+        ],
+    }
+    text = runner.invoke(app, ["diagnose", request_id]).stdout
+    assert (
+        f"cloudsso:ListAccessAssignments on {directory_arn} was not allowed by the identity's "
+        "RAM policies in its account"
+    ) in text
+    assert '"cloudsso:ListAccessAssignments"' in text
+
+
+def test_an_unknown_request_id_is_one_error_line(emu: Emulator) -> None:
+    result = runner.invoke(app, ["diagnose", "00000000-0000-0000-0000-000000000000"])
+
+    assert result.exit_code == 1
+    assert "GetRequestLog failed: RequestLog.NotFound" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_malformed_role_arn_is_refused_before_any_call(emu: Emulator) -> None:
+    result = runner.invoke(app, ["diagnose", "X", "--assume-role", "arn:aws:iam::1:role/x"])
+
+    assert result.exit_code == 1
+    assert "--assume-role 'arn:aws:iam::1:role/x' is not a RAM role ARN" in result.stderr
+    assert emu.calls == ()
