@@ -6,6 +6,7 @@ from permctl.cli import (
     cmd_drift,  # noqa: F401
     cmd_emulator,  # noqa: F401
     cmd_fmt,  # noqa: F401
+    cmd_import,  # noqa: F401
     cmd_plan,  # noqa: F401
     cmd_schema,  # noqa: F401
     cmd_validate,  # noqa: F401
