@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated
 
 import typer
@@ -22,9 +25,12 @@ from permctl.cli.options import (
     target,
 )
 from permctl.plan import Plan
+from permctl.providers.connection import CALLER
 from permctl.render import json as json_render
 from permctl.render import markdown, text
 from permctl.workflow import connect, plan_run, save_plan
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 @app.command(
@@ -58,7 +64,7 @@ def plan(
     config = load_config(files)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
-    show(run.plan, output_format)
+    show(run.plan, output_format, run.identities)
     blocking = [
         issue
         for issue in run.plan.safety_issues()
@@ -81,10 +87,23 @@ def plan(
         raise typer.Exit(EXIT_CHANGES)
 
 
-def show(plan: Plan, output_format: Format) -> None:
+def show(plan: Plan, output_format: Format, identities: Mapping[str, str] = EMPTY) -> None:
+    """`identities` (section -> who acts on it) are shown when some section assumes a role:
+    whoever reviews the plan sees which account each change lands in."""
+    roles = identities if any(who != CALLER for who in identities.values()) else EMPTY
     if output_format is Format.TEXT:
-        stdout_console().print(text.render(plan), end="")
+        console = stdout_console()
+        console.print(identities_header(roles), end="", markup=False)
+        console.print(text.render(plan), end="")
     elif output_format is Format.MARKDOWN:
-        typer.echo(markdown.render(plan), nl=False)
+        typer.echo(identities_header(roles, "- ") + markdown.render(plan), nl=False)
     else:
-        typer.echo(json_render.render(plan))
+        document = json_render.document(plan) | ({"identities": dict(roles)} if roles else {})
+        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def identities_header(identities: Mapping[str, str], bullet: str = "  ") -> str:
+    if not identities:
+        return ""
+    lines = [f"{bullet}{section}: {who}" for section, who in sorted(identities.items())]
+    return "Acting as:\n" + "\n".join(lines) + "\n\n"
