@@ -35,9 +35,15 @@ def scalar(text: str) -> str:
     return json.dumps(text, ensure_ascii=not text.isprintable())
 
 
+def usable_name(name: str) -> bool:
+    """The file's loader strips names, so one with spaces around it would name nothing."""
+    return bool(name) and name == name.strip()
+
+
 @dataclass(frozen=True)
 class Ref:
-    """How the file refers to an object: its name, or its id when no name can be used."""
+    """How the file refers to an object: its name, or its id (`unnamed`) when it has no name
+    or none that finds exactly this object again."""
 
     text: str
     unnamed: bool = False
@@ -67,7 +73,7 @@ def mesh_aliases(org: LiveOrganisation, requests: Sequence[MeshRequest]) -> dict
     asked = {r.mesh_id: r.alias for r in requests}
     aliases: dict[str, str] = {}
     for mesh_id, name in org.meshes.items():
-        alias = asked.get(mesh_id) or name
+        alias = asked.get(mesh_id) or name.strip()
         aliases[mesh_id] = alias if alias and alias not in aliases.values() else mesh_id
     return aliases
 
@@ -128,7 +134,7 @@ def _labels(
     labels: dict[str, tuple[str, bool]] = {}
     taken: set[str] = set()
     for p in principals:
-        name = org.principal_names.get((p.kind, p.principal_id))
+        name = org.principal_names.get((p.kind, p.principal_id), "").strip()
         label = name or f"{p.kind.value.replace('_', '-')}-{p.principal_id}"
         if label in taken:
             label = f"{label} ({p.principal_id})"
@@ -190,8 +196,8 @@ def _sso_refs(org: LiveOrganisation) -> dict[str, Ref]:
     shared = Counter((kinds[i], name) for i, name in names.items())
     return {
         i: Ref(name)
-        if name and shared[(kinds[i], name)] == 1 and not name.startswith(_ID_PREFIXES)
-        else Ref(i, unnamed=not name)
+        if usable_name(name) and shared[(kinds[i], name)] == 1 and not name.startswith(_ID_PREFIXES)
+        else Ref(i, unnamed=True)
         for i, name in names.items()
     }
 
@@ -199,8 +205,8 @@ def _sso_refs(org: LiveOrganisation) -> dict[str, Ref]:
 def account_ref(account: RdAccount, rd: Sequence[RdAccount]) -> Ref:
     """The account's display name or name if it finds exactly this account, else its id."""
     for candidate in (account.display_name, account.name):
-        if candidate and [a.account_id for a in accounts_named(candidate, rd)] == [
+        if usable_name(candidate) and [a.account_id for a in accounts_named(candidate, rd)] == [
             account.account_id
         ]:
             return Ref(candidate)
-    return Ref(account.account_id)
+    return Ref(account.account_id, unnamed=True)
