@@ -1,0 +1,180 @@
+"""Apply under faults: failed tasks, throttling and 5xx, writes answered with an error after
+they were applied, someone else writing between plan and grant, and kill -9 at a random
+write. Kill seeds: PERMCTL_APPLY_KILL_SEEDS (default 3) runs that many."""
+
+from __future__ import annotations
+
+import os
+import pty
+import random
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from apply_support import (
+    BOB,
+    DEV_TEST,
+    DEVELOPERS,
+    PROD,
+    READ_ONLY,
+    apply_json,
+    environment,
+    extra_user_id,
+    grant_behind_our_back,
+    grants_lost_outside_managed,
+    has_changes,
+    permctl_command,
+    permissions,
+    write_calls,
+    write_file,
+)
+
+from permctl.emulator import Emulator, GrantWrite, Knobs
+from permctl.emulator.handlers.cloudsso import FAILURE_REASON
+from permctl.model import MeshRole
+
+KILL_SEEDS = int(os.environ.get("PERMCTL_APPLY_KILL_SEEDS", "3"))
+
+
+def test_a_failed_task_is_reported_with_its_reason_and_its_swap_keeps_the_old_access(
+    serve: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emu = serve(Knobs(task_failure_rate=1.0))
+    code, report, _ = apply_json(str(write_file(tmp_path, permissions())))
+    assert code == 1 and not report["succeeded"]
+    failed = [i for i in report["items"] if i["outcome"] == "failed"]
+    assert {i["action"] for i in failed} == {"create"} and len(failed) == 6
+    assert all(i["code"] == "TaskFailed" and FAILURE_REASON in i["detail"] for i in failed)
+    submitted = {c.request_id for c in emu.calls if c.action == "CreateAccessAssignment"}
+    assert {i["request_id"] for i in failed} == submitted
+    skipped = [i for i in report["items"] if i["outcome"] == "skipped"]
+    assert [i["action"] for i in skipped] == ["delete", "delete"]
+    assert emu.count("DeleteAccessAssignment") == 0
+    assert {i["outcome"] for i in report["items"] if i["service"] == "asm"} == {"done"}
+
+
+def test_throttling_and_server_errors_still_converge(
+    serve: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emu = serve(Knobs(seed=11, throttle_rate=0.3, error_5xx_rate=0.05))
+    file = write_file(tmp_path, permissions(prune_asm=True))
+    code, report, err = apply_json(str(file))
+    assert code == 0, err
+    assert report["succeeded"]
+    assert any(c.code and c.code.startswith("Throttling") for c in emu.calls)
+    emu.set_knobs(throttle_rate=0.0, error_5xx_rate=0.0)
+    assert not has_changes(file)
+    assert grants_lost_outside_managed(emu) == []
+
+
+def test_writes_answered_with_an_error_after_they_applied_converge(
+    serve: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    # The SDK retries the 503; a CloudSSO retry then meets its own task still running, or the
+    # assignment already done, and counts as done either way.
+    emu = serve(Knobs(seed=5, fail_after_write_rate=0.5, task_delay_s=0.3))
+    file = write_file(tmp_path, permissions())
+    code, _, err = apply_json(str(file))
+    assert code == 0, err
+    assert any(c.code == "OperationConflict.Task" for c in emu.calls)
+    emu.set_knobs(fail_after_write_rate=0.0)
+    assert not has_changes(file)
+
+
+def test_a_principal_changed_after_the_plan_is_skipped_not_overwritten(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Someone grants bob prod admin while apply waits for its yes on a terminal."""
+    file = write_file(tmp_path, permissions())
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        permctl_command("apply", "--quiet", str(file)),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**environment(emu), "NO_COLOR": "1"},
+    )
+    os.close(slave)
+    shown = _read_until(master, b"Only 'yes' is accepted")
+    assert b"Plan:" in shown
+    grant_behind_our_back(emu, BOB, MeshRole(PROD, "istio-admin"))
+    os.write(master, b"yes\n")
+    output = _read_until(master, None).decode()
+    assert process.wait(timeout=30) == 1
+    assert f"skipped  grant bob ({BOB}): changed since the plan was made" in output
+    assert "Apply incomplete: 11 done, 0 failed, 1 skipped" in output
+    bob_writes = [w for w in emu.writes if isinstance(w, GrantWrite) and w.principal_id == BOB]
+    assert len(bob_writes) == 1  # only the other writer's
+
+
+def _read_until(fd: int, marker: bytes | None, timeout_s: float = 30.0) -> bytes:
+    """What the terminal shows until `marker` appears, or until the program ends (None)."""
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    while marker is None or marker not in seen:
+        assert time.monotonic() < deadline, seen.decode(errors="replace")
+        if not select.select([fd], [], [], 0.1)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the program ended and closed the terminal
+            chunk = b""
+        if not chunk:
+            assert marker is None, seen.decode(errors="replace")
+            return seen
+        seen += chunk
+    return seen
+
+
+def _busy_organisation_file(tmp_path: Path, newcomers: int) -> Path:
+    document = permissions(prune_asm=True)
+    roles = ("istio-readonly", "istio-ops", "istio-admin")
+    document["asm"]["principals"] += [
+        {
+            "name": f"extra-{i}",
+            "ram_user": extra_user_id(i),
+            "roles": {"prod": roles[i % 3], "staging": "istio-readonly"},
+        }
+        for i in range(newcomers)
+    ]
+    return write_file(tmp_path, document)
+
+
+@pytest.mark.parametrize("seed", range(KILL_SEEDS))
+def test_apply_killed_at_a_random_write_converges_on_the_next_apply(
+    serve: Callable[..., Emulator], tmp_path: Path, seed: int
+) -> None:
+    emu = serve(Knobs(seed=seed, latency_ms=10, task_delay_s=0.2), extra_users=45)
+    file = _busy_organisation_file(tmp_path, newcomers=45)
+    # Grants: 4 changed by the file, 4 pruned, 3 shared lists of 15; CloudSSO: 6 + 2.
+    total_writes = 19
+    kill_after = random.Random(seed).randint(1, total_writes - 1)
+    process = subprocess.Popen(
+        permctl_command("apply", "--auto-approve", "--quiet", str(file)),
+        env=environment(emu),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while process.poll() is None and write_calls(emu) < kill_after:
+        time.sleep(0.002)
+    assert process.poll() is None, "apply ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert write_calls(emu) < total_writes
+    code, _, err = apply_json(str(file))
+    assert code == 0, (kill_after, err)
+    assert not has_changes(file)
+    assert grants_lost_outside_managed(emu) == []
+    # The developers swap on dev-test ended with the new access only.
+    held = emu.dump()["cloudsso"]["directories"][0]["assignments"]
+    on_dev_test = {
+        a["access_configuration"]
+        for a in held
+        if a["account"] == DEV_TEST and a["principal"] == DEVELOPERS
+    }
+    assert READ_ONLY not in on_dev_test
