@@ -8,6 +8,7 @@ from permctl.cli import (
     cmd_fmt,  # noqa: F401
     cmd_import,  # noqa: F401
     cmd_plan,  # noqa: F401
+    cmd_policy,  # noqa: F401
     cmd_schema,  # noqa: F401
     cmd_validate,  # noqa: F401
 )

@@ -1,0 +1,34 @@
+"""`permctl policy`: the RAM policies permctl needs for a file, to attach before running it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from permctl.cli.app import app
+from permctl.cli.options import Files, load_config
+from permctl.policy import Mode, render, required_policies
+
+
+@app.command(
+    epilog="Examples:\n\n"
+    "  permctl policy permissions.yaml --mode plan > plan-policies.json\n\n"
+    "  permctl policy permissions.yaml --mode apply",
+)
+def policy(
+    files: Files = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            "--mode", help="plan: the reads of plan and drift; apply: those and the writes."
+        ),
+    ] = Mode.PLAN,
+) -> None:
+    """Print the least-privilege RAM policy documents (JSON, Version 1) for running permctl on
+    exactly the meshes, directory and accounts of the files: one per identity (each section's
+    role, or your own credentials, which also assume those roles), and the one a reviewer
+    needs for `permctl diagnose`. Offline: reads only the files."""
+    config = load_config(files)
+    typer.echo(json.dumps(render(required_policies(config, mode)), indent=2))

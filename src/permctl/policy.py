@@ -1,0 +1,159 @@
+"""The least-privilege RAM policies permctl needs for one desired state, worked out offline.
+
+One document per identity: each section's own (its `account:` role, or the caller), the
+caller's right to assume those roles, and the reviewer's for `permctl diagnose`. Every action
+is one permctl calls for this file; resources are scoped where the service authorizes per
+resource and the ARN format is documented, "*" elsewhere (see docs/multi-account.md).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from permctl.accounts import section_roles
+from permctl.config import Config
+from permctl.config.schema import AsmSection, CloudSsoSection
+from permctl.diagnose import policy_document
+from permctl.providers import RoleAccess
+from permctl.providers.connection import CALLER
+from permctl.providers.ram import is_principal_id
+
+ANY = "*"
+DIAGNOSE_ACTIONS = ("openapiexplorer:GetRequestLog", "ram:DecodeDiagnosticMessage")
+
+
+class Mode(str, Enum):
+    PLAN = "plan"  # plan and drift: reads only
+    APPLY = "apply"  # plan's reads and the writes
+
+
+@dataclass
+class _Grants:
+    """Action -> resources, for one identity."""
+
+    resources: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def allow(self, actions: Iterable[str], *resources: str) -> None:
+        for action in actions:
+            self.resources[action].update(resources or (ANY,))
+
+    def statements(self) -> list[dict[str, Any]]:
+        """One statement per resource set, actions and resources sorted: stable output."""
+        by_resources: defaultdict[tuple[str, ...], list[str]] = defaultdict(list)
+        for action, resources in self.resources.items():
+            scoped = (ANY,) if ANY in resources else tuple(sorted(resources))
+            by_resources[scoped].append(action)
+        return [
+            {"Effect": "Allow", "Action": sorted(actions), "Resource": list(resources)}
+            for resources, actions in sorted(by_resources.items(), key=lambda kv: sorted(kv[1]))
+        ]
+
+
+@dataclass(frozen=True)
+class PolicyFor:
+    attach_to: str  # a role ARN, or the caller's own credentials
+    purpose: str
+    document: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"attach_to": self.attach_to, "purpose": self.purpose, "document": self.document}
+
+
+def required_policies(config: Config, mode: Mode) -> list[PolicyFor]:
+    roles = section_roles(config)
+    grants: defaultdict[RoleAccess | None, _Grants] = defaultdict(_Grants)
+    purposes: defaultdict[RoleAccess | None, list[str]] = defaultdict(list)
+    # The live-state read asks who the Service Mesh identity is, with or without meshes.
+    grants[roles.get("asm")].allow(["sts:GetCallerIdentity"])
+    purposes[roles.get("asm")].append("caller identity")
+    if config.asm:
+        _asm(config.asm, mode, grants[roles.get("asm")], _account(roles.get("asm")))
+        purposes[roles.get("asm")].append("Service Mesh")
+    if config.cloudsso:
+        _cloudsso(
+            config.cloudsso, mode, grants[roles.get("cloudsso")], _account(roles.get("cloudsso"))
+        )
+        purposes[roles.get("cloudsso")].append("CloudSSO and the resource directory")
+    assumed = sorted({r.role_arn for r in grants if r is not None})
+    if assumed:
+        grants[None].allow(["sts:AssumeRole"], *assumed)
+        purposes[None].append("assuming the sections' roles")
+    policies = [
+        PolicyFor(
+            role.role_arn if role else CALLER,
+            f"permctl {mode.value}: " + ", ".join(purposes[role]),
+            policy_document(grants[role].statements()),
+        )
+        for role in sorted(grants, key=lambda r: (r is not None, r.role_arn if r else ""))
+    ]
+    return [*policies, *_diagnose_policies(assumed)]
+
+
+def _account(role: RoleAccess | None) -> str:
+    """The account id of an assumed role; "*" (the policy's own account) for the caller."""
+    return role.account_id if role else ANY
+
+
+def _asm(section: AsmSection, mode: Mode, grants: _Grants, account: str) -> None:
+    """Service Mesh documents no resource ARN for its RBAC actions: they take "*". RAM users
+    and roles named (not given by id) are looked up one by one, each its own resource."""
+    grants.allow(
+        [
+            "servicemesh:DescribeServiceMeshes",
+            "servicemesh:DescribeUsersWithPermissions",
+            "servicemesh:DescribeUserPermissions",
+        ]
+    )
+    if mode is Mode.APPLY:
+        grants.allow(["servicemesh:GrantUserPermissions"])
+    for spec in section.principals:
+        if spec.ram_user is not None and not is_principal_id(spec.ram_user):
+            grants.allow(["ram:GetUser"], f"acs:ram:*:{account}:user/{spec.ram_user}")
+        if spec.ram_role is not None and not is_principal_id(spec.ram_role):
+            grants.allow(["ram:GetRole"], f"acs:ram:*:{account}:role/{spec.ram_role}")
+
+
+def _cloudsso(section: CloudSsoSection, mode: Mode, grants: _Grants, account: str) -> None:
+    """CloudSSO authorizes on the directory and what lies in it. Creating and deleting an
+    assignment also authorizes on the target account, whose ARN format CloudSSO does not
+    document: those two take "*". Resource directory listings take "*"."""
+    directory = f"acs:cloudsso:*:{account}:directory/{section.directory}"
+    inside = f"{directory}/*"
+    grants.allow(["cloudsso:ListAccessAssignments"], directory)
+    refs = {
+        "AccessConfiguration": [a.access_configuration for a in section.assignments],
+        "User": [u for a in section.assignments for u in a.users],
+        "Group": [g for a in section.assignments for g in a.groups],
+    }
+    prefixes = {"AccessConfiguration": "ac-", "User": "u-", "Group": "g-"}
+    for kind, names in refs.items():
+        if names:
+            grants.allow([f"cloudsso:List{kind}s"], directory)
+        # A ref given by id is looked up by id when the directory is too large to list.
+        if any(name.startswith(prefixes[kind]) for name in names):
+            grants.allow([f"cloudsso:Get{kind}"], inside)
+    grants.allow(["resourcemanager:ListAuthorizedAccounts"])
+    if any(not f.startswith("fd-") for a in section.assignments for f in a.folders):
+        grants.allow(["resourcemanager:ListAuthorizedFolders"])
+    if mode is Mode.APPLY:
+        grants.allow(["cloudsso:CreateAccessAssignment"])
+        grants.allow(["cloudsso:GetTaskStatus"], directory, inside)
+        if section.prune_unlisted or any(a.expires for a in section.assignments):
+            grants.allow(["cloudsso:DeleteAccessAssignment"])
+
+
+def _diagnose_policies(assumed: list[str]) -> list[PolicyFor]:
+    """A reviewer reads the log in the account where the call was made: their own, and the
+    roles' accounts through those roles."""
+    diagnose = policy_document(
+        [{"Effect": "Allow", "Action": list(DIAGNOSE_ACTIONS), "Resource": [ANY]}]
+    )
+    return [PolicyFor(who, "permctl diagnose", diagnose) for who in (CALLER, *assumed)]
+
+
+def render(policies: list[PolicyFor]) -> dict[str, Any]:
+    return {"policies": [p.as_json() for p in policies]}
