@@ -26,7 +26,7 @@ def metrics_text(report: DriftReport | None, finished_at: datetime) -> str:
         *_gauge(
             "last_run_timestamp_seconds",
             "When the last drift run finished, in seconds since the Unix epoch.",
-            [("", round(finished_at.timestamp(), 3))],
+            [("", int(finished_at.timestamp()))],
         ),
     ]
     if report is not None:
