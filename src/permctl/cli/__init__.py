@@ -7,6 +7,7 @@ from permctl.cli import (
     cmd_emulator,  # noqa: F401
     cmd_fmt,  # noqa: F401
     cmd_import,  # noqa: F401
+    cmd_init,  # noqa: F401
     cmd_plan,  # noqa: F401
     cmd_policy,  # noqa: F401
     cmd_schema,  # noqa: F401

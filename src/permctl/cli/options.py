@@ -43,6 +43,7 @@ Profile = Annotated[
         "--profile", help="aliyun CLI profile to take credentials from (default: the chain)."
     ),
 ]
+Region = Annotated[str, typer.Option("--region", help="Region of the API endpoints.")]
 Concurrency = Annotated[
     int, typer.Option("--concurrency", min=1, max=64, help="API calls in flight at most.")
 ]
