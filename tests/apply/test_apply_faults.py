@@ -33,7 +33,7 @@ from apply_support import (
     write_file,
 )
 
-from permctl.emulator import Emulator, GrantWrite, Knobs
+from permctl.emulator import DenyRule, Emulator, GrantWrite, Knobs
 from permctl.emulator.handlers.cloudsso import FAILURE_REASON
 from permctl.model import MeshRole
 
@@ -178,3 +178,20 @@ def test_apply_killed_at_a_random_write_converges_on_the_next_apply(
         if a["account"] == DEV_TEST and a["principal"] == DEVELOPERS
     }
     assert READ_ONLY not in on_dev_test
+
+
+def test_a_refused_grant_is_reported_with_its_request_id_and_the_rest_still_applies(
+    serve: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emu = serve(Knobs(deny=(DenyRule("GrantUserPermissions", frozenset({BOB})),)))
+    code, report, _ = apply_json(str(write_file(tmp_path, permissions())))
+    assert code == 1
+    (failed,) = [i for i in report["items"] if i["outcome"] == "failed"]
+    refused = next(c for c in emu.calls if c.action == "GrantUserPermissions" and c.code)
+    assert (failed["item_id"], failed["code"], failed["request_id"]) == (
+        BOB,
+        "NoPermission",
+        refused.request_id,
+    )
+    assert "not authorized" in failed["detail"]
+    assert report["summary"] == {"done": 11, "failed": 1, "skipped": 0}

@@ -114,7 +114,11 @@ class _AsmApply:
         try:
             held = self._servicemesh.read_principal(grant.principal_id, grant.kind).permissions
         except PermctlError as error:
-            self._results.add(_asm_item(grant, "failed", f"re-reading it failed: {error}"))
+            code, request_id = (
+                (error.code, error.request_id) if isinstance(error, ApiError) else (None, None)
+            )
+            why = f"re-reading it before the grant failed: {error}"
+            self._results.add(_asm_item(grant, "failed", why, code, request_id))
         else:
             if held == grant.after:
                 self._results.add(_asm_item(grant, "done", "already as planned; not written"))

@@ -169,6 +169,6 @@ def _show_report(report: ApplyReport, output_format: ReportFormat) -> None:
     if output_format is ReportFormat.JSON:
         typer.echo(render_json(report))
     elif report.items:
-        stdout_console().print(render_text(report), end="", markup=False)
+        stdout_console().print("\n" + render_text(report), end="", markup=False)
     else:
         stdout_console().print("Nothing to apply: live state already matches.", markup=False)
