@@ -19,6 +19,7 @@ from apply_support import (
     BOB,
     DEV_TEST,
     DEVELOPERS,
+    DIRECTORY,
     PROD,
     READ_ONLY,
     apply_json,
@@ -27,6 +28,7 @@ from apply_support import (
     grant_behind_our_back,
     grants_lost_outside_managed,
     has_changes,
+    other_writer,
     permctl_command,
     permissions,
     write_calls,
@@ -35,8 +37,9 @@ from apply_support import (
 
 from permctl.emulator import DenyRule, Emulator, GrantWrite, Knobs
 from permctl.emulator.handlers.cloudsso import FAILURE_REASON
-from permctl.model import MeshRole
+from permctl.model import Assignment, MeshRole
 
+SSO_BOB = "u-00bobq42wiltcrkabcd"
 KILL_SEEDS = int(os.environ.get("PERMCTL_APPLY_KILL_SEEDS", "3"))
 
 
@@ -75,14 +78,32 @@ def test_writes_answered_with_an_error_after_they_applied_converge(
     serve: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     # The SDK retries the 503; a CloudSSO retry then meets its own task still running, or the
-    # assignment already done, and counts as done either way.
-    emu = serve(Knobs(seed=5, fail_after_write_rate=0.5, task_delay_s=0.3))
-    file = write_file(tmp_path, permissions())
+    # assignment already there, and counts as done either way.
+    emu = serve(Knobs(seed=5, fail_after_write_rate=0.3, task_delay_s=0.3))
+    file = write_file(tmp_path, permissions(prune_asm=True))
     code, _, err = apply_json(str(file))
     assert code == 0, err
-    assert any(c.code == "OperationConflict.Task" for c in emu.calls)
     emu.set_knobs(fail_after_write_rate=0.0)
     assert not has_changes(file)
+    assert grants_lost_outside_managed(emu) == []
+
+
+def test_an_assignment_whose_task_is_still_running_is_submitted_again_once_it_ends(
+    serve: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    """A create left running by an earlier, interrupted apply."""
+    emu = serve(Knobs(task_delay_s=1.5))
+    with other_writer(emu) as providers:
+        providers.cloudsso.create_assignment(
+            DIRECTORY, Assignment(READ_ONLY, DEV_TEST, "User", SSO_BOB)
+        )
+    code, report, err = apply_json(str(write_file(tmp_path, permissions())))
+    assert code == 0, err
+    *waits, last = [c.code for c in emu.calls if c.code]
+    assert waits and set(waits) == {"OperationConflict.Task"}
+    assert last == "EntityAlreadyExists.AccessAssignment"
+    bob = next(i for i in report["items"] if SSO_BOB in i["display"] and DEV_TEST in i["display"])
+    assert bob["outcome"] == "done" and bob["detail"] == "already as planned"
 
 
 def test_a_principal_changed_after_the_plan_is_skipped_not_overwritten(

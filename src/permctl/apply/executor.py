@@ -22,7 +22,7 @@ from functools import partial
 from permctl.apply.audit import AuditLog
 from permctl.apply.batching import GRANT_BATCH_SIZE, GrantBatch, grant_batches
 from permctl.apply.changes import AssignmentStep, Changes, PrincipalGrant
-from permctl.apply.report import ApplyReport, ItemResult, Outcome
+from permctl.apply.report import ApplyReport, ItemRef, ItemResult, Outcome
 from permctl.apply.scheduler import FINISH, START, Scheduler
 from permctl.errors import ApiError, PermctlError
 from permctl.model import Assignment, MeshRole
@@ -118,16 +118,16 @@ class _AsmApply:
                 (error.code, error.request_id) if isinstance(error, ApiError) else (None, None)
             )
             why = f"re-reading it before the grant failed: {error}"
-            self._results.add(_asm_item(grant, "failed", why, code, request_id))
+            self._results.add(_asm_ref(grant).result("failed", why, code, request_id))
         else:
             if held == grant.after:
-                self._results.add(_asm_item(grant, "done", "already as planned; not written"))
+                self._results.add(_asm_ref(grant).result("done", "already as planned; not written"))
             elif held != grant.before:
                 why = (
                     f"changed since the plan was made: it holds {_roles(held)}, the plan saw "
                     f"{_roles(grant.before)}; run permctl plan again"
                 )
-                self._results.add(_asm_item(grant, "skipped", why))
+                self._results.add(_asm_ref(grant).result("skipped", why))
             else:
                 ready = True
         to_grant = run.read(grant, ready)
@@ -145,7 +145,7 @@ class _AsmApply:
             request_id, code, detail = error.request_id, error.code, error.api_message
             outcome = "failed"
         for grant in grants:
-            self._results.add(_asm_item(grant, outcome, detail, code, request_id))
+            self._results.add(_asm_ref(grant).result(outcome, detail, code, request_id))
             if self._results.audit:
                 self._results.audit.record(
                     action="GrantUserPermissions",
@@ -158,16 +158,8 @@ class _AsmApply:
                 )
 
 
-def _asm_item(
-    grant: PrincipalGrant,
-    outcome: Outcome,
-    detail: str,
-    code: str | None = None,
-    request_id: str | None = None,
-) -> ItemResult:
-    return ItemResult(
-        "asm", "grant", grant.principal_id, grant.display, outcome, detail, code, request_id
-    )
+def _asm_ref(grant: PrincipalGrant) -> ItemRef:
+    return ItemRef("asm", "grant", grant.principal_id, grant.display)
 
 
 def _roles(grants: frozenset[MeshRole]) -> str:
@@ -223,8 +215,7 @@ class _SsoApply:
         for step in self._deletes:
             if _holder(step.assignment) in self._failed_holders:
                 self._results.add(
-                    _sso_item(
-                        step,
+                    _sso_ref(step).result(
                         "skipped",
                         "kept, because the assignment meant to replace it on this account "
                         "was not created",
@@ -285,7 +276,7 @@ class _SsoApply:
         code: str | None,
         request_id: str | None,
     ) -> None:
-        self._results.add(_sso_item(step, outcome, detail, code, request_id))
+        self._results.add(_sso_ref(step).result(outcome, detail, code, request_id))
         if self._results.audit:
             self._audit(step, outcome, detail, request_id)
         if step.change.action == "create":
@@ -319,20 +310,5 @@ class _SsoApply:
         )
 
 
-def _sso_item(
-    step: AssignmentStep,
-    outcome: Outcome,
-    detail: str,
-    code: str | None = None,
-    request_id: str | None = None,
-) -> ItemResult:
-    return ItemResult(
-        "cloudsso",
-        step.change.action,
-        step.assignment.account_id,
-        step.display,
-        outcome,
-        detail,
-        code,
-        request_id,
-    )
+def _sso_ref(step: AssignmentStep) -> ItemRef:
+    return ItemRef("cloudsso", step.change.action, step.assignment.account_id, step.display)

@@ -12,6 +12,27 @@ ItemAction = Literal["grant", "create", "delete"]
 
 
 @dataclass(frozen=True)
+class ItemRef:
+    """One item of a plan, as a report names it."""
+
+    service: Literal["asm", "cloudsso"]
+    action: ItemAction
+    item_id: str  # the principal (Service Mesh) or the account (CloudSSO)
+    display: str
+
+    def result(
+        self,
+        outcome: Outcome,
+        detail: str = "",
+        code: str | None = None,
+        request_id: str | None = None,
+    ) -> ItemResult:
+        return ItemResult(
+            self.service, self.action, self.item_id, self.display, outcome, detail, code, request_id
+        )
+
+
+@dataclass(frozen=True)
 class ItemResult:
     service: Literal["asm", "cloudsso"]
     action: ItemAction
