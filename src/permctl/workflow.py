@@ -27,6 +27,7 @@ from permctl.providers import (
 )
 from permctl.providers.live import read_live_state
 from permctl.resolve import resolve
+from permctl.savedsafety import SAFETY_CONTEXT, safety_record
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
     return PlanRun(config, desired, live, plan, session.identities)
 
 
-def save_plan(run: PlanRun, path: Path) -> None:
+def save_plan(run: PlanRun, path: Path, *, force: bool, allow_lockout: bool) -> None:
+    """`force` and `allow_lockout` are the overrides the plan was accepted with: apply needs
+    them again to carry out a plan only they made acceptable."""
     sso = run.config.cloudsso
     write_plan_file(
         run.plan,
@@ -110,6 +113,7 @@ def save_plan(run: PlanRun, path: Path) -> None:
         desired_context={
             "deprovision_strategy": sso.deprovision_strategy
             if sso
-            else DEFAULT_DEPROVISION_STRATEGY
+            else DEFAULT_DEPROVISION_STRATEGY,
+            SAFETY_CONTEXT: safety_record(run.plan, force=force, allow_lockout=allow_lockout),
         },
     )

@@ -4,7 +4,9 @@ as it was when planned."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apply_support import (
@@ -12,8 +14,10 @@ from apply_support import (
     DEV_TEST,
     PROD,
     READ_ONLY,
+    STAGING,
     apply_json,
     assign_behind_our_back,
+    both,
     grant_behind_our_back,
     has_changes,
     permctl,
@@ -24,19 +28,53 @@ from apply_support import (
 
 from permctl.emulator import Emulator
 from permctl.model import Assignment, MeshRole
+from permctl.plan.changes import sha256_of
 from permctl.planfile import PLAN_KEY_ENV
 
+ALICE = "278525736094801234"
 
-def saved_plan(tmp_path: Path) -> tuple[Path, Path]:
-    file = write_file(tmp_path, permissions())
+
+def saved_plan(
+    emu: Emulator, tmp_path: Path, document: dict[str, Any] | None = None, *overrides: str
+) -> tuple[Path, Path]:
+    """The file and the plan saved from it; the emulator's log starts afresh after planning."""
+    file = write_file(tmp_path, document or permissions())
     out = tmp_path / "plan.json"
-    code, got, err = permctl("plan", "--quiet", "--out", str(out), str(file))
+    code, got, err = permctl("plan", "--quiet", "--out", str(out), *overrides, str(file))
     assert code == 0, got + err
+    emu.reset_log()
     return file, out
 
 
+def edit_by_hand(plan: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Change a saved plan and redo its fingerprint and digest, as someone who knows the format
+    would: only checks of what the plan does can catch it."""
+    document = json.loads(plan.read_text(encoding="utf-8"))
+    edit(document)
+    document["snapshot"]["asm"].sort(key=lambda principal: principal["principal_id"])
+    document["snapshot_fingerprint"] = sha256_of(document["snapshot"])
+    body = {
+        name: value for name, value in document.items() if name not in ("plan_digest", "signature")
+    }
+    document["plan_digest"] = sha256_of(body)
+    plan.write_text(json.dumps(document), encoding="utf-8")
+
+
+def take_alices_admin_roles(document: dict[str, Any]) -> None:
+    """Alice holds istio-admin on both managed meshes and the file keeps it that way."""
+    admin = [
+        {"mesh_id": mesh, "role": "istio-admin", "role_type": "custom"} for mesh in (STAGING, PROD)
+    ]
+    document["snapshot"]["asm"].append(
+        {"principal_id": ALICE, "kind": "ram_user", "permissions": admin}
+    )
+    document["asm"]["updates"].append(
+        {"principal_id": ALICE, "kind": "ram_user", "label": "alice", "after": []}
+    )
+
+
 def test_a_saved_plan_applies_without_asking(emu: Emulator, tmp_path: Path) -> None:
-    file, plan = saved_plan(tmp_path)
+    file, plan = saved_plan(emu, tmp_path)
     code, out, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
     assert code == 0, err
     assert "Apply complete: 12 done" in out
@@ -44,7 +82,7 @@ def test_a_saved_plan_applies_without_asking(emu: Emulator, tmp_path: Path) -> N
 
 
 def test_a_principal_changed_since_the_plan_makes_it_stale(emu: Emulator, tmp_path: Path) -> None:
-    file, plan = saved_plan(tmp_path)
+    file, plan = saved_plan(emu, tmp_path)
     grant_behind_our_back(emu, BOB, MeshRole(PROD, "istio-admin"))
     emu.reset_log()
     code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
@@ -55,7 +93,7 @@ def test_a_principal_changed_since_the_plan_makes_it_stale(emu: Emulator, tmp_pa
 
 
 def test_an_account_changed_since_the_plan_makes_it_stale(emu: Emulator, tmp_path: Path) -> None:
-    file, plan = saved_plan(tmp_path)
+    file, plan = saved_plan(emu, tmp_path)
     assign_behind_our_back(emu, Assignment(READ_ONLY, DEV_TEST, "User", "u-00erinq42wiltcrkabcd"))
     emu.reset_log()
     code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
@@ -64,7 +102,7 @@ def test_an_account_changed_since_the_plan_makes_it_stale(emu: Emulator, tmp_pat
 
 
 def test_a_plan_made_from_other_files_is_refused(emu: Emulator, tmp_path: Path) -> None:
-    _, plan = saved_plan(tmp_path)
+    _, plan = saved_plan(emu, tmp_path)
     other = permissions()
     other["asm"]["principals"].pop()
     emu.reset_log()
@@ -78,7 +116,7 @@ def test_a_plan_made_from_other_files_is_refused(emu: Emulator, tmp_path: Path) 
 def test_with_a_plan_key_only_an_untouched_signed_plan_is_applied(
     emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    file, unsigned = saved_plan(tmp_path)
+    file, unsigned = saved_plan(emu, tmp_path)
     monkeypatch.setenv(PLAN_KEY_ENV, "correct horse battery staple")
     code, _, err = permctl("apply", "--quiet", "--plan", str(unsigned), str(file))
     assert code == 1 and PLAN_KEY_ENV in err
@@ -95,3 +133,68 @@ def test_with_a_plan_key_only_an_untouched_signed_plan_is_applied(
     assert code == 0, err
     assert report["summary"]["done"] == 12
     assert {item["service"] for item in report["items"]} == {"asm", "cloudsso"}
+
+
+def test_a_saved_plan_edited_to_be_unsafe_is_refused_with_its_reasons(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """6 of 18 managed grants are changed as planned (33 %); taking alice's two as well is 44 %
+    and touches a protected principal."""
+    safety = {"max_delete_percent": 40, "protected_principals": ["alice"]}
+    file, plan = saved_plan(emu, tmp_path, permissions(settings={"safety": safety}))
+    edit_by_hand(plan, take_alices_admin_roles)
+    for overrides in ((), ("--force", "--allow-lockout")):
+        code, _, err = permctl("apply", "--quiet", "--plan", str(plan), *overrides, str(file))
+        assert code == 1
+        assert "refusing the saved plan: it is unsafe" in err
+        assert "protected principals would lose or change 2 grant(s)" in err
+        assert f"alice ({ALICE}) on prod ({PROD}): istio-admin -> nothing" in err
+        assert "too much change: 8 of 18 existing managed grants (44.4%)" in err
+        assert "nothing was applied" in err and "run permctl plan again" in err
+    assert emu.calls == ()
+
+
+@pytest.mark.parametrize(
+    ("override", "document", "reason"),
+    [
+        (
+            "--force",
+            permissions(settings={"safety": {"max_delete_percent": 10}}),
+            "too much change: 6 of 18 existing managed grants (33.3%)",
+        ),
+        (
+            "--allow-lockout",
+            permissions(
+                asm={
+                    **permissions(prune_asm=True)["asm"],
+                    "principals": [
+                        {"name": "alice", "ram_user": "alice", "roles": both("istio-ops")}
+                    ],
+                },
+            ),
+            "the plan would leave staging (",
+        ),
+    ],
+)
+def test_a_plan_accepted_with_an_override_needs_it_again_to_be_applied(
+    emu: Emulator, tmp_path: Path, override: str, document: dict[str, Any], reason: str
+) -> None:
+    file, plan = saved_plan(emu, tmp_path, document, override)
+    code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
+    assert code == 1 and reason in err
+    assert f"it was planned with {override}: pass {override} again to apply it" in err
+    assert emu.calls == ()
+    code, out, err = permctl("apply", "--quiet", "--plan", str(plan), override, str(file))
+    assert code == 0, err
+    assert "Apply complete" in out and not has_changes(file)
+
+
+def test_a_plan_that_does_not_record_its_safety_checks_is_refused(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    file, plan = saved_plan(emu, tmp_path)
+    edit_by_hand(plan, lambda document: document["desired_context"].pop("safety"))
+    code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
+    assert code == 1
+    assert "does not record the safety checks it was made with" in err
+    assert "run permctl plan again" in err and emu.calls == ()

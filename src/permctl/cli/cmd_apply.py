@@ -39,6 +39,7 @@ from permctl.errors import PermctlError
 from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, read_plan_file
 from permctl.providers import Session
 from permctl.render import text
+from permctl.savedsafety import check_saved_plan_safety
 from permctl.workflow import connect, plan_run
 
 
@@ -102,6 +103,12 @@ def apply(
     saved = read_plan_file(plan_file) if plan_file else None
     if saved is not None:
         check_made_from(saved, config)
+        check_saved_plan_safety(
+            saved,
+            config.settings.safety.as_settings(),
+            force=force,
+            allow_lockout=allow_lockout,
+        )
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         servicemesh, cloudsso = session.asm.servicemesh, session.cloudsso.cloudsso
         if saved is not None:

@@ -78,7 +78,7 @@ def plan(
         )
         raise typer.Exit(EXIT_ERROR)
     if out is not None:
-        save_plan(run, out)
+        save_plan(run, out, force=force, allow_lockout=allow_lockout)
         if not quiet:
             stderr_console().print(
                 f"Saved the plan to {out}; apply it with: permctl apply --plan {out}", markup=False

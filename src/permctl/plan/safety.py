@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from permctl.plan.core import Plan
 
 Override = Literal["force", "allow_lockout"]
+OVERRIDE_FLAGS: dict[Override, str] = {"force": "--force", "allow_lockout": "--allow-lockout"}
 
 # A message names at most this many grants; the JSON plan lists every change.
 MAX_GRANTS_IN_MESSAGE = 10
