@@ -66,8 +66,9 @@ def apply(
             "--plan",
             metavar="PLAN_FILE",
             help="Apply exactly this saved plan (permctl plan --out) instead of planning again, "
-            "without asking; refused if anything it touches changed since. The files must be "
-            "the ones it was made from: they say how to connect.",
+            "without asking; refused if anything it touches changed since, or if it is unsafe "
+            "(checked again; --force and --allow-lockout must be given again if the plan needed "
+            "them). The files must be the ones it was made from: they say how to connect.",
         ),
     ] = None,
     auto_approve: Annotated[
