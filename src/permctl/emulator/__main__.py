@@ -51,8 +51,12 @@ def serve(
         print(f"  export ALIBABA_CLOUD_ACCESS_KEY_SECRET={emulator.access_key_secret}", file=out)
         print(f"  export PERMCTL_ENDPOINT={emulator.url}", file=out)
         print("Press Ctrl+C to stop.", file=out, flush=True)
+        stop = stop or threading.Event()
         try:
-            (stop or threading.Event()).wait()
+            # A timed wait: Ctrl+C may be delivered to the server's thread, and only a main
+            # thread that wakes up runs the handler that raises KeyboardInterrupt.
+            while not stop.wait(0.2):
+                pass
         except KeyboardInterrupt:
             print("stopped", file=out, flush=True)
 
