@@ -6,8 +6,6 @@ when stale, of a fresh one, drift exit codes)."""
 from __future__ import annotations
 
 import os
-import re
-import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer.main
 import yaml
+from permctl_commands import parse, permctl_args
 
-from permctl.cli import app
 from permctl.emulator import Emulator
 
 REPO = Path(__file__).parents[2]
@@ -27,10 +24,6 @@ GITLAB = REPO / "examples" / "gitlab-ci" / ".gitlab-ci.yml"
 HOOKS = REPO / ".pre-commit-hooks.yaml"
 EXAMPLE = REPO / "permissions.yaml.example"
 STATE = REPO / "examples" / "live-state.yaml"
-
-# `permctl ARGS` where a shell command starts, up to the next shell operator.
-PERMCTL_COMMAND = re.compile(r"(?:^|[;&|(!]|\bthen\b|\bdo\b|\belse\b)\s*permctl\s+([^;&|)#]*)")
-REDIRECTION = re.compile(r"\d?>>?\s*\S+")
 
 
 def load(path: Path) -> Any:
@@ -64,26 +57,7 @@ def scripts() -> Iterator[tuple[str, str]]:
         yield HOOKS.name, " ".join([hook["entry"], *hook.get("args", [])])
 
 
-def permctl_args(script: str) -> Iterator[list[str]]:
-    for line in script.replace("\\\n", " ").splitlines():
-        for match in PERMCTL_COMMAND.finditer(line):
-            words = shlex.split(REDIRECTION.sub(" ", match.group(1)))
-            yield [word.replace("$PERMCTL_FILES", "permissions.yaml") for word in words]
-
-
 COMMANDS = [(where, args) for where, script in scripts() for args in permctl_args(script)]
-
-
-def parse(args: list[str]) -> str:
-    """Parse a command line exactly as `permctl` would, without running it; the command name.
-    Root options are flags, so the first word that is not an option names the command."""
-    group = typer.main.get_command(app)
-    at = next(i for i, word in enumerate(args) if not word.startswith("-"))
-    root = group.make_context("permctl", args[: at + 1])
-    command = group.get_command(root, args[at])
-    assert command is not None, f"permctl has no command {args[at]!r}"
-    command.make_context(args[at], args[at + 1 :], parent=root)
-    return args[at]
 
 
 def test_the_kit_runs_every_step_of_the_loop() -> None:
