@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,6 +100,21 @@ def permissions(*, prune_asm: bool = False, prune_sso: bool = True, **extra: Any
     return document
 
 
+def busy_permissions(newcomers: int) -> dict[str, Any]:
+    """`permissions(prune_asm=True)` plus `newcomers` extra users, given three shared lists."""
+    document = permissions(prune_asm=True)
+    roles = ("istio-readonly", "istio-ops", "istio-admin")
+    document["asm"]["principals"] += [
+        {
+            "name": f"extra-{i}",
+            "ram_user": extra_user_id(i),
+            "roles": {"prod": roles[i % 3], "staging": "istio-readonly"},
+        }
+        for i in range(newcomers)
+    ]
+    return document
+
+
 def both(role: str) -> dict[str, str]:
     return {"prod": role, "staging": role}
 
@@ -165,15 +183,39 @@ def permctl_command(*args: str) -> Sequence[str]:
     return [sys.executable, "-m", "permctl", *args]
 
 
-@contextmanager
-def other_writer(emu: Emulator) -> Iterator[Providers]:
-    """Someone else changing live state through the API while permctl is not looking."""
-    settings = ConnectionSettings(
-        endpoints={service: emu.url for service in SERVICES},
-        access_key=AccessKey(emu.access_key_id, emu.access_key_secret),
-        quiet=True,
+def kill_apply_at_write(emu: Emulator, file: Path, kill_after: int) -> bool:
+    """`permctl apply --auto-approve FILE` in its own process, killed with SIGKILL as soon as
+    the emulator has seen `kill_after` write calls; False if it ended before that."""
+    process = subprocess.Popen(
+        permctl_command("apply", "--auto-approve", "--quiet", str(file)),
+        env=environment(emu),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    with open_providers(settings) as providers:
+    while process.poll() is None and write_calls(emu) < kill_after:
+        time.sleep(0.002)
+    ended_by_itself = process.poll() is not None
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return not ended_by_itself
+
+
+def emulator_settings(emu: Emulator, key: AccessKey | None = None) -> ConnectionSettings:
+    """Explicit endpoints and key, whatever the environment says: runs against several
+    emulators can share a process."""
+    return ConnectionSettings(
+        endpoints={service: emu.url for service in SERVICES},
+        access_key=key or AccessKey(emu.access_key_id, emu.access_key_secret),
+        quiet=True,
+        endpoints_from_env=False,
+    )
+
+
+@contextmanager
+def other_writer(emu: Emulator, key: AccessKey | None = None) -> Iterator[Providers]:
+    """Someone else changing live state through the API while permctl is not looking."""
+    with open_providers(emulator_settings(emu, key)) as providers:
         yield providers
 
 

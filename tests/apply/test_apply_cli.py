@@ -90,11 +90,12 @@ def test_principals_given_the_same_list_share_grant_calls(
     assert len(grant_calls) == len(batched) + 4
     granted = [pid for c in batched for pid in json.loads(c.params["SubAccountUserIds"])]
     assert sorted(granted) == sorted(extra_user_id(i) for i in range(newcomers))
-    # Each was read by the plan, then once more just before its grant.
+    # Each was read by the plan, just before its grant and once more after every write.
     reads = [
         c.params["SubAccountUserId"] for c in emu.calls if c.action == "DescribeUserPermissions"
     ]
-    assert all(reads.count(principal_id) == 2 for principal_id in granted)
+    assert all(reads.count(principal_id) == 3 for principal_id in granted)
+    assert report["verification_reads"] == newcomers + 4
     assert report["summary"]["done"] == newcomers + 4 + 8
 
 

@@ -8,7 +8,6 @@ import os
 import pty
 import random
 import select
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -23,11 +22,12 @@ from apply_support import (
     PROD,
     READ_ONLY,
     apply_json,
+    busy_permissions,
     environment,
-    extra_user_id,
     grant_behind_our_back,
     grants_lost_outside_managed,
     has_changes,
+    kill_apply_at_write,
     other_writer,
     permctl_command,
     permissions,
@@ -151,41 +151,16 @@ def _read_until(fd: int, marker: bytes | None, timeout_s: float = 30.0) -> bytes
     return seen
 
 
-def _busy_organisation_file(tmp_path: Path, newcomers: int) -> Path:
-    document = permissions(prune_asm=True)
-    roles = ("istio-readonly", "istio-ops", "istio-admin")
-    document["asm"]["principals"] += [
-        {
-            "name": f"extra-{i}",
-            "ram_user": extra_user_id(i),
-            "roles": {"prod": roles[i % 3], "staging": "istio-readonly"},
-        }
-        for i in range(newcomers)
-    ]
-    return write_file(tmp_path, document)
-
-
 @pytest.mark.parametrize("seed", range(KILL_SEEDS))
 def test_apply_killed_at_a_random_write_converges_on_the_next_apply(
     serve: Callable[..., Emulator], tmp_path: Path, seed: int
 ) -> None:
     emu = serve(Knobs(seed=seed, latency_ms=10, task_delay_s=0.2), extra_users=45)
-    file = _busy_organisation_file(tmp_path, newcomers=45)
+    file = write_file(tmp_path, busy_permissions(newcomers=45))
     # Grants: 4 changed by the file, 4 pruned, 3 shared lists of 15; CloudSSO: 6 + 2.
     total_writes = 19
     kill_after = random.Random(seed).randint(1, total_writes - 1)
-    process = subprocess.Popen(
-        permctl_command("apply", "--auto-approve", "--quiet", str(file)),
-        env=environment(emu),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    while process.poll() is None and write_calls(emu) < kill_after:
-        time.sleep(0.002)
-    assert process.poll() is None, "apply ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    assert kill_apply_at_write(emu, file, kill_after), "apply ended before it could be killed"
     assert write_calls(emu) < total_writes
     code, _, err = apply_json(str(file))
     assert code == 0, (kill_after, err)

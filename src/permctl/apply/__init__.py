@@ -2,7 +2,8 @@
 
 `Changes` is what gets executed, built from a fresh `Plan` or a saved one; `check_not_stale`
 refuses a saved plan once what it touches has moved; `apply_changes` executes and returns an
-`ApplyReport` of every item: done, failed or skipped.
+`ApplyReport` of every item: done, failed or skipped. A Service Mesh grant is done only if the
+principal, read back after every write of the run, still holds what was written.
 """
 
 from permctl.apply.audit import AuditLog, AuditLogError
@@ -13,11 +14,12 @@ from permctl.apply.changes import (
     InconsistentChanges,
     PrincipalGrant,
 )
-from permctl.apply.executor import apply_changes
+from permctl.apply.executor import CHANGED_AFTER_WRITE, apply_changes
 from permctl.apply.report import ApplyReport, ItemResult, render_json, render_text
 from permctl.apply.stale import PlanForOtherFiles, PlanMovedOn, check_made_from, check_not_stale
 
 __all__ = [
+    "CHANGED_AFTER_WRITE",
     "GRANT_BATCH_SIZE",
     "ApplyReport",
     "AssignmentStep",

@@ -4,7 +4,11 @@ each item independent of the others' failures.
 Service Mesh: every principal is re-read just before its grant. Live still as the plan saw it:
 granted (together with the others of its batch). Already as wanted: done without a write.
 Anything else: skipped as changed since the plan was made, because a grant replaces the
-whole list and would overwrite whatever the other writer did.
+whole list and would overwrite whatever the other writer did. The API has no compare-and-set,
+so another writer may still land between that re-read and the grant, or after the grant: once
+every other call of the run has ended, each principal written is read once more, and one whose
+list is no longer what was written is reported failed, changed by another writer after the
+write. A write landing after that last read goes unseen until the next plan (docs/reliability.md).
 
 CloudSSO: every create is submitted and its task seen to the end before any delete starts, so
 swapping one access configuration for another never leaves a principal without access; a
@@ -46,8 +50,12 @@ def apply_changes(
     with ReadProgress(quiet=not show_progress).track("Applying", total) as advance:
         results = _Results(advance, audit)
         scheduler = Scheduler(concurrency)
-        _AsmApply(servicemesh, scheduler, results).start(grant_batches(changes.grants, batch_size))
+        asm = _AsmApply(servicemesh, scheduler, results)
+        asm.start(grant_batches(changes.grants, batch_size))
         _SsoApply(changes, cloudsso, scheduler, results).start()
+        scheduler.run()
+        # Last, so that it sees whatever any other writer did while this run was writing.
+        asm.start_verification()
         scheduler.run()
     return results.report()
 
@@ -61,6 +69,7 @@ class _Results:
         self._lock = threading.Lock()
         self._items: list[ItemResult] = []
         self._write_calls = 0
+        self._verification_reads = 0
 
     def add(self, item: ItemResult) -> None:
         with self._lock:
@@ -71,9 +80,13 @@ class _Results:
         with self._lock:
             self._write_calls += 1
 
+    def count_verification_read(self) -> None:
+        with self._lock:
+            self._verification_reads += 1
+
     def report(self) -> ApplyReport:
         items = sorted(self._items, key=lambda i: (i.service, i.action != "create", i.display))
-        return ApplyReport(tuple(items), self._write_calls)
+        return ApplyReport(tuple(items), self._write_calls, self._verification_reads)
 
 
 # -- Service Mesh ---------------------------------------------------------------------------
@@ -102,6 +115,8 @@ class _AsmApply:
         self._servicemesh = servicemesh
         self._scheduler = scheduler
         self._results = results
+        self._written: list[tuple[PrincipalGrant, str | None]] = []  # with the grant's RequestId
+        self._written_lock = threading.Lock()
 
     def start(self, batches: Iterable[GrantBatch]) -> None:
         for batch in batches:
@@ -114,11 +129,8 @@ class _AsmApply:
         try:
             held = self._servicemesh.read_principal(grant.principal_id, grant.kind).permissions
         except PermctlError as error:
-            code, request_id = (
-                (error.code, error.request_id) if isinstance(error, ApiError) else (None, None)
-            )
             why = f"re-reading it before the grant failed: {error}"
-            self._results.add(_asm_ref(grant).result("failed", why, code, request_id))
+            self._results.add(_asm_ref(grant).result("failed", why, *_code_and_request_id(error)))
         else:
             if held == grant.after:
                 self._results.add(_asm_ref(grant).result("done", "already as planned; not written"))
@@ -145,7 +157,11 @@ class _AsmApply:
             request_id, code, detail = error.request_id, error.code, error.api_message
             outcome = "failed"
         for grant in grants:
-            self._results.add(_asm_ref(grant).result(outcome, detail, code, request_id))
+            if outcome == "done":
+                with self._written_lock:
+                    self._written.append((grant, request_id))
+            else:
+                self._results.add(_asm_ref(grant).result(outcome, detail, code, request_id))
             if self._results.audit:
                 self._results.audit.record(
                     action="GrantUserPermissions",
@@ -156,6 +172,42 @@ class _AsmApply:
                     request_id=request_id,
                     detail=detail,
                 )
+
+    def start_verification(self) -> None:
+        with self._written_lock:
+            written, self._written = self._written, []
+        for grant, request_id in written:
+            self._scheduler.add(partial(self._verify, grant, request_id), priority=START)
+
+    def _verify(self, grant: PrincipalGrant, grant_request_id: str | None) -> None:
+        """The grant is done only if the principal still holds what it was given."""
+        ref = _asm_ref(grant)
+        self._results.count_verification_read()
+        try:
+            held = self._servicemesh.read_principal(grant.principal_id, grant.kind).permissions
+        except PermctlError as error:
+            why = (
+                f"granted (RequestId {grant_request_id}), but reading it back failed, so whether "
+                f"another writer changed it since is unknown: {error}; run permctl plan again"
+            )
+            self._results.add(ref.result("failed", why, *_code_and_request_id(error)))
+            return
+        if held == grant.after:
+            self._results.add(ref.result("done", "", None, grant_request_id))
+        else:
+            why = (
+                f"changed by another writer after our write: it holds {_roles(held)}, we wrote "
+                f"{_roles(grant.after)}; run permctl plan again"
+            )
+            self._results.add(ref.result("failed", why, CHANGED_AFTER_WRITE, grant_request_id))
+
+
+# The code of a grant that was applied and then overwritten before apply ended.
+CHANGED_AFTER_WRITE = "ChangedByAnotherWriter"
+
+
+def _code_and_request_id(error: PermctlError) -> tuple[str | None, str | None]:
+    return (error.code, error.request_id) if isinstance(error, ApiError) else (None, None)
 
 
 def _asm_ref(grant: PrincipalGrant) -> ItemRef:

@@ -48,6 +48,8 @@ class ItemResult:
 class ApplyReport:
     items: tuple[ItemResult, ...]
     write_calls: int
+    # Service Mesh principals read back after the writes, to catch another writer's overwrite.
+    verification_reads: int = 0
 
     def of(self, outcome: Outcome) -> tuple[ItemResult, ...]:
         return tuple(item for item in self.items if item.outcome == outcome)
@@ -83,6 +85,7 @@ def render_json(report: ApplyReport) -> str:
     document = {
         "succeeded": report.succeeded,
         "write_calls": report.write_calls,
+        "verification_reads": report.verification_reads,
         "summary": {o: len(report.of(o)) for o in ("done", "failed", "skipped")},
         "items": [asdict(item) for item in report.items],
     }
