@@ -76,10 +76,17 @@ def load_file(path: Path) -> Config:
     try:
         config = Config.model_validate(document.data)
     except ValidationError as error:
-        # A value the reader refused is missing from the data: say so once, not twice.
         refused = {problem.path for problem in problems}
-        problems += [p for p in translate(error, document.positions) if p.path not in refused]
+        problems += [
+            p for p in translate(error, document.positions) if not _follows_from(p.path, refused)
+        ]
     if problems:
         raise ConfigError(problems)
     config.bind_sources(document.positions)
     return config
+
+
+def _follows_from(path: str, refused: set[str]) -> bool:
+    """A value the reader refused is missing from the data: say so once, not again as a missing
+    field, nor as its item lacking that field (`give exactly one of ram_user or ram_role`)."""
+    return any(r == path or r.startswith((f"{path}.", f"{path}[")) for r in refused if path)

@@ -3,10 +3,13 @@
 The file is untrusted input. Before any Python value is built: the size is capped, the bytes
 must be UTF-8, and only the pure-Python SafeLoader is used (libyaml's C loader can crash the
 process on deeply nested input). Its composer recurses once per nesting level, so depth is
-refused as the parser reports each collection start, before that collection is composed.
-Aliases are capped twice: how many the file writes, and how many nodes they expand to, which is
-what stops a "billion laughs" file. Only the plain YAML types are accepted, no tags that build
-objects. Duplicate mapping keys, which PyYAML silently resolves to the last one, are errors.
+refused as the parser reports each collection start, before that collection is composed; and it
+keeps every node in memory with its position (hundreds of bytes each), so the values written are
+counted as they are composed and refused past a cap, long before a 5 MiB file of tiny values
+costs gigabytes. Aliases are capped twice: how many the file writes, and how many nodes they
+expand to, which is what stops a "billion laughs" file. Only the plain YAML types are accepted,
+no tags that build objects. Duplicate mapping keys, which PyYAML silently resolves to the last
+one, are errors, and so is text that could pass for another name (see `lookalikes`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import yaml
 from yaml.events import AliasEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from permctl.config.lookalikes import lookalike_problem
 from permctl.config.sources import Positions, YamlPath, dotted, problem_at
 from permctl.errors import ConfigError, ConfigProblem
 from permctl.model import SourceRef
@@ -119,6 +123,7 @@ class _GuardedLoader(yaml.SafeLoader):
         super().__init__(text)
         self.depth = 0
         self.aliases = 0
+        self.nodes = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
@@ -126,6 +131,13 @@ class _GuardedLoader(yaml.SafeLoader):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
                 raise _LimitExceeded(event.start_mark, f"more than {MAX_ALIASES} aliases (*name)")
+        else:
+            self.nodes += 1
+            if self.nodes > MAX_NODES:
+                raise _LimitExceeded(
+                    event.start_mark,
+                    f"more than {MAX_NODES} values long; split it into several files",
+                )
         is_collection = isinstance(event, CollectionStartEvent)
         self.depth += is_collection
         if self.depth > MAX_DEPTH:
@@ -243,7 +255,7 @@ class _Builder:
             self._problem(node, path, "merge keys (<<) are not supported; write the keys out")
         elif not isinstance(node, ScalarNode):
             self._problem(node, path, "a key must be a plain name, not a list or mapping")
-        elif self._printable(node, path, node.value):
+        elif self._plain_text(node, path, node.value):
             # Keys are names (aliases, teams, fields): keep them as written, so `yes:` or `1:`
             # stay the text the user typed.
             return str(node.value)
@@ -257,17 +269,19 @@ class _Builder:
             # report against the field that wanted a date.
             return node.value
         if isinstance(value, str):
-            return value if self._printable(node, path, value) else None
+            return value if self._plain_text(node, path, value) else None
         if isinstance(value, int) and not isinstance(value, bool):
             return WrittenInt(value, node.value)
         return value
 
-    def _printable(self, node: Node, path: YamlPath, text: str) -> bool:
+    def _plain_text(self, node: Node, path: YamlPath, text: str) -> bool:
+        message = lookalike_problem(text)
         bad = next((c for c in text if not c.isprintable()), None)
-        if bad is not None:
+        if message is None and bad is not None:
             message = f"contains the control character U+{ord(bad):04X}; write plain text"
+        if message is not None:
             self._problem(node, path, message)
-        return bad is None
+        return message is None
 
     def _problem(self, node: Node, path: YamlPath, message: str) -> None:
         self.problems.append(problem_at(_ref(self.name, node), dotted(path), message))

@@ -1,0 +1,46 @@
+"""What the security tests share: the example organisation, the CLI, and what "no write" means."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.testing import CliRunner
+
+from permctl.cli import app
+from permctl.emulator import Emulator
+
+REPO = Path(__file__).parents[2]
+EXAMPLE = REPO / "permissions.yaml.example"
+STATE = REPO / "examples" / "live-state.yaml"
+PROD, STAGING = "c57b848115458460583a4260cb713abc", "c4ec191f4e12145c09286ea3e2b8fabc"
+DIRECTORY = "d-00fc2p61abcd"
+WRITE_ACTIONS = frozenset(
+    {"GrantUserPermissions", "CreateAccessAssignment", "DeleteAccessAssignment"}
+)
+
+runner = CliRunner()
+
+
+def example_state() -> dict[str, Any]:
+    state: dict[str, Any] = yaml.safe_load(STATE.read_text(encoding="utf-8"))
+    return state
+
+
+def permctl(*args: str) -> tuple[int, str, str]:
+    """`permctl ARGS` in this process, as a shell runs it: exit code, stdout, stderr."""
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def assert_nothing_written(emu: Emulator) -> None:
+    assert emu.writes == ()
+    assert not [call.action for call in emu.calls if call.action in WRITE_ACTIONS]
+
+
+def assert_one_line_error(code: int, out: str, err: str) -> None:
+    """Refused as users should see it: exit 1, one sentence, no traceback."""
+    assert code == 1, (out, err)
+    assert "Traceback" not in out + err
+    assert len(err.strip().splitlines()) == 1, err
