@@ -100,7 +100,8 @@ def _account(role: RoleAccess | None) -> str:
 
 def _asm(section: AsmSection, mode: Mode, grants: _Grants, account: str) -> None:
     """Service Mesh documents no resource ARN for its RBAC actions: they take "*". RAM users
-    and roles named (not given by id) are looked up one by one, each its own resource."""
+    and roles named (not given by id) are looked up one by one, each its own resource; RAM's
+    listings take "*"."""
     grants.allow(
         [
             "servicemesh:DescribeServiceMeshes",
@@ -108,6 +109,8 @@ def _asm(section: AsmSection, mode: Mode, grants: _Grants, account: str) -> None
             "servicemesh:DescribeUserPermissions",
         ]
     )
+    # Principals the file does not list are named, for the reviewer, by listing RAM.
+    grants.allow(["ram:ListUsers", "ram:ListRoles"])
     if mode is Mode.APPLY:
         grants.allow(["servicemesh:GrantUserPermissions"])
     for spec in section.principals:

@@ -44,6 +44,12 @@ def plan(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def asm_file(tmp_path: Path, asm: dict[str, object]) -> Path:
+    path = tmp_path / "permissions.yaml"
+    path.write_text(yaml.safe_dump({"version": 1, "asm": asm}), encoding="utf-8")
+    return path
+
+
 def matching_file(tmp_path: Path) -> Path:
     """A file that declares exactly what the example organisation holds on prod and staging."""
     document = {
@@ -121,19 +127,13 @@ def test_saved_plan_holds_the_snapshot_and_no_secret(emu: Emulator, tmp_path: Pa
 def test_an_unsafe_plan_exits_1_names_the_reason_and_saves_nothing(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    path = tmp_path / "permissions.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "version": 1,
-                "asm": {
-                    "meshes": {"prod": PROD},
-                    "principals": [{"name": "alice", "ram_user": "alice", "roles": {}}],
-                    "prune_unlisted": True,
-                },
-            }
-        ),
-        encoding="utf-8",
+    path = asm_file(
+        tmp_path,
+        {
+            "meshes": {"prod": PROD},
+            "principals": [{"name": "alice", "ram_user": "alice", "roles": {}}],
+            "prune_unlisted": True,
+        },
     )
     out = tmp_path / "plan.json"
     code, stdout, stderr = plan(str(path), "--out", str(out))
@@ -201,3 +201,25 @@ def test_an_api_failure_prints_the_request_id_and_how_to_diagnose(emu: Emulator)
     assert request_id, err
     assert "ListAccessAssignments" in err and "NoPermission" in err
     assert f"permctl diagnose {request_id.group(1)}" in err
+
+
+def test_principals_not_in_the_file_are_named_by_one_listing_of_their_kind(
+    point_at: Callable[[Emulator], None], tmp_path: Path
+) -> None:
+    holders = [{"id": "201", "name": "alice", "grants": [{"mesh": PROD, "role": "istio-admin"}]}]
+    state = {"meshes": [{"id": PROD, "name": "prod"}], "ram": {"users": holders, "roles": []}}
+    alice = {"name": "alice", "ram_user": "201", "roles": {"prod": "istio-admin"}}
+    path = asm_file(tmp_path, {"meshes": {"prod": PROD}, "principals": [alice]})
+    with Emulator(state) as emulator:
+        point_at(emulator)
+        assert plan(str(path))[0] == 0
+        assert (emulator.count("ListUsers"), emulator.count("ListRoles")) == (0, 0)
+    holders.append(
+        {"id": "202", "name": "break-glass", "grants": [{"mesh": PROD, "role": "istio-admin"}]}
+    )
+    with Emulator(state) as emulator:
+        point_at(emulator)
+        code, out, err = plan(str(path))
+        assert code == 0, err
+        assert "? break-glass (202), RAM user, on prod (" in out
+        assert (emulator.count("ListUsers"), emulator.count("ListRoles")) == (1, 0)

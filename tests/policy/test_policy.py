@@ -52,9 +52,18 @@ STATE: dict[str, Any] = {
             "meshes": [{"id": MESH, "name": "member-mesh"}],
             "ram": {
                 "users": [
-                    {"id": "200", "name": "alice", "grants": [{"mesh": MESH, "role": "istio-ops"}]}
+                    {"id": "200", "name": "alice", "grants": [{"mesh": MESH, "role": "istio-ops"}]},
+                    # Not in the file: named for the plan by listing users, and roles below.
+                    {"id": "201", "name": "erin", "grants": [{"mesh": MESH, "role": "istio-ops"}]},
                 ],
-                "roles": [{"id": "302", "name": "mesh-admin"}],
+                "roles": [
+                    {"id": "302", "name": "mesh-admin"},
+                    {
+                        "id": "303",
+                        "name": "auditor",
+                        "grants": [{"mesh": MESH, "role": "istio-readonly"}],
+                    },
+                ],
             },
         }
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from permctl.model import (
@@ -23,6 +24,7 @@ def read_live_state(
     permission, for pruning and drift), the assignments on managed accounts, and the caller.
     The caller is the Service Mesh identity: the one a grant change could lock out."""
     asm = read_asm(desired.asm, session.asm, include_unlisted) if desired.asm else {}
+    unlisted_names = name_unlisted(desired.asm, asm, session.asm) if desired.asm else {}
     sso = (
         read_cloudsso(desired.cloudsso, session.cloudsso)
         if desired.cloudsso
@@ -32,7 +34,7 @@ def read_live_state(
         asm=MappingProxyType(asm),
         assignments=sso.assignments,
         caller_principal_id=session.asm.sts.caller_principal_id(),
-        names=sso.names,
+        names=MappingProxyType({**sso.names, **unlisted_names}),
     )
 
 
@@ -47,6 +49,26 @@ def read_asm(
         for principal_id in sorted(roles - refs.keys()):
             refs[principal_id] = PrincipalKind.RAM_ROLE
     return providers.servicemesh.read_principals(refs.items())
+
+
+def name_unlisted(
+    asm: DesiredAsm, live: Mapping[str, AsmPrincipalLive], providers: Providers
+) -> dict[str, str]:
+    """RAM names of the principals the file does not list that hold roles on managed meshes, so
+    a reviewer sees who they are. The id is the key RAM cannot be asked by, so each kind present
+    costs one listing of that kind (a page per thousand); a kind that is absent costs nothing."""
+    listed = {p.principal_id for p in asm.principals}
+    unlisted = [
+        p
+        for p in live.values()
+        if p.principal_id not in listed and p.on_meshes(asm.managed_mesh_ids)
+    ]
+    names: dict[str, str] = {}
+    if any(p.kind is PrincipalKind.RAM_USER for p in unlisted):
+        names.update(providers.ram.user_names_by_id())
+    if any(p.kind is PrincipalKind.RAM_ROLE for p in unlisted):
+        names.update(providers.ram.role_names_by_id())
+    return {p.principal_id: names[p.principal_id] for p in unlisted if p.principal_id in names}
 
 
 def read_cloudsso(sso: DesiredCloudSso, providers: Providers) -> AssignmentListing:
