@@ -72,13 +72,14 @@ class Sweep:
         self.printed.append((" ".join(argv), out + err))
         return code, err
 
-    def assert_no_canary(self) -> None:
-        """The search itself: every output, and every file below the working directory and
-        HOME except the profile that holds the credentials by design."""
+    def assert_no_canary(self, *others: str) -> None:
+        """The search itself, for the canaries and `others`: every output, and every file
+        below the working directory and HOME except the profile that holds the credentials by
+        design."""
         profile = self.home / ".aliyun" / "config.json"
         written = [p for p in (*self.work.rglob("*"), *self.home.rglob("*")) if p.is_file()]
         assert len(written) > 1
-        for canary in SEARCHED:
+        for canary in SEARCHED | set(others):
             leaks = [where for where, text in self.printed if canary in text]
             leaks += [str(p) for p in written if p != profile and canary.encode() in p.read_bytes()]
             assert not leaks, f"{canary} found in {leaks}"
@@ -162,9 +163,18 @@ def test_no_command_prints_or_writes_a_credential_at_any_verbosity(
         for name in ("i.yaml", "init.yaml"):
             (sweep.work / name).unlink()
     assert sweep.run("fmt", "permissions.yaml")[0] == 0
-    sweep.assert_no_canary()
-    # The commands read and wrote as the canary key: the sweep searched real traffic.
-    assert {c.access_key_id for c in emu.calls} == {KEY_ID}
+    (sweep.work / "assumed.yaml").write_text(ASSUMING_FILE, encoding="utf-8")
+    for source in SOURCES:
+        assert sweep.run("plan", "--out", "assumed.json", "assumed.yaml", source=source)[0] == 0
+    # AssumeRole's session keys are secrets as much as the caller's own.
+    sessions = [k for k in emu.state.keys.values() if k.access_key_id != KEY_ID]
+    assert sessions
+    sweep.assert_no_canary(
+        *(s for k in sessions for s in (k.access_key_secret, k.security_token) if s)
+    )
+    # The commands read and wrote as the canary key (or as the role it assumed): the sweep
+    # searched real traffic.
+    assert {c.access_key_id for c in emu.calls} == {KEY_ID, *(k.access_key_id for k in sessions)}
     assert emu.writes
 
 
