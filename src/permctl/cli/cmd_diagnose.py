@@ -50,9 +50,11 @@ def diagnose(
     emulator: EmulatorState = None,
     profile: Profile = None,
 ) -> None:
-    """Show why a call failed: API, caller, HTTP status, error, parameters and throttling; for
-    an access denial, which action on which resource which kind of policy refused, and the
-    policy statement that would allow it. Calls OpenAPI Explorer GetRequestLog and RAM
+    """Show why a call failed, from the gateway's log of it.
+
+    Shows the API, caller, HTTP status, error, parameters and throttling; for an access
+    denial, which action on which resource which kind of policy refused, and the policy
+    statement that would allow it. Calls OpenAPI Explorer GetRequestLog and RAM
     DecodeDiagnosticMessage (see `permctl policy` for the permissions they need)."""
     if assume_role is not None and not re.fullmatch(ROLE_ARN_PATTERN, assume_role):
         raise PermctlError(

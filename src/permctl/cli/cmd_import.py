@@ -64,8 +64,10 @@ def import_(
     concurrency: Concurrency = 8,
     quiet: Quiet = False,
 ) -> None:
-    """Write a permissions file declaring what is live: Service Mesh roles on the given meshes
-    and CloudSSO assignments in the given directory. Reads only, changes nothing.
+    """Write a permissions file declaring what is live.
+
+    It declares the Service Mesh roles on the given meshes and the CloudSSO assignments in
+    the given directory. Reads only, changes nothing.
 
     Exit status: 0 written, 1 error (also when --out exists and --force is not given).
     """

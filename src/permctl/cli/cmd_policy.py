@@ -26,9 +26,11 @@ def policy(
         ),
     ] = Mode.PLAN,
 ) -> None:
-    """Print the least-privilege RAM policy documents (JSON, Version 1) for running permctl on
-    exactly the meshes, directory and accounts of the files: one per identity (each section's
-    role, or your own credentials, which also assume those roles), and the one a reviewer
-    needs for `permctl diagnose`. Offline: reads only the files."""
+    """Print the least-privilege RAM policies permctl needs to run on the files.
+
+    The documents (JSON, Version 1) cover exactly the meshes, directory and accounts of the
+    files: one per identity (each section's role, or your own credentials, which also assume
+    those roles), and the one a reviewer needs for `permctl diagnose`. Offline: reads only
+    the files."""
     config = load_config(files)
     typer.echo(json.dumps(render(required_policies(config, mode)), indent=2))
