@@ -68,7 +68,7 @@ from permctl.providers import (
 )
 from permctl.workflow import plan_run
 
-NEWCOMERS = 9  # extra users the file grants, in shared lists: grant batches of several
+NEWCOMERS = 6  # extra users the file grants, in shared lists: grant batches of several
 MANAGED_ACCOUNTS = frozenset({DEV_TEST, DEV_SANDBOX})
 OTHER_KEY = AccessKey("other-writer-key", "other-writer-secret-not-real")
 # Tasks end quickly and are polled soon, so that a run takes a fraction of a second.
@@ -84,13 +84,13 @@ class Run:
     seed: int
     converged: bool = False
     complete: bool = False  # the apply under faults did everything by itself
-    failures: int = 0  # failed items and errors reported
+    failures: list[str] = field(default_factory=list)  # failed items and errors reported
     without_request_id: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     tally: Counter[str] = field(default_factory=Counter)  # what the scenario saw, by kind
 
     def failed(self, what: str, request_id: str | None, answered: frozenset[str]) -> None:
-        self.failures += 1
+        self.failures.append(what)
         if request_id is None or request_id not in answered:
             self.without_request_id.append(what)
 
