@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import typer.main
 
 from permctl.cli import app
+from permctl.emulator.__main__ import parser as emulator_parser
 
 # `permctl ARGS` where a shell command starts, up to the next shell operator.
 PERMCTL_COMMAND = re.compile(r"(?:^|[;&|(!]|\bthen\b|\bdo\b|\belse\b)\s*permctl\s+([^;&|)#]*)")
@@ -32,4 +33,10 @@ def parse(args: list[str]) -> str:
     command = group.get_command(root, args[at])
     assert command is not None, f"permctl has no command {args[at]!r}"
     command.make_context(args[at], args[at + 1 :], parent=root)
+    if args[at] == "emulator":
+        # click hands the emulator's arguments over unparsed; its own parser decides.
+        try:
+            emulator_parser().parse_args(args[at + 1 :])
+        except SystemExit as refused:
+            raise AssertionError(f"permctl emulator refuses {args[at + 1 :]}") from refused
     return args[at]
