@@ -3,12 +3,12 @@
 Each run applies the busy example organisation's file against an emulator of its own, on a
 free port of 127.0.0.1, under one kind of fault: throttling, 5xx, latency spikes, failed
 CloudSSO tasks, a QPS cap, writes answered with an error after they applied, another writer
-between plan and apply, kill -9 of `permctl apply` at a random write, two applies of different
-plans at once. Then it applies again without faults, where the faults allow, and checks that
-live equals desired, nothing outside the managed scope changed, no write took a grant on an
-unmanaged mesh at any point (the emulator's write log), and every failure reported carried its
-RequestId. The scenarios and checks are tests/reliability/reliability_scenarios.py, which
-tests/reliability runs for a few seeds.
+between plan and apply, kill -9 of `permctl apply` at a random call once it has planned, two
+applies of different plans at once. Then it applies again without faults, where the faults
+allow, and checks that live equals desired, nothing outside the managed scope changed, no write
+took a grant on an unmanaged mesh at any point (the emulator's write log), and every failure
+reported carried its RequestId. The scenarios and checks are
+tests/reliability/reliability_scenarios.py, which tests/reliability runs for a few seeds.
 
     python bench/reliability.py [--seeds N] [--processes N] [--threads N] [--scenario TEXT]
         [--show-failures]

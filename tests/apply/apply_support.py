@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -183,9 +183,9 @@ def permctl_command(*args: str) -> Sequence[str]:
     return [sys.executable, "-m", "permctl", *args]
 
 
-def kill_apply_at_write(emu: Emulator, file: Path, kill_after: int) -> bool:
+def kill_apply(emu: Emulator, file: Path, when: Callable[[], bool]) -> bool:
     """`permctl apply --auto-approve FILE` in its own process, killed with SIGKILL as soon as
-    the emulator has seen `kill_after` write calls; False if it ended before that."""
+    `when()` holds (polled every 2 ms); False if it ended before that."""
     process = subprocess.Popen(
         permctl_command("apply", "--auto-approve", "--quiet", str(file)),
         env=environment(emu),
@@ -193,12 +193,16 @@ def kill_apply_at_write(emu: Emulator, file: Path, kill_after: int) -> bool:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    while process.poll() is None and write_calls(emu) < kill_after:
+    while process.poll() is None and not when():
         time.sleep(0.002)
     ended_by_itself = process.poll() is not None
     process.send_signal(signal.SIGKILL)
     process.wait()
     return not ended_by_itself
+
+
+def total_calls(emu: Emulator) -> int:
+    return sum(emu.counts().values())
 
 
 def emulator_settings(emu: Emulator, key: AccessKey | None = None) -> ConnectionSettings:

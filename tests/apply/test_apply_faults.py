@@ -27,7 +27,7 @@ from apply_support import (
     grant_behind_our_back,
     grants_lost_outside_managed,
     has_changes,
-    kill_apply_at_write,
+    kill_apply,
     other_writer,
     permctl_command,
     permissions,
@@ -160,7 +160,8 @@ def test_apply_killed_at_a_random_write_converges_on_the_next_apply(
     # Grants: 4 changed by the file, 4 pruned, 3 shared lists of 15; CloudSSO: 6 + 2.
     total_writes = 19
     kill_after = random.Random(seed).randint(1, total_writes - 1)
-    assert kill_apply_at_write(emu, file, kill_after), "apply ended before it could be killed"
+    killed = kill_apply(emu, file, lambda: write_calls(emu) >= kill_after)
+    assert killed, "apply ended before it could be killed"
     assert write_calls(emu) < total_writes
     code, _, err = apply_json(str(file))
     assert code == 0, (kill_after, err)

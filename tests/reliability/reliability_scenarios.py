@@ -39,9 +39,10 @@ from apply_support import (
     busy_permissions,
     emulator_settings,
     grants_lost_outside_managed,
-    kill_apply_at_write,
+    kill_apply,
     organisation,
     other_writer,
+    total_calls,
     write_file,
 )
 
@@ -321,14 +322,21 @@ def _as_held(grants: Iterable[MeshRole]) -> frozenset[tuple[str, str]]:
 
 
 def _kill_and_reapply(permctl: Permctl, file: Path, run: Run) -> None:
-    """kill -9 of `permctl apply` at a random write; the converging apply is the fresh one."""
+    """kill -9 of `permctl apply` at a random call once its plan is made (before that it has
+    written nothing); the converging apply is the fresh one."""
+    before = total_calls(permctl.emu)
     changes = permctl.plan(file)
-    writes = len(grant_batches(changes.grants)) + len(changes.assignments)
-    kill_after = random.Random(run.seed).randint(1, writes - 1)
-    if kill_apply_at_write(permctl.emu, file, kill_after):
+    planning = total_calls(permctl.emu) - before
+    # At least: each principal read before and after its grant, each batch granted, each
+    # CloudSSO change submitted and its task polled.
+    applying = 2 * len(changes.grants) + len(grant_batches(changes.grants))
+    applying += 2 * len(changes.assignments)
+    kill_after = planning + random.Random(run.seed).randint(1, applying - 1)
+    started = total_calls(permctl.emu)
+    if kill_apply(permctl.emu, file, lambda: total_calls(permctl.emu) - started >= kill_after):
         run.tally["killed mid-apply"] += 1
     else:
-        run.violations.append(f"apply ended before its write {kill_after} of {writes}")
+        run.violations.append(f"apply ended before its call {kill_after}")
 
 
 def rival_permissions() -> dict[str, Any]:
