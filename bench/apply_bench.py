@@ -6,9 +6,10 @@ served by the emulator, in its own process, with 30 ms of latency per call. The 
 creates, 500 deletes); apply runs with 8 calls in flight.
 
 Lower bounds: writes = the distinct (kind, new list) groups, each chunked by the grant batch
-size, plus one call per CloudSSO change; calls = those writes, one re-read per changed principal
-(the optimistic check) and one GetTaskStatus per task; wall = calls x latency / concurrency,
-plus the wait before the first task poll, which no amount of concurrency hides.
+size, plus one call per CloudSSO change; calls = those writes, two reads per changed principal
+(the optimistic check before its grant, the read-back after every write) and one GetTaskStatus
+per task; wall = calls x latency / concurrency, plus the wait before the first task poll, which
+no amount of concurrency hides.
 
     python bench/apply_bench.py [--principals N] [--accounts N] [--assignments N]
         [--sso-changes N] [--latency-ms N] [--concurrency N]
@@ -28,7 +29,7 @@ from typing import Any
 
 from read_bench import DIRECTORY_ID, SOURCE, organisation
 
-from permctl.apply import GRANT_BATCH_SIZE, Changes, apply_changes, grant_batches
+from permctl.apply import GRANT_BATCH_SIZE, ApplyReport, Changes, apply_changes, grant_batches
 from permctl.emulator import Emulator, Knobs
 from permctl.model import (
     ASM_ROLES,
@@ -128,13 +129,18 @@ def serve(state: dict[str, Any], latency_ms: int, conn: Connection) -> None:
 
 
 def report(
-    calls: Counter[str], changes: Changes, wall_s: float, latency_ms: int, concurrency: int
+    calls: Counter[str],
+    changes: Changes,
+    result: ApplyReport,
+    wall_s: float,
+    latency_ms: int,
+    concurrency: int,
 ) -> bool:
     groups = grant_batches(changes.grants, GRANT_BATCH_SIZE)
     tasks = len(changes.assignments)
     writes = sum(calls[a] for a in WRITES)
     write_bound = len(groups) + tasks
-    call_bound = write_bound + len(changes.grants) + tasks
+    call_bound = write_bound + 2 * len(changes.grants) + tasks
     print(
         f"{len(changes.grants)} principals changed in {len(groups)} grant groups; "
         f"{tasks} CloudSSO changes"
@@ -143,6 +149,10 @@ def report(
         print(f"  {action:28} {calls[action]:>7}")
     print(f"write calls {writes} ; lower bound {write_bound} ; ratio {writes / write_bound:.3f}")
     print(f"all calls   {sum(calls.values())} ; lower bound {call_bound}")
+    print(
+        f"read-back after the writes {result.verification_reads} calls "
+        f"({len(changes.grants)} principals written)"
+    )
     first_poll_s = 0.25
     wall_bound = call_bound * latency_ms / 1000 / concurrency + first_poll_s
     print(
@@ -189,7 +199,7 @@ def run(args: argparse.Namespace) -> bool:
     ours.send("stop")
     server.join()
     print(result.summary())
-    met = report(calls, changes, wall_s, args.latency_ms, args.concurrency)
+    met = report(calls, changes, result, wall_s, args.latency_ms, args.concurrency)
     print(f"peak RSS {rss_after_mb:.0f} MB (before apply {rss_before_mb:.0f} MB)")
     return met and result.succeeded
 
