@@ -139,7 +139,7 @@ def _rebuilt(saved: SavedPlan, record: SafetyRecord, settings: SafetySettings) -
             u.label,
             held.get(u.principal_id, ()),
             u.after,
-            mesh_role_changes(held.get(u.principal_id, ()), u.after, managed),
+            _mesh_role_changes(held.get(u.principal_id, ()), u.after, managed),
         )
         for u in saved.asm_updates
     )
@@ -159,17 +159,20 @@ def _rebuilt(saved: SavedPlan, record: SafetyRecord, settings: SafetySettings) -
     )
 
 
-def mesh_role_changes(
+def _mesh_role_changes(
     before: Iterable[MeshRole], after: Iterable[MeshRole], managed: frozenset[str]
 ) -> tuple[MeshRoleChange, ...]:
-    """Per managed mesh, the roles lost paired with the roles gained (a swap), the rest as
-    plain removals or additions."""
+    """Per managed mesh, the entries lost paired with the entries gained (a swap), the rest as
+    plain removals or additions: entry by entry, as `build_plan` counts them."""
+    held, wanted = frozenset(before), frozenset(after)
     changes: list[MeshRoleChange] = []
     for mesh_id in sorted(managed):
-        was = {g.role for g in before if g.mesh_id == mesh_id}
-        now = {g.role for g in after if g.mesh_id == mesh_id}
-        lost_and_gained = zip_longest(sorted(was - now), sorted(now - was))
-        changes += [MeshRoleChange(mesh_id, lost, gained) for lost, gained in lost_and_gained]
+        lost = sorted(g for g in held - wanted if g.mesh_id == mesh_id)
+        gained = sorted(g for g in wanted - held if g.mesh_id == mesh_id)
+        changes += [
+            MeshRoleChange(mesh_id, was.role if was else None, now.role if now else None)
+            for was, now in zip_longest(lost, gained)
+        ]
     return tuple(changes)
 
 

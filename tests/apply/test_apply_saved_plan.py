@@ -189,12 +189,30 @@ def test_a_plan_accepted_with_an_override_needs_it_again_to_be_applied(
     assert "Apply complete" in out and not has_changes(file)
 
 
-def test_a_plan_that_does_not_record_its_safety_checks_is_refused(
-    emu: Emulator, tmp_path: Path
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (
+            lambda document: document["desired_context"].pop("safety"),
+            "it does not record the safety checks it was made with",
+        ),
+        (
+            lambda document: document["desired_context"]["safety"].update(overrides="force"),
+            "its record of the safety checks is not valid",
+        ),
+        (
+            lambda document: document["desired_context"]["safety"]["mesh_admins"].pop(PROD),
+            "its record of the safety checks names other meshes than it",
+        ),
+    ],
+    ids=["missing", "invalid", "other meshes"],
+)
+def test_a_plan_without_a_valid_record_of_its_safety_checks_is_refused(
+    emu: Emulator, tmp_path: Path, edit: Callable[[dict[str, Any]], None], why: str
 ) -> None:
     file, plan = saved_plan(emu, tmp_path)
-    edit_by_hand(plan, lambda document: document["desired_context"].pop("safety"))
+    edit_by_hand(plan, edit)
     code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
     assert code == 1
-    assert "does not record the safety checks it was made with" in err
+    assert f"refusing the saved plan: {why}, so its safety cannot be checked again" in err
     assert "run permctl plan again" in err and emu.calls == ()
