@@ -117,7 +117,7 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=100, help="runs per scenario")
     parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=6, help="runs at once in each process")
+    parser.add_argument("--threads", type=int, default=4, help="runs at once in each process")
     parser.add_argument("--scenario", default="", help="only scenarios whose name has this")
     parser.add_argument(
         "--show-failures",
