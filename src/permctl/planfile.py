@@ -33,6 +33,9 @@ PLAN_KEY_ENV = "PERMCTL_PLAN_KEY"
 DeprovisionStrategy = Literal["DeprovisionForLastAccessAssignmentOnAccount", "None"]
 DEFAULT_DEPROVISION_STRATEGY: DeprovisionStrategy = "DeprovisionForLastAccessAssignmentOnAccount"
 _SEALS = ("plan_digest", "signature")  # fields computed over the rest of the document
+# Far above the plan of any organisation (each principal and assignment is a few hundred
+# bytes); a file beyond it is refused before it is read into memory.
+MAX_PLAN_BYTES = 64 * 1024 * 1024
 
 
 class PlanFileError(PermctlError):
@@ -113,11 +116,7 @@ def read_plan_file(path: Path, *, key: bytes | None = None) -> SavedPlan:
     """Read and check a saved plan. With a key (default: PERMCTL_PLAN_KEY) the plan must carry
     a valid signature made with it."""
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise PlanFileError(f"cannot read the plan file {path}: {error}") from None
-    model, document = _parse(path, raw)
+    model, document = _parse(path, _read_text(path))
     body = {name: value for name, value in document.items() if name not in _SEALS}
     if not hmac.compare_digest(sha256_of(body), model.plan_digest):
         raise TamperedPlanFile(path, "it was changed after it was written (its digest differs)")
@@ -129,6 +128,18 @@ def read_plan_file(path: Path, *, key: bytes | None = None) -> SavedPlan:
         raise TamperedPlanFile(path, "its live snapshot does not match its fingerprint")
     _check_consistent(path, saved)
     return saved
+
+
+def _read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_PLAN_BYTES + 1)
+        if len(raw) > MAX_PLAN_BYTES:
+            limit = MAX_PLAN_BYTES // (1024 * 1024)
+            raise PlanFileError(f"{path}: not a permctl plan file: larger than {limit} MiB")
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanFileError(f"cannot read the plan file {path}: {error}") from None
 
 
 def plan_key_from_env() -> bytes | None:
@@ -285,14 +296,45 @@ def _parse(path: Path, raw: str) -> tuple[_PlanFile, dict[str, Any]]:
             f"{path}: not a permctl plan file: invalid JSON at line {error.lineno}, "
             f"column {error.colno} ({error.msg}); was it truncated?"
         ) from None
+    except RecursionError:
+        # A plan nests five levels deep; Python's JSON reader gives up near a thousand.
+        raise PlanFileError(f"{path}: not a permctl plan file: nested too deeply") from None
     if not isinstance(document, dict):
         raise PlanFileError(f"{path}: not a permctl plan file: expected a JSON object")
+    if (found := _control_character(document)) is not None:
+        character, where = found
+        raise PlanFileError(
+            f"{path}: not a permctl plan file: the control character U+{ord(character):04X} "
+            f"at {where}"
+        )
     if document.get("format_version") != FORMAT_VERSION:
         raise UnsupportedPlanFile(path, document.get("format_version"))
     try:
         return _PlanFile.model_validate_json(raw), document
     except ValidationError as error:
         raise PlanFileError(f"{path}: not a valid permctl plan file: {_problems(error)}") from None
+
+
+def _control_character(document: dict[str, Any]) -> tuple[str, str] | None:
+    """The first control character in a key or text of the document, and where it is. Every
+    text of a plan ends up in a message or report: one that can move the cursor or start a
+    line could make the terminal show what the plan does not say."""
+    pending: list[tuple[str, Any]] = [("document", document)]
+    while pending:
+        where, value = pending.pop()
+        if isinstance(value, dict):
+            texts = [(where, key) for key in value]
+            pending += [(f"{where}.{key}", child) for key, child in value.items()]
+        elif isinstance(value, list):
+            texts = []
+            pending += [(f"{where}[{index}]", child) for index, child in enumerate(value)]
+        else:
+            texts = [(where, value)] if isinstance(value, str) else []
+        for place, text in texts:
+            bad = next((c for c in text if not c.isprintable()), None)
+            if bad is not None:
+                return bad, place.removeprefix("document.")
+    return None
 
 
 def _problems(error: ValidationError, shown: int = 3) -> str:

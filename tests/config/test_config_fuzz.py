@@ -10,7 +10,6 @@ PERMCTL_FUZZ_EXAMPLES, e.g. `PERMCTL_FUZZ_EXAMPLES=20000 pytest tests/config/tes
 
 from __future__ import annotations
 
-import copy
 import os
 from datetime import date
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from document_edits import edits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -106,52 +106,8 @@ def _load_survives(path: Path) -> None:
         assert len(config.digest()) == 64
 
 
-def _containers(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Paths of every mapping and list in the document."""
-    found = [path] if isinstance(data, dict | list) else []
-    children = (
-        data.items()
-        if isinstance(data, dict)
-        else enumerate(data)
-        if isinstance(data, list)
-        else []
-    )
-    for key, value in children:
-        found += _containers(value, (*path, key))
-    return found
-
-
-def _at(data: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        data = data[part]
-    return data
-
-
-@st.composite
-def mutated_documents(draw: st.DrawFn) -> Any:
-    data = copy.deepcopy(BASE)
-    for _ in range(draw(st.integers(1, 4))):
-        target = _at(data, draw(st.sampled_from(_containers(data))))
-        keys = list(target) if isinstance(target, dict) else list(range(len(target)))
-        action = draw(st.sampled_from(["replace", "drop", "add", "repeat"]))
-        if not keys or action == "add":
-            if isinstance(target, dict):
-                target[draw(st.text(max_size=8) | WORDS)] = draw(VALUES)
-            else:
-                target.append(draw(VALUES))
-            continue
-        key = draw(st.sampled_from(keys))
-        if action == "replace":
-            target[key] = draw(VALUES)
-        elif action == "drop":
-            del target[key]
-        elif isinstance(target, list):
-            target.append(copy.deepcopy(target[key]))
-    return data
-
-
 @FUZZ
-@given(document=mutated_documents())
+@given(document=edits(BASE, VALUES, st.text(max_size=8) | WORDS))
 def test_mutated_documents_raise_only_config_errors(workdir: Path, document: Any) -> None:
     path = workdir / "mutated.yaml"
     # The C dumper only writes the test's input; permctl itself never uses the C loader.

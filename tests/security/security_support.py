@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
+from hypothesis import HealthCheck, settings
 from typer.testing import CliRunner
 
 from permctl.cli import app
@@ -44,3 +46,16 @@ def assert_one_line_error(code: int, out: str, err: str) -> None:
     assert code == 1, (out, err)
     assert "Traceback" not in out + err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def fuzz_settings(default_examples: int) -> settings:
+    """The same examples on every run, none remembered; PERMCTL_FUZZ_EXAMPLES searches deeper
+    (e.g. 20000) than the default that keeps the suite quick."""
+    examples = int(os.environ.get("PERMCTL_FUZZ_EXAMPLES", default_examples))
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
