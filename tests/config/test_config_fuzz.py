@@ -10,6 +10,7 @@ PERMCTL_FUZZ_EXAMPLES, e.g. `PERMCTL_FUZZ_EXAMPLES=20000 pytest tests/config/tes
 
 from __future__ import annotations
 
+import copy
 import os
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from document_edits import edits
+from document_edits import at, edits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -67,6 +68,10 @@ WORDS = st.sampled_from(
         ":ram:",
         "<<",
         "",
+        # Look-alikes of the names above: Cyrillic a, Kelvin sign, zero-width space.
+        "\u0430lice",
+        "\u212aevin",
+        "pr\u200bod",
     ]
 )
 SCALARS = (
@@ -120,7 +125,8 @@ def test_mutated_documents_raise_only_config_errors(workdir: Path, document: Any
 def mangled_texts(draw: st.DrawFn) -> bytes:
     raw = BASE_BYTES
     lines = raw.splitlines(keepends=True)
-    action = draw(st.sampled_from(["repeat line", "drop line", "insert", "truncate", "nest"]))
+    actions = ["repeat line", "drop line", "insert", "truncate", "nest", "alias"]
+    action = draw(st.sampled_from(actions))
     if action == "repeat line":
         i = draw(st.integers(0, len(lines) - 1))
         lines.insert(i, lines[i])
@@ -135,6 +141,10 @@ def mangled_texts(draw: st.DrawFn) -> bytes:
         depth = draw(st.integers(1, 200))
         opener, closer = draw(st.sampled_from([(b"[", b"]"), (b"{a: ", b"}"), (b"- ", b"")]))
         return raw[:at] + opener * depth + b"x" + closer * depth + raw[at:]
+    if action == "alias":
+        # Anchors and aliases where they may expand, loop or merge.
+        token = draw(st.sampled_from([b"&a ", b"*a", b"&a [*a, *a]", b"<<: *a\n", b"&a {b: *a}"]))
+        return raw[:at] + token + raw[at:]
     noise = draw(st.binary(max_size=12) | st.text(max_size=12).map(str.encode))
     return raw[:at] + noise + raw[at:]
 
@@ -145,3 +155,39 @@ def test_mangled_bytes_raise_only_config_errors(workdir: Path, content: bytes) -
     path = workdir / "mangled.yaml"
     path.write_bytes(content)
     _load_survives(path)
+
+
+LOOKALIKES = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "K": "\u212a"}
+
+
+def _texts(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of every text in the document that has a letter with a look-alike."""
+    if isinstance(data, str):
+        return [path] if any(c in LOOKALIKES for c in data) else []
+    children = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else []
+    )
+    return [found for key, value in children for found in _texts(value, (*path, key))]
+
+
+@settings(FUZZ, max_examples=int(os.environ.get("PERMCTL_FUZZ_EXAMPLES", "100")))
+@given(data=st.data())
+def test_a_letter_swapped_for_a_look_alike_is_never_accepted(workdir: Path, data: Any) -> None:
+    """Whatever text of a valid file has one letter swapped for a look-alike from another
+    script (or the Kelvin sign), the file is refused and the message names the character:
+    the name can never be matched to a different principal, mesh or team."""
+    document = copy.deepcopy(BASE)
+    where = data.draw(st.sampled_from(_texts(document)))
+    text = at(document, where)
+    index = data.draw(st.sampled_from([i for i, c in enumerate(text) if c in LOOKALIKES]))
+    lookalike = LOOKALIKES[text[index]]
+    at(document, where[:-1])[where[-1]] = text[:index] + lookalike + text[index + 1 :]
+    path = workdir / "lookalike.yaml"
+    path.write_text(yaml.dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_files([path])
+    assert any(f"U+{ord(lookalike):04X}" in p.message for p in refused.value.problems)

@@ -26,6 +26,7 @@ from security_support import (
     permctl,
 )
 
+from permctl import planfile
 from permctl.emulator import Emulator
 from permctl.plan.changes import sha256_of
 from permctl.planfile import PlanFileError, read_plan_file, sign
@@ -159,6 +160,19 @@ def test_a_plan_edited_by_hand_is_refused_before_any_write(
     code, out, err = permctl("apply", "-q", "--plan", str(path), str(EXAMPLE))
     assert_one_line_error(code, out, err)
     assert str(path) in err and reason in err
+    assert_nothing_written(emu)
+
+
+def test_a_plan_over_the_size_limit_is_refused_unread(
+    emu: Emulator, signed: Document, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit is lowered to keep the test small; the padding is valid JSON whitespace."""
+    monkeypatch.setattr(planfile, "MAX_PLAN_BYTES", 1024 * 1024)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(signed) + " " * 1024 * 1024, encoding="utf-8")
+    code, out, err = permctl("apply", "-q", "--plan", str(path), str(EXAMPLE))
+    assert_one_line_error(code, out, err)
+    assert f"{path}: not a permctl plan file: larger than 1 MiB" in err
     assert_nothing_written(emu)
 
 
