@@ -9,17 +9,17 @@ from typing import Any
 from hypothesis import strategies as st
 
 
+def children(data: Any) -> list[tuple[Any, Any]]:
+    """(key or index, value) of each entry of a mapping or list; none for anything else."""
+    if isinstance(data, dict):
+        return list(data.items())
+    return list(enumerate(data)) if isinstance(data, list) else []
+
+
 def containers(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Paths of every mapping and list in the document."""
     found = [path] if isinstance(data, dict | list) else []
-    children = (
-        data.items()
-        if isinstance(data, dict)
-        else enumerate(data)
-        if isinstance(data, list)
-        else []
-    )
-    for key, value in children:
+    for key, value in children(data):
         found += containers(value, (*path, key))
     return found
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from document_edits import at, edits
+from document_edits import at, children, edits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -164,14 +164,7 @@ def _texts(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Paths of every text in the document that has a letter with a look-alike."""
     if isinstance(data, str):
         return [path] if any(c in LOOKALIKES for c in data) else []
-    children = (
-        data.items()
-        if isinstance(data, dict)
-        else enumerate(data)
-        if isinstance(data, list)
-        else []
-    )
-    return [found for key, value in children for found in _texts(value, (*path, key))]
+    return [found for key, value in children(data) for found in _texts(value, (*path, key))]
 
 
 @settings(FUZZ, max_examples=int(os.environ.get("PERMCTL_FUZZ_EXAMPLES", "100")))
