@@ -223,3 +223,20 @@ def test_principals_not_in_the_file_are_named_by_one_listing_of_their_kind(
         assert code == 0, err
         assert "? break-glass (202), RAM user, on prod (" in out
         assert (emulator.count("ListUsers"), emulator.count("ListRoles")) == (1, 0)
+
+
+def test_a_protected_principal_the_file_does_not_list_is_kept_even_when_pruning(
+    tmp_path: Path,
+) -> None:
+    """break-glass is protected by its RAM name only; pruning would otherwise remove it."""
+    pruning = tmp_path / "permissions.yaml"
+    pruning.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            "prune_unlisted: false", "prune_unlisted: true"
+        ),
+        encoding="utf-8",
+    )
+    code, out, err = plan(str(pruning), "--emulator", str(STATE), "--force", "--allow-lockout")
+    assert code == 1
+    assert "protected principals would lose or change 2 grant(s)" in err
+    assert "break-glass (278525736094800001)" in out
