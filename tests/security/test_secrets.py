@@ -240,14 +240,18 @@ def test_unreachable_endpoints_print_no_credential(
 
 def test_a_real_process_prints_no_credential(emu: Emulator, tmp_path: Path) -> None:
     """The same guarantee outside the test runner's capture: a process of its own, with the
-    credentials in its environment from the start, debugging on, and a failing call."""
+    credentials in its environment from the start, --debug, the SDK's own wire dump on
+    (DEBUG=sdk prints every request's headers, and it printed the security token), a role
+    assumed and a call denied."""
     home = tmp_path / "home"
     (home / ".aliyun").mkdir(parents=True)
     (home / ".aliyun" / "config.json").write_text(_profile_file(), encoding="utf-8")
-    emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
+    (tmp_path / "assumed.yaml").write_text(ASSUMING_FILE, encoding="utf-8")
+    emu.set_knobs(deny=(DenyRule("DescribeUserPermissions"),))
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(home),
+        "DEBUG": "sdk",
         "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
         "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
@@ -255,18 +259,24 @@ def test_a_real_process_prints_no_credential(emu: Emulator, tmp_path: Path) -> N
         "PERMCTL_ENDPOINT": emu.url,
         "PERMCTL_PLAN_KEY": PLAN_KEY,
     }
-    plan = ("plan", "--profile", PROFILE, "--out", str(tmp_path / "plan.json"), str(EXAMPLE))
-    result = subprocess.run(
-        [sys.executable, "-m", "permctl", "--debug", *plan],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1 and "NoPermission" in result.stderr, result.stderr
-    assert {c.access_key_id for c in emu.calls} == {KEY_ID}
-    for canary in SEARCHED:
-        assert canary not in result.stdout + result.stderr
+    printed = ""
+    plan = ("plan", "--out", str(tmp_path / "plan.json"), str(tmp_path / "assumed.yaml"))
+    for profile in ((), ("--profile", PROFILE)):
+        result = subprocess.run(
+            [sys.executable, "-m", "permctl", "--debug", *plan, *profile],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1 and "NoPermission" in result.stderr, result.stderr
+        assert "x-acs-security-token : <redacted>" in result.stderr
+        printed += result.stdout + result.stderr
+    sessions = [k for k in emu.state.keys.values() if k.access_key_id != KEY_ID]
+    assert len(sessions) == 2
+    searched = SEARCHED | {s for k in sessions for s in (k.access_key_secret, k.security_token)}
+    for canary in searched:
+        assert canary and canary not in printed
 
 
 def _fails(sweep: Sweep, *args: str, source: str = "profile") -> str:

@@ -322,6 +322,18 @@ def without_credentials(text: str) -> str:
     return _CREDENTIAL_IN_TEXT.sub(r"\g<name>\g<separator><redacted>", text)
 
 
+class _WithoutCredentials(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = without_credentials(record.getMessage()), None
+        return True
+
+
+# With DEBUG=sdk in the environment the SDK's HTTP cores print every request on their own
+# stderr handlers, headers (x-acs-security-token) and AssumeRole's signed URL included.
+for _sdk_logger in ("darabonba-core", "alibabacloud-tea"):
+    logging.getLogger(_sdk_logger).addFilter(_WithoutCredentials())
+
+
 def as_permctl_error(action: str, error: Exception, profile: str | None = None) -> PermctlError:
     if isinstance(error, UnretryableException) and error.inner_exception is not None:
         error = error.inner_exception
