@@ -323,15 +323,16 @@ def _as_held(grants: Iterable[MeshRole]) -> frozenset[tuple[str, str]]:
 
 def _kill_and_reapply(permctl: Permctl, file: Path, run: Run) -> None:
     """kill -9 of `permctl apply` at a random call once its plan is made (before that it has
-    written nothing); the converging apply is the fresh one."""
+    written nothing) and before it reads back what it wrote (so that the kill, polled from
+    another thread, always comes before apply ends); the converging apply is the fresh one."""
     before = total_calls(permctl.emu)
     changes = permctl.plan(file)
     planning = total_calls(permctl.emu) - before
-    # At least: each principal read before and after its grant, each batch granted, each
-    # CloudSSO change submitted and its task polled.
-    applying = 2 * len(changes.grants) + len(grant_batches(changes.grants))
-    applying += 2 * len(changes.assignments)
-    kill_after = planning + random.Random(run.seed).randint(1, applying - 1)
+    # At least: each principal re-read and each batch granted, each CloudSSO change submitted
+    # and its task polled.
+    writing = len(changes.grants) + len(grant_batches(changes.grants))
+    writing += 2 * len(changes.assignments)
+    kill_after = planning + random.Random(run.seed).randint(1, writing)
     started = total_calls(permctl.emu)
     if kill_apply(permctl.emu, file, lambda: total_calls(permctl.emu) - started >= kill_after):
         run.tally["killed mid-apply"] += 1
@@ -442,7 +443,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("QPS cap 20/s", _one_apply, Knobs(qps_cap=20), RetryPolicy()),
     Scenario("writes failing after applied", _one_apply, Knobs(fail_after_write_rate=0.3)),
     Scenario("out-of-band edits", _edit_behind_plan),
-    Scenario("kill -9, fresh apply", _kill_and_reapply, Knobs(latency_ms=5)),
+    Scenario("kill -9, fresh apply", _kill_and_reapply, Knobs(latency_ms=20)),
     Scenario(
         "two applies at once",
         _two_applies_at_once,
