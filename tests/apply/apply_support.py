@@ -183,9 +183,11 @@ def permctl_command(*args: str) -> Sequence[str]:
     return [sys.executable, "-m", "permctl", *args]
 
 
-def kill_apply(emu: Emulator, file: Path, when: Callable[[], bool]) -> bool:
+def kill_apply(
+    emu: Emulator, file: Path, when: Callable[[], bool], timeout_s: float = 60.0
+) -> bool:
     """`permctl apply --auto-approve FILE` in its own process, killed with SIGKILL as soon as
-    `when()` holds (polled every 2 ms); False if it ended before that."""
+    `when()` holds (polled every 2 ms); False if it ended, or `timeout_s` passed, first."""
     process = subprocess.Popen(
         permctl_command("apply", "--auto-approve", "--quiet", str(file)),
         env=environment(emu),
@@ -193,12 +195,15 @@ def kill_apply(emu: Emulator, file: Path, when: Callable[[], bool]) -> bool:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    while process.poll() is None and not when():
+    deadline = time.monotonic() + timeout_s
+    reached = False
+    while process.poll() is None and time.monotonic() < deadline:
+        if reached := when():
+            break
         time.sleep(0.002)
-    ended_by_itself = process.poll() is not None
     process.send_signal(signal.SIGKILL)
     process.wait()
-    return not ended_by_itself
+    return reached
 
 
 def total_calls(emu: Emulator) -> int:
