@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from permctl.config.lookalikes import lookalike_problem
 from permctl.importer.group import Entry, group_assignments
 from permctl.importer.read import LiveOrganisation, MeshRequest
 from permctl.model import ASM_ROLES, AsmPrincipalLive
@@ -36,8 +37,15 @@ def scalar(text: str) -> str:
 
 
 def usable_name(name: str) -> bool:
-    """The file's loader strips names, so one with spaces around it would name nothing."""
-    return bool(name) and name == name.strip()
+    """Whether the file can refer to an object by `name`: the loader strips names, so one with
+    spaces around it would name nothing, and it refuses control characters and text that
+    could pass for another name."""
+    return (
+        bool(name)
+        and name == name.strip()
+        and name.isprintable()
+        and lookalike_problem(name) is None
+    )
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,9 @@ def mesh_aliases(org: LiveOrganisation, requests: Sequence[MeshRequest]) -> dict
     aliases: dict[str, str] = {}
     for mesh_id, name in org.meshes.items():
         alias = asked.get(mesh_id) or name.strip()
-        aliases[mesh_id] = alias if alias and alias not in aliases.values() else mesh_id
+        aliases[mesh_id] = (
+            alias if usable_name(alias) and alias not in aliases.values() else mesh_id
+        )
     return aliases
 
 
@@ -90,7 +100,7 @@ def _asm(org: LiveOrganisation, aliases: dict[str, str]) -> list[str]:
         if not named:
             lines.append(
                 f"    # {KIND_NAMES[principal.kind]} {principal.principal_id} could not be "
-                "named: RAM does not list it"
+                "named: RAM does not list it, or its name is not one the file can hold"
             )
         held = {g.mesh_id: g.role for g in principal.on_meshes(frozenset(aliases))}
         roles = {alias: held[m] for m, alias in aliases.items() if m in held}
@@ -135,6 +145,7 @@ def _labels(
     taken: set[str] = set()
     for p in principals:
         name = org.principal_names.get((p.kind, p.principal_id), "").strip()
+        name = name if usable_name(name) else ""
         label = name or f"{p.kind.value.replace('_', '-')}-{p.principal_id}"
         if label in taken:
             label = f"{label} ({p.principal_id})"
