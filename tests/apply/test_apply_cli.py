@@ -178,6 +178,7 @@ def test_audit_log_has_one_line_per_write_and_no_secret(emu: Emulator, tmp_path:
     assert sorted(line["request_id"] for line in lines) == sorted(c.request_id for c in writes)
     bob = next(line for line in lines if line.get("principal") == BOB)
     assert bob["action"] == "GrantUserPermissions" and bob["outcome"] == "done"
+    assert {line["identity"] for line in lines} == {"the caller's own credentials"}
     assert {"mesh_id": SANDBOX, "role": "istio-readonly"} in bob["before"]
     assert {"mesh_id": SANDBOX, "role": "istio-readonly"} in bob["after"]
     swap = [line for line in lines if line.get("principal") == DEVELOPERS]

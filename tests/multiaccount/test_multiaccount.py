@@ -162,6 +162,22 @@ def test_the_text_plan_says_who_acts_on_each_section(emu: Emulator, tmp_path: Pa
     )
 
 
+def test_the_audit_log_says_which_identity_made_each_write(emu: Emulator, tmp_path: Path) -> None:
+    path = write(tmp_path, {"assume_role": MESH_ARN, "external_id": "ext-42"}, None)
+    audit = tmp_path / "audit.jsonl"
+
+    result = runner.invoke(
+        app, ["apply", "--quiet", "--auto-approve", "--audit-log", str(audit), str(path)]
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    assert {(line["action"], line["identity"]) for line in lines} == {
+        ("GrantUserPermissions", f"{MESH_ARN} (session permctl)"),
+        ("CreateAccessAssignment", "the caller's own credentials"),
+    }
+
+
 def test_a_role_refusing_the_external_id_is_one_error_with_its_request_id(
     emu: Emulator, tmp_path: Path
 ) -> None:

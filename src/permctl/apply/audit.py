@@ -2,7 +2,8 @@
 
 Each line goes to the file in one `write` on a descriptor opened for appending, so lines from
 threads (or from two permctl runs) never interleave and a killed run loses no finished line.
-Only ids, roles and RequestIds are written: nothing that comes from credentials.
+Only ids, roles, RequestIds and who acted (the role ARN and session name a section assumes, or
+"the caller's own credentials") are written: nothing that comes from credentials.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -23,8 +25,10 @@ class AuditLogError(PermctlError):
 
 
 class AuditLog:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, identities: Mapping[str, str]) -> None:
+        """`identities`: who acts on each section of the file ("asm", "cloudsso")."""
         self._path = path
+        self._identities = identities
         self._lock = threading.Lock()
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -35,6 +39,7 @@ class AuditLog:
         self,
         *,
         action: str,
+        section: str,
         subject: dict[str, str],
         before: Any,
         after: Any,
@@ -45,6 +50,7 @@ class AuditLog:
         entry = {
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "action": action,
+            "identity": self._identities[section],
             **subject,
             "before": before,
             "after": after,

@@ -165,6 +165,7 @@ class _AsmApply:
             if self._results.audit:
                 self._results.audit.record(
                     action="GrantUserPermissions",
+                    section="asm",
                     subject={"principal": grant.principal_id, "kind": grant.kind.value},
                     before=_grant_list(grant.before),
                     after=_grant_list(grant.after),
@@ -349,6 +350,7 @@ class _SsoApply:
         create = step.change.action == "create"
         self._results.audit.record(
             action="CreateAccessAssignment" if create else "DeleteAccessAssignment",
+            section="cloudsso",
             subject={
                 "target": a.account_id,
                 "principal": a.principal_id,

@@ -82,8 +82,8 @@ def apply(
         typer.Option(
             "--audit-log",
             metavar="FILE",
-            help="Append one JSON line per write: time, principal or target, before, after, "
-            "action, RequestId, outcome.",
+            help="Append one JSON line per write: time, action, the identity that acted, "
+            "principal or target, before, after, outcome, RequestId.",
         ),
     ] = None,
     emulator: EmulatorState = None,
@@ -122,7 +122,7 @@ def apply(
         if changes.is_empty:
             report = ApplyReport((), 0)
         else:
-            with AuditLog(audit_log) if audit_log else nullcontext() as audit:
+            with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
                 report = apply_changes(
                     changes,
                     servicemesh=servicemesh,
