@@ -188,7 +188,7 @@ def run(args: argparse.Namespace) -> bool:
         started = time.monotonic()
         result = apply_changes(
             changes,
-            servicemesh=providers.servicemesh,
+            mesh_accounts=Session.of(providers).mesh_accounts,
             cloudsso=providers.cloudsso,
             concurrency=args.concurrency,
         )

@@ -1,12 +1,20 @@
-"""Which identity each section of the file acts as: its own `account:` role, or the caller."""
+"""Which identity each section of the file acts as: its own `account:` role, or the caller.
+
+Service Mesh is split into mesh accounts: the managed meshes reached as one identity. A
+permission list belongs to a RAM user or role of one account and DescribeUserPermissions and
+GrantUserPermissions act within the caller's account, so principals are resolved, read and
+granted per mesh account, each through its own identity.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from permctl.config import Config
-from permctl.config.schema import AccountAccess, MeshSpec
+from permctl.config.schema import AccountAccess, AsmSection, PrincipalSpec
 from permctl.errors import ConfigError, ConfigProblem
-from permctl.providers import RoleAccess
-from permctl.providers.connection import CALLER
+from permctl.providers import ASM, MeshAccountSpec, RoleAccess, accounts_of_meshes
+from permctl.providers.ram import is_principal_id
 
 
 def role_access(account: AccountAccess | None) -> RoleAccess | None:
@@ -15,44 +23,85 @@ def role_access(account: AccountAccess | None) -> RoleAccess | None:
     return RoleAccess(account.assume_role, account.external_id, account.session_name)
 
 
-def section_roles(config: Config) -> dict[str, RoleAccess | None]:
-    """Section -> the role it assumes. A mesh may name its own `account`, but a RAM principal
-    and its permission list belong to one account, so every managed mesh must be reached as
-    the same identity; meshes of different accounts go in separate runs."""
-    roles: dict[str, RoleAccess | None] = {}
+@dataclass(frozen=True)
+class SectionRoles:
+    """The role each section assumes (None: the caller's own credentials), and the Service
+    Mesh accounts: the managed meshes grouped by the identity that reaches them."""
+
+    sections: dict[str, RoleAccess | None]
+    mesh_accounts: tuple[MeshAccountSpec, ...]
+
+
+def section_roles(config: Config) -> SectionRoles:
+    """Raises ConfigError for a principal given by id with roles in several mesh accounts."""
+    sections: dict[str, RoleAccess | None] = {}
+    mesh_accounts: tuple[MeshAccountSpec, ...] = ()
     if config.asm:
-        roles["asm"] = _mesh_role(config)
+        mesh_accounts = _mesh_accounts(config.asm)
+        sections[ASM] = mesh_accounts[0].role
+        _check_ids_in_one_account(config.asm, mesh_accounts)
     if config.cloudsso:
-        roles["cloudsso"] = role_access(config.cloudsso.account)
-    return roles
+        sections["cloudsso"] = role_access(config.cloudsso.account)
+    return SectionRoles(sections, mesh_accounts)
 
 
-def _mesh_role(config: Config) -> RoleAccess | None:
-    assert config.asm is not None
-    section_role = role_access(config.asm.account)
-    meshes = config.asm.meshes
-    roles = {alias: role_access(spec.account) or section_role for alias, spec in meshes.items()}
-    distinct = set(roles.values())
-    if len(distinct) <= 1:
-        return next(iter(distinct), section_role)
-    first = next(iter(roles.values()))
-    problems = [
-        _other_account(meshes[alias], alias, role, first)
-        for alias, role in roles.items()
-        if role != first
-    ]
-    raise ConfigError(problems)
-
-
-def _other_account(
-    spec: MeshSpec, alias: str, role: RoleAccess | None, first: RoleAccess | None
-) -> ConfigProblem:
-    reached = role.describe() if role else CALLER
-    expected = first.describe() if first else CALLER
-    message = (
-        f"mesh {alias!r} is reached as {reached}, the other meshes as {expected}; a Service Mesh "
-        "permission list belongs to one account, so manage the meshes of each account in a "
-        "separate run (one file per account)"
+def _mesh_accounts(section: AsmSection) -> tuple[MeshAccountSpec, ...]:
+    """In the order the file first names each identity; a file without meshes has one, empty."""
+    section_role = role_access(section.account)
+    by_role: dict[RoleAccess | None, list[tuple[str, str]]] = {}
+    for alias, spec in section.meshes.items():
+        by_role.setdefault(role_access(spec.account) or section_role, []).append((alias, spec.id))
+    if len(by_role) <= 1:
+        role = next(iter(by_role), section_role)
+        meshes = by_role.get(role, [])
+        return (
+            MeshAccountSpec(ASM, tuple(m[0] for m in meshes), tuple(m[1] for m in meshes), role),
+        )
+    return tuple(
+        MeshAccountSpec(
+            f"{ASM}[{','.join(sorted(alias for alias, _ in meshes))}]",
+            tuple(alias for alias, _ in meshes),
+            tuple(mesh_id for _, mesh_id in meshes),
+            role,
+        )
+        for role, meshes in by_role.items()
     )
-    field = "account" if spec.account else "id"
-    return spec.problem(message, field)
+
+
+def accounts_of_principal(
+    section: AsmSection, spec: PrincipalSpec, mesh_accounts: tuple[MeshAccountSpec, ...]
+) -> tuple[MeshAccountSpec, ...]:
+    """The mesh accounts a principal has roles in (see `accounts_of_meshes`)."""
+    roles = section.effective_roles(spec)
+    return accounts_of_meshes(mesh_accounts, {section.meshes[alias].id for alias in roles})
+
+
+def _check_ids_in_one_account(
+    section: AsmSection, mesh_accounts: tuple[MeshAccountSpec, ...]
+) -> None:
+    """An id names a RAM user or role of one account: roles in several accounts cannot all be
+    its own. A name is looked up in each account it has roles in instead."""
+    if len(mesh_accounts) <= 1:
+        return
+    problems: list[ConfigProblem] = []
+    for spec in section.principals:
+        if not is_principal_id(spec.ref):
+            continue
+        aliases = section.effective_roles(spec).keys()
+        spread = accounts_of_principal(section, spec, mesh_accounts)
+        if len(spread) > 1:
+            meshes = "; ".join(
+                f"{', '.join(sorted(aliases & set(a.aliases)) or a.aliases)} reached as "
+                f"{a.identity}"
+                for a in spread
+            )
+            held = "has roles on" if aliases else "holds no role, so it concerns"
+            message = (
+                f"{spec.ref} is the id of a principal of one account, but it {held} the "
+                f"meshes of {len(spread)} accounts ({meshes}); give it by name to have it "
+                "looked up in each account, or name only meshes of its own account"
+            )
+            field = "ram_user" if spec.ram_user is not None else "ram_role"
+            problems.append(spec.problem(message, field))
+    if problems:
+        raise ConfigError(problems)

@@ -96,6 +96,8 @@ class DesiredPrincipal:
     roles: Mapping[str, str]  # mesh id -> role
     source: SourceRef
     expires: date | None = None
+    # The mesh account (`permctl.providers.MeshAccount.label`) the principal belongs to.
+    account: str = "asm"
 
     def __hash__(self) -> int:
         return hash((self.principal_id, self.kind, tuple(sorted(self.roles.items()))))
@@ -157,5 +159,6 @@ class LiveState:
 
     asm: Mapping[str, AsmPrincipalLive] = field(default_factory=lambda: MappingProxyType({}))
     assignments: frozenset[Assignment] = frozenset()
-    caller_principal_id: str | None = None
+    # Who runs permctl in each mesh account: the principals a grant change could lock out.
+    caller_principal_ids: frozenset[str] = frozenset()
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from permctl.accounts import section_roles
+from permctl.accounts import accounts_of_principal, section_roles
 from permctl.config import Config
-from permctl.config.schema import AsmSection, CloudSsoSection
+from permctl.config.schema import CloudSsoSection, PrincipalSpec
 from permctl.diagnose import policy_document
-from permctl.providers import RoleAccess
+from permctl.providers import ASM, RoleAccess
 from permctl.providers.connection import CALLER
 from permctl.providers.ram import is_principal_id
 
@@ -65,19 +65,33 @@ class PolicyFor:
 
 def required_policies(config: Config, mode: Mode) -> list[PolicyFor]:
     roles = section_roles(config)
+    sections = roles.sections
     grants: defaultdict[RoleAccess | None, _Grants] = defaultdict(_Grants)
     purposes: defaultdict[RoleAccess | None, list[str]] = defaultdict(list)
     # The live-state read asks who the Service Mesh identity is, with or without meshes.
-    grants[roles.get("asm")].allow(["sts:GetCallerIdentity"])
-    purposes[roles.get("asm")].append("caller identity")
+    grants[sections.get(ASM)].allow(["sts:GetCallerIdentity"])
+    purposes[sections.get(ASM)].append("caller identity")
     if config.asm:
-        _asm(config.asm, mode, grants[roles.get("asm")], _account(roles.get("asm")))
-        purposes[roles.get("asm")].append("Service Mesh")
+        for mesh_account in roles.mesh_accounts:
+            role = mesh_account.role
+            principals = [
+                spec
+                for spec in config.asm.principals
+                if mesh_account in accounts_of_principal(config.asm, spec, roles.mesh_accounts)
+            ]
+            grants[role].allow(["sts:GetCallerIdentity"])
+            _asm(principals, mode, grants[role], _account(role))
+            purposes[role] += [
+                p for p in ("caller identity", "Service Mesh") if p not in purposes[role]
+            ]
     if config.cloudsso:
         _cloudsso(
-            config.cloudsso, mode, grants[roles.get("cloudsso")], _account(roles.get("cloudsso"))
+            config.cloudsso,
+            mode,
+            grants[sections.get("cloudsso")],
+            _account(sections.get("cloudsso")),
         )
-        purposes[roles.get("cloudsso")].append("CloudSSO and the resource directory")
+        purposes[sections.get("cloudsso")].append("CloudSSO and the resource directory")
     assumed = sorted({r.role_arn for r in grants if r is not None})
     if assumed:
         grants[None].allow(["sts:AssumeRole"], *assumed)
@@ -98,7 +112,12 @@ def _account(role: RoleAccess | None) -> str:
     return role.account_id if role else ANY
 
 
-def _asm(section: AsmSection, mode: Mode, grants: _Grants, account: str) -> None:
+def _asm(
+    principals: Iterable[PrincipalSpec],
+    mode: Mode,
+    grants: _Grants,
+    account: str,
+) -> None:
     """Service Mesh documents no resource ARN for its RBAC actions: they take "*". RAM users
     and roles named (not given by id) are looked up one by one, each its own resource; RAM's
     listings take "*"."""
@@ -113,7 +132,7 @@ def _asm(section: AsmSection, mode: Mode, grants: _Grants, account: str) -> None
     grants.allow(["ram:ListUsers", "ram:ListRoles"])
     if mode is Mode.APPLY:
         grants.allow(["servicemesh:GrantUserPermissions"])
-    for spec in section.principals:
+    for spec in principals:
         if spec.ram_user is not None and not is_principal_id(spec.ram_user):
             grants.allow(["ram:GetUser"], f"acs:ram:*:{account}:user/{spec.ram_user}")
         if spec.ram_role is not None and not is_principal_id(spec.ram_role):

@@ -22,7 +22,7 @@ from permctl.model import (
     Mesh,
     PrincipalKind,
 )
-from permctl.providers import Providers, Session
+from permctl.providers import MeshAccount, Providers, Session, accounts_of_meshes
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
 
@@ -74,7 +74,7 @@ def resolve(config: Config, session: Session) -> DesiredState:
     its accounts as the CloudSSO identity: each in its own account."""
     findings = _Findings()
     region = config.settings.region
-    asm = _resolve_asm(config.asm, session.asm, region, findings) if config.asm else None
+    asm = _resolve_asm(config.asm, session, region, findings) if config.asm else None
     sso = (
         _resolve_cloudsso(config.cloudsso, session.cloudsso, findings) if config.cloudsso else None
     )
@@ -92,59 +92,83 @@ def resolve(config: Config, session: Session) -> DesiredState:
 
 
 def _resolve_asm(
-    section: AsmSection, providers: Providers, region: str, findings: _Findings
+    section: AsmSection, session: Session, region: str, findings: _Findings
 ) -> DesiredAsm:
+    """Each principal is looked up in the account of the meshes it has roles on: a name in
+    each such account (the same name is another RAM user or role in each)."""
     meshes = tuple(Mesh(alias, spec.id) for alias, spec in section.meshes.items())
-    _verify_meshes(section, providers, region, findings)
     findings.names.update({mesh.mesh_id: mesh.alias for mesh in meshes})
     mesh_ids = {mesh.alias: mesh.mesh_id for mesh in meshes}
-    ids = providers.connection.map(
-        partial(_principal_id, providers=providers),
-        section.principals,
-        label="Resolving RAM principals",
-    )
+    accounts = session.mesh_accounts
+    several = len(accounts) > 1
     principals: list[DesiredPrincipal] = []
     first_seen: dict[str, PrincipalSpec] = {}
-    for spec, principal_id in zip(section.principals, ids, strict=True):
-        at = (_principal_field(spec.kind), None)
-        if principal_id is None:
-            names = partial(_principal_names, spec.kind, providers)
-            findings.unknown(spec, at, _principal_noun(spec.kind), spec.ref, names)
-            continue
-        if principal_id in first_seen:
-            other = first_seen[principal_id]
-            findings.problem(spec, at, f"the same principal as {other.name!r} at {other.source}")
-            continue
-        first_seen[principal_id] = spec
-        findings.names[principal_id] = spec.name
-        roles = {mesh_ids[alias]: role for alias, role in section.effective_roles(spec).items()}
-        principals.append(
-            DesiredPrincipal(
-                label=spec.name,
-                principal_id=principal_id,
-                kind=spec.kind,
-                roles=MappingProxyType(roles),
-                source=spec.source,
-                expires=spec.expires,
-            )
+    for account in accounts:
+        _verify_meshes(section, account, region, findings, several=several)
+        specs = [
+            spec
+            for spec in section.principals
+            if account
+            in accounts_of_meshes(accounts, {mesh_ids[a] for a in section.effective_roles(spec)})
+        ]
+        providers = account.providers
+        ids = providers.connection.map(
+            partial(_principal_id, providers=providers), specs, label="Resolving RAM principals"
         )
+        for spec, principal_id in zip(specs, ids, strict=True):
+            at = (_principal_field(spec.kind), None)
+            if principal_id is None:
+                names = partial(_principal_names, spec.kind, providers)
+                noun = _principal_noun(spec.kind) + _in_account(account, several)
+                findings.unknown(spec, at, noun, spec.ref, names)
+                continue
+            if principal_id in first_seen:
+                other = first_seen[principal_id]
+                message = f"the same principal as {other.name!r} at {other.source}"
+                findings.problem(spec, at, message)
+                continue
+            first_seen[principal_id] = spec
+            findings.names[principal_id] = spec.name
+            roles = {
+                mesh_ids[alias]: role
+                for alias, role in section.effective_roles(spec).items()
+                if not several or mesh_ids[alias] in account.mesh_ids
+            }
+            principals.append(
+                DesiredPrincipal(
+                    label=spec.name,
+                    principal_id=principal_id,
+                    kind=spec.kind,
+                    roles=MappingProxyType(roles),
+                    source=spec.source,
+                    expires=spec.expires,
+                    account=account.label,
+                )
+            )
     return DesiredAsm(meshes, tuple(principals), prune_unlisted=section.prune_unlisted)
 
 
+def _in_account(account: MeshAccount, several: bool) -> str:
+    """Where a name was looked up, when there is more than one place it could have been."""
+    return f" in the account of {account.label} ({account.identity})" if several else ""
+
+
 def _verify_meshes(
-    section: AsmSection, providers: Providers, region: str, findings: _Findings
+    section: AsmSection, account: MeshAccount, region: str, findings: _Findings, *, several: bool
 ) -> None:
-    """One DescribeServiceMeshes catches a mistyped mesh id before anything is granted on it;
-    `providers` act in the meshes' own account, so every managed mesh is visible."""
-    if not section.meshes:
+    """One DescribeServiceMeshes per account catches a mistyped mesh id before anything is
+    granted on it; each account's providers see the meshes of that account."""
+    specs = [s for s in section.meshes.values() if not several or s.id in account.mesh_ids]
+    if not specs:
         return
-    existing = providers.servicemesh.list_meshes()
-    for spec in section.meshes.values():
+    existing = account.providers.servicemesh.list_meshes()
+    where = _in_account(account, several)
+    for spec in specs:
         if spec.id not in existing:
             findings.unknown(
                 spec,
                 ("id", None),
-                f"Service Mesh instance in {region}",
+                f"Service Mesh instance in {region}{where}",
                 spec.id,
                 lambda: [*existing, *existing.values()],
             )

@@ -33,7 +33,7 @@ class SafetyRecord(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     overrides: tuple[Override, ...]
-    caller_principal_id: str | None
+    caller_principal_ids: tuple[str, ...]  # who ran permctl, in each mesh account
     existing_managed_grants: int
     mesh_admins: dict[str, int]  # managed mesh id -> principals holding istio-admin there
     names: dict[str, str]
@@ -62,7 +62,7 @@ def safety_record(plan: Plan, *, force: bool, allow_lockout: bool) -> dict[str, 
     overrides = [override for override, flag in given if flag]
     record = SafetyRecord(
         overrides=tuple(overrides),
-        caller_principal_id=plan.caller_principal_id,
+        caller_principal_ids=tuple(sorted(plan.caller_principal_ids)),
         existing_managed_grants=plan.existing_managed_grants,
         mesh_admins={m.mesh_id: m.before for m in plan.mesh_admins},
         names=_names_worth_keeping(plan),
@@ -153,7 +153,7 @@ def _rebuilt(saved: SavedPlan, record: SafetyRecord, settings: SafetySettings) -
         directory_id=saved.directory_id,
         names=MappingProxyType(record.names),
         safety=settings,
-        caller_principal_id=record.caller_principal_id,
+        caller_principal_ids=frozenset(record.caller_principal_ids),
         existing_managed_grants=record.existing_managed_grants,
         mesh_admins=_mesh_admins_after(record.mesh_admins, updates),
     )

@@ -52,7 +52,10 @@ def connect(config: Config, target: Target) -> Iterator[Session]:
         concurrency=target.concurrency,
         quiet=target.quiet,
     )
-    with _served(settings, target) as served, open_session(served, roles) as session:
+    with (
+        _served(settings, target) as served,
+        open_session(served, roles.sections, roles.mesh_accounts) as session,
+    ):
         yield session
 
 
@@ -85,7 +88,7 @@ class PlanRun:
     desired: DesiredState
     live: LiveState
     plan: Plan
-    identities: Mapping[str, str]  # section -> who read (and will write) it
+    identities: Mapping[str, str]  # section or mesh account -> who read (and will write) it
 
 
 def utc_today() -> date:

@@ -192,29 +192,6 @@ def test_a_role_refusing_the_external_id_is_one_error_with_its_request_id(
     assert not any(call.action == "GrantUserPermissions" for call in emu.calls)
 
 
-def test_meshes_of_different_accounts_in_one_run_are_refused_at_the_mesh(
-    emu: Emulator, tmp_path: Path
-) -> None:
-    document = {
-        "version": 1,
-        "asm": {
-            "meshes": {
-                "home": HOME_MESH,
-                "member": {"id": MEMBER_MESH, "account": {"assume_role": MESH_ARN}},
-            },
-        },
-    }
-    path = tmp_path / "permissions.yaml"
-    path.write_text(yaml.safe_dump(document), encoding="utf-8")
-
-    result = runner.invoke(app, ["plan", "--quiet", str(path)])
-
-    assert result.exit_code == 1
-    assert "asm.meshes.member.account: mesh 'member' is reached as" in result.stderr
-    assert "separate run" in result.stderr
-    assert emu.calls == ()
-
-
 def test_diagnose_reads_a_member_account_call_only_through_that_accounts_role(
     emu: Emulator, tmp_path: Path
 ) -> None:

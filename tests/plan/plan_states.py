@@ -102,7 +102,7 @@ def live(
     return LiveState(
         asm=MappingProxyType({p.principal_id: p for p in principals}),
         assignments=frozenset(assignments),
-        caller_principal_id=caller,
+        caller_principal_ids=frozenset([caller] if caller else []),
         names=MappingProxyType(dict(names or {})),
     )
 

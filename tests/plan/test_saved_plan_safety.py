@@ -73,7 +73,10 @@ def test_the_saved_plan_has_the_issues_the_plan_had(
     allow_lockout: bool,
 ) -> None:
     desired, live = state
-    desired, live = replace(desired, safety=safety), replace(live, caller_principal_id=caller)
+    desired, live = (
+        replace(desired, safety=safety),
+        replace(live, caller_principal_ids=frozenset([caller] if caller else [])),
+    )
     plan = build_plan(desired, live, TODAY)
     issues = list(plan.safety_issues())
     with tempfile.TemporaryDirectory() as directory:

@@ -85,18 +85,15 @@ def test_the_caller_is_identified_for_the_lockout_guard() -> None:
         for key, expected in (("alice-key", ALICE), ("ci-key", CI)):
             secret = key.replace("key", "secret")
             with open_providers(settings_for(emu, access_key=AccessKey(key, secret))) as providers:
-                assert (
-                    read_live_state(
-                        desired(), Session.of(providers), include_unlisted=False
-                    ).caller_principal_id
-                    == expected
-                )
+                assert read_live_state(
+                    desired(), Session.of(providers), include_unlisted=False
+                ).caller_principal_ids == {expected}
 
 
 def test_the_account_itself_as_caller_cannot_be_locked_out(providers: Providers) -> None:
     assert (
         read_live_state(
             desired(), Session.of(providers), include_unlisted=False
-        ).caller_principal_id
-        is None
+        ).caller_principal_ids
+        == frozenset()
     )

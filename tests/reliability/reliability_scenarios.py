@@ -175,7 +175,7 @@ class Permctl:
     def apply(self, changes: Changes) -> ApplyReport:
         return apply_changes(
             changes,
-            servicemesh=self.providers.servicemesh,
+            mesh_accounts=Session.of(self.providers).mesh_accounts,
             cloudsso=self.providers.cloudsso,
             concurrency=CONCURRENCY,
         )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from permctl.errors import PermctlError
 from permctl.model import Assignment, MeshRole, PrincipalKind
 from permctl.plan import AssignmentChange, Plan, PrincipalSnapshot, Snapshot
 from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, SavedPlan
+from permctl.providers import MeshAccount, accounts_of_meshes
 
 
 class InconsistentChanges(PermctlError):
@@ -58,6 +59,17 @@ class Changes:
                 )
         if self.assignments and self.directory_id is None:
             raise InconsistentChanges("refusing to apply: CloudSSO changes without a directory")
+
+    def by_mesh_account(
+        self, accounts: Sequence[MeshAccount]
+    ) -> list[tuple[MeshAccount, tuple[PrincipalGrant, ...]]]:
+        """The grants of each mesh account: a principal's list is read and written through the
+        identity of the account its managed meshes are in, the only account it exists in."""
+        grouped: dict[str, list[PrincipalGrant]] = {account.label: [] for account in accounts}
+        for grant in self.grants:
+            meshes = {g.mesh_id for g in grant.before | grant.after} & self.managed_mesh_ids
+            grouped[accounts_of_meshes(accounts, meshes)[0].label].append(grant)
+        return [(a, tuple(grouped[a.label])) for a in accounts if grouped[a.label]]
 
     @property
     def is_empty(self) -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -30,7 +30,7 @@ from permctl.apply.report import ApplyReport, ItemRef, ItemResult, Outcome
 from permctl.apply.scheduler import FINISH, START, Scheduler
 from permctl.errors import ApiError, PermctlError
 from permctl.model import Assignment, MeshRole
-from permctl.providers import CloudSsoProvider, ServiceMeshProvider
+from permctl.providers import CloudSsoProvider, MeshAccount
 from permctl.providers.cloudsso import Task
 from permctl.providers.progress import ReadProgress
 
@@ -38,24 +38,28 @@ from permctl.providers.progress import ReadProgress
 def apply_changes(
     changes: Changes,
     *,
-    servicemesh: ServiceMeshProvider,
+    mesh_accounts: Sequence[MeshAccount],
     cloudsso: CloudSsoProvider,
     concurrency: int = 8,
     audit: AuditLog | None = None,
     show_progress: bool = False,
     batch_size: int = GRANT_BATCH_SIZE,
 ) -> ApplyReport:
-    """Apply every change; never raises for a failed item (the report says what happened)."""
+    """Apply every change; never raises for a failed item (the report says what happened).
+    Each principal is re-read and granted through the identity of its mesh account."""
     total = len(changes.grants) + len(changes.assignments)
     with ReadProgress(quiet=not show_progress).track("Applying", total) as advance:
         results = _Results(advance, audit)
         scheduler = Scheduler(concurrency)
-        asm = _AsmApply(servicemesh, scheduler, results)
-        asm.start(grant_batches(changes.grants, batch_size))
+        asm = [
+            _AsmApply(account, scheduler, results, grant_batches(grants, batch_size))
+            for account, grants in changes.by_mesh_account(mesh_accounts)
+        ]
         _SsoApply(changes, cloudsso, scheduler, results).start()
         scheduler.run()
         # Last, so that it sees whatever any other writer did while this run was writing.
-        asm.start_verification()
+        for account_apply in asm:
+            account_apply.start_verification()
         scheduler.run()
     return results.report()
 
@@ -109,16 +113,21 @@ class _BatchRun:
 
 
 class _AsmApply:
+    """The grants of one mesh account, through its identity; starts at once."""
+
     def __init__(
-        self, servicemesh: ServiceMeshProvider, scheduler: Scheduler, results: _Results
+        self,
+        account: MeshAccount,
+        scheduler: Scheduler,
+        results: _Results,
+        batches: Iterable[GrantBatch],
     ) -> None:
-        self._servicemesh = servicemesh
+        self._servicemesh = account.providers.servicemesh
+        self._account = account.label
         self._scheduler = scheduler
         self._results = results
         self._written: list[tuple[PrincipalGrant, str | None]] = []  # with the grant's RequestId
         self._written_lock = threading.Lock()
-
-    def start(self, batches: Iterable[GrantBatch]) -> None:
         for batch in batches:
             run = _BatchRun(batch, unread=len(batch.grants))
             for grant in batch.grants:
@@ -165,7 +174,7 @@ class _AsmApply:
             if self._results.audit:
                 self._results.audit.record(
                     action="GrantUserPermissions",
-                    section="asm",
+                    section=self._account,
                     subject={"principal": grant.principal_id, "kind": grant.kind.value},
                     before=_grant_list(grant.before),
                     after=_grant_list(grant.after),

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from types import MappingProxyType
 
 from permctl.apply.changes import Changes
 from permctl.config import Config
 from permctl.errors import StalePlan
-from permctl.model import LiveState
+from permctl.model import AsmPrincipalLive, LiveState
 from permctl.plan import Snapshot, take_snapshot
 from permctl.plan.safety import MAX_GRANTS_IN_MESSAGE, more_than_shown
 from permctl.planfile import SavedPlan
-from permctl.providers import CloudSsoProvider, ServiceMeshProvider
+from permctl.providers import CloudSsoProvider, MeshAccount
 
 
 class PlanMovedOn(StalePlan):
@@ -25,14 +26,25 @@ class PlanMovedOn(StalePlan):
 
 
 def check_not_stale(
-    changes: Changes, *, servicemesh: ServiceMeshProvider, cloudsso: CloudSsoProvider
+    changes: Changes, *, mesh_accounts: Sequence[MeshAccount], cloudsso: CloudSsoProvider
 ) -> None:
-    """Re-read every principal and account the plan touches; raise PlanMovedOn, naming each
-    that changed, unless their snapshot is exactly the one the plan recorded."""
+    """Re-read every principal and account the plan touches, each principal through its mesh
+    account's identity; raise PlanMovedOn, naming each that changed, unless their snapshot is
+    exactly the one the plan recorded."""
     principals = [(p.principal_id, p.kind) for p in changes.snapshot.asm]
+    account_of = {
+        grant.principal_id: account
+        for account, grants in changes.by_mesh_account(mesh_accounts)
+        for grant in grants
+    }
+    asm: dict[str, AsmPrincipalLive] = {}
+    for account in mesh_accounts:
+        mine = [p for p in principals if account_of.get(p[0], mesh_accounts[0]) is account]
+        if mine:
+            asm.update(account.providers.servicemesh.read_principals(mine))
     accounts = [a.account_id for a in changes.snapshot.cloudsso]
     live = LiveState(
-        asm=MappingProxyType(servicemesh.read_principals(principals) if principals else {}),
+        asm=MappingProxyType(asm),
         assignments=(
             cloudsso.list_assignments(changes.directory_id, accounts)
             if accounts and changes.directory_id

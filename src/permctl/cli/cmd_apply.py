@@ -111,10 +111,10 @@ def apply(
             allow_lockout=allow_lockout,
         )
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
-        servicemesh, cloudsso = session.asm.servicemesh, session.cloudsso.cloudsso
+        mesh_accounts, cloudsso = session.mesh_accounts, session.cloudsso.cloudsso
         if saved is not None:
             changes = Changes.from_saved(saved)
-            check_not_stale(changes, servicemesh=servicemesh, cloudsso=cloudsso)
+            check_not_stale(changes, mesh_accounts=mesh_accounts, cloudsso=cloudsso)
         else:
             changes = _fresh_changes(
                 config, session, output_format, auto_approve, force, allow_lockout
@@ -125,7 +125,7 @@ def apply(
             with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
                 report = apply_changes(
                     changes,
-                    servicemesh=servicemesh,
+                    mesh_accounts=mesh_accounts,
                     cloudsso=cloudsso,
                     concurrency=concurrency,
                     audit=audit,

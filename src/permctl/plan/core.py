@@ -48,7 +48,7 @@ class Plan:
     # id -> display name: principals, accounts, access configurations; meshes map to their alias.
     names: Mapping[str, str]
     safety: SafetySettings
-    caller_principal_id: str | None
+    caller_principal_ids: frozenset[str]  # who runs permctl, in each mesh account
     # ASM roles on managed meshes plus CloudSSO assignments in scope, as read live.
     existing_managed_grants: int
     mesh_admins: tuple[MeshAdmins, ...]

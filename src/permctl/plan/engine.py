@@ -76,7 +76,7 @@ def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
         directory_id=desired.cloudsso.directory_id if desired.cloudsso else None,
         names=_display_names(desired, live),
         safety=desired.safety,
-        caller_principal_id=live.caller_principal_id,
+        caller_principal_ids=live.caller_principal_ids,
         existing_managed_grants=asm.existing + sso.existing,
         mesh_admins=asm.mesh_admins,
     )

@@ -8,6 +8,7 @@ grants involved. `find_issues` returns all of them so a renderer can show every 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from permctl.errors import UnsafePlan
@@ -123,14 +124,21 @@ def _mesh_admin_lockout(plan: Plan) -> MeshAdminLockout | None:
 
 
 def _caller_lockout(plan: Plan) -> CallerLockout | None:
-    caller = plan.caller_principal_id
-    if caller is None:
+    locked_out = [
+        caller
+        for caller in sorted(plan.caller_principal_ids)
+        if _removed_or_changed(plan, partial(_is_principal, caller))
+    ]
+    if not locked_out:
         return None
-    grants = _removed_or_changed(plan, lambda principal_id, _: principal_id == caller)
-    if not grants:
-        return None
-    label = next((u.label for u in plan.asm_updates if u.principal_id == caller), None)
-    return CallerLockout(plan.describe(caller, label), grants)
+    grants = _removed_or_changed(plan, lambda principal_id, _: principal_id in locked_out)
+    labels = {u.principal_id: u.label for u in plan.asm_updates}
+    who = " and ".join(plan.describe(caller, labels.get(caller)) for caller in locked_out)
+    return CallerLockout(who, grants)
+
+
+def _is_principal(principal_id: str, candidate: str, _label: str | None) -> bool:
+    return candidate == principal_id
 
 
 def _too_much_change(plan: Plan) -> TooMuchChange | None:

@@ -6,13 +6,15 @@ types of `permctl.model`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Protocol, TypeVar
 
 from permctl.providers.cloudsso import CloudSsoProvider, TaskPolling
 from permctl.providers.connection import (
+    CALLER,
     AccessKey,
     Connection,
     ConnectionSettings,
@@ -26,10 +28,13 @@ from permctl.providers.servicemesh import ServiceMeshProvider
 from permctl.providers.sts import StsProvider
 
 __all__ = [
+    "ASM",
     "AccessKey",
     "CloudSsoProvider",
     "Connection",
     "ConnectionSettings",
+    "MeshAccount",
+    "MeshAccountSpec",
     "OpenApiExplorerProvider",
     "Providers",
     "RamProvider",
@@ -40,6 +45,7 @@ __all__ = [
     "Session",
     "StsProvider",
     "TaskPolling",
+    "accounts_of_meshes",
     "open_providers",
     "open_session",
 ]
@@ -76,50 +82,117 @@ def open_providers(
         connection.close()
 
 
+ASM = "asm"
+
+
+@dataclass(frozen=True)
+class MeshAccountSpec:
+    """Managed meshes reached as one identity. `label` names them in plans and audit logs:
+    `asm` when every mesh is reached as the same identity, else `asm[alias,...]`."""
+
+    label: str
+    aliases: tuple[str, ...]
+    mesh_ids: tuple[str, ...]
+    role: RoleAccess | None
+
+    @property
+    def identity(self) -> str:
+        return self.role.describe() if self.role else CALLER
+
+
+@dataclass(frozen=True)
+class MeshAccount:
+    """Managed meshes and the providers acting in their account: the RAM principals holding
+    roles on them, and their permission lists, exist only there."""
+
+    label: str
+    mesh_ids: frozenset[str]
+    providers: Providers
+
+    @property
+    def identity(self) -> str:
+        return self.providers.connection.settings.identity()
+
+
 @dataclass(frozen=True)
 class Session:
     """The providers of each section of the file, each acting as that section's identity:
     `asm` for Service Mesh and the RAM users and roles it grants to, `cloudsso` for CloudSSO
     and the resource directory. Sections reached as the same identity share one connection.
-    `identities` says, per section, who acts: a role ARN with its session name, or the
-    caller's own credentials."""
+    `identities` says, per section (per mesh account when meshes are reached as several
+    identities), who acts: a role ARN with its session name, or the caller's own credentials.
+
+    `mesh_accounts` holds one entry per identity the managed meshes are reached as; `asm` is
+    the first one's providers."""
 
     asm: Providers
     cloudsso: Providers
     identities: Mapping[str, str]
+    mesh_accounts: tuple[MeshAccount, ...]
 
     @classmethod
     def of(cls, providers: Providers) -> Session:
         """Every section as one identity."""
         identity = providers.connection.settings.identity()
-        return cls(providers, providers, MappingProxyType(dict.fromkeys(SECTIONS, identity)))
+        return cls(
+            providers,
+            providers,
+            MappingProxyType(dict.fromkeys(SECTIONS, identity)),
+            (MeshAccount(ASM, frozenset(), providers),),
+        )
+
+    def mesh_account_of(self, mesh_ids: Iterable[str]) -> MeshAccount:
+        """The account of these managed meshes (the only one when there is one)."""
+        return accounts_of_meshes(self.mesh_accounts, frozenset(mesh_ids))[0]
 
 
-SECTIONS = ("asm", "cloudsso")
+class _OfMeshes(Protocol):
+    @property
+    def mesh_ids(self) -> Collection[str]: ...
+
+
+AccountT = TypeVar("AccountT", bound=_OfMeshes)
+
+
+def accounts_of_meshes(
+    accounts: Sequence[AccountT], mesh_ids: Collection[str]
+) -> tuple[AccountT, ...]:
+    """The accounts holding any of these meshes: every one for no mesh at all (a principal
+    listed with no role must hold nothing on any managed mesh), the only one when there is
+    one."""
+    if len(accounts) == 1 or not mesh_ids:
+        return tuple(accounts)
+    return tuple(a for a in accounts if not set(a.mesh_ids).isdisjoint(mesh_ids))
+
+
+SECTIONS = (ASM, "cloudsso")
 
 
 @contextmanager
 def open_session(
     settings: ConnectionSettings,
     roles: Mapping[str, RoleAccess | None],
+    mesh_accounts: Sequence[MeshAccountSpec] = (),
     polling: TaskPolling = TaskPolling(),
 ) -> Iterator[Session]:
     """`roles` names the role each section assumes (absent or None: the caller's own
-    credentials). Each distinct role is assumed once, on its first call, and its session is
-    kept for the run."""
+    credentials), `mesh_accounts` the role of each group of meshes. Each distinct role is
+    assumed once, on its first call, and its session is kept for the run."""
     with ExitStack() as stack:
         by_role: dict[RoleAccess | None, Providers] = {}
-        for role in dict.fromkeys(roles.get(section) for section in SECTIONS):
+        wanted = [*(roles.get(section) for section in SECTIONS), *(a.role for a in mesh_accounts)]
+        for role in dict.fromkeys(wanted):
             opened = open_providers(replace(settings, assume_role=role), polling)
             by_role[role] = stack.enter_context(opened)
         asm, sso = (by_role[roles.get(section)] for section in SECTIONS)
+        accounts = tuple(
+            MeshAccount(a.label, frozenset(a.mesh_ids), by_role[a.role]) for a in mesh_accounts
+        ) or (MeshAccount(ASM, frozenset(), asm),)
+        identities = {a.label: a.identity for a in accounts}
+        identities["cloudsso"] = sso.connection.settings.identity()
         yield Session(
             asm=asm,
             cloudsso=sso,
-            identities=MappingProxyType(
-                {
-                    "asm": asm.connection.settings.identity(),
-                    "cloudsso": sso.connection.settings.identity(),
-                }
-            ),
+            identities=MappingProxyType(identities),
+            mesh_accounts=accounts,
         )

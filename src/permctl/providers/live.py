@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from permctl.model import (
@@ -21,10 +22,24 @@ def read_live_state(
     desired: DesiredState, session: Session, *, include_unlisted: bool
 ) -> LiveState:
     """The file's principals (and, with `include_unlisted`, everyone holding any Service Mesh
-    permission, for pruning and drift), the assignments on managed accounts, and the caller.
-    The caller is the Service Mesh identity: the one a grant change could lock out."""
-    asm = read_asm(desired.asm, session.asm, include_unlisted) if desired.asm else {}
-    unlisted_names = name_unlisted(desired.asm, asm, session.asm) if desired.asm else {}
+    permission, for pruning and drift), the assignments on managed accounts, and the callers.
+    Each mesh account is read through its own identity, and that identity is the caller there:
+    the one a grant change could lock out."""
+    asm: dict[str, AsmPrincipalLive] = {}
+    unlisted_names: dict[str, str] = {}
+    callers: set[str] = set()
+    for account in session.mesh_accounts:
+        if desired.asm:
+            mine = replace(
+                desired.asm,
+                principals=tuple(p for p in desired.asm.principals if p.account == account.label),
+            )
+            held = read_asm(mine, account.providers, include_unlisted)
+            asm.update(held)
+            unlisted_names.update(name_unlisted(desired.asm, held, account.providers))
+        caller = account.providers.sts.caller_principal_id()
+        if caller is not None:
+            callers.add(caller)
     sso = (
         read_cloudsso(desired.cloudsso, session.cloudsso)
         if desired.cloudsso
@@ -33,7 +48,7 @@ def read_live_state(
     return LiveState(
         asm=MappingProxyType(asm),
         assignments=sso.assignments,
-        caller_principal_id=session.asm.sts.caller_principal_id(),
+        caller_principal_ids=frozenset(callers),
         names=MappingProxyType({**sso.names, **unlisted_names}),
     )
 
