@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,11 +82,21 @@ STATE: dict[str, Any] = {
 runner = CliRunner()
 
 
-@pytest.fixture
-def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
-    with Emulator(STATE) as emulator:
+@contextmanager
+def serving(state: dict[str, Any], point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
+    """An emulator holding `state`, which permctl reaches."""
+    emulator = Emulator(state).start()
+    try:
         point_at(emulator)
         yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
+    with serving(STATE, point_at) as served:
+        yield served
 
 
 def write(tmp_path: Path, principals: list[dict[str, Any]] | None = None) -> Path:
@@ -219,16 +230,38 @@ def test_apply_grants_each_principal_through_its_accounts_identity(
     assert code == 0, out + err
 
 
+def give_alice_b(*grants: MeshRole) -> None:
+    """Another writer replaces the list of account B's alice, through B's role."""
+    with connect_as(Target(quiet=True), RoleAccess(ROLE_B, None, "other-writer")) as providers:
+        providers.servicemesh.grant([ALICE_B], PrincipalKind.RAM_USER, grants)
+
+
+def test_drift_reads_each_account_through_its_identity(emu: Emulator, tmp_path: Path) -> None:
+    path = write(tmp_path)
+    code, _, err = permctl("apply", "--quiet", "--auto-approve", str(path))
+    assert code == 0, err
+    code, before, err = permctl("drift", "--quiet", str(path))
+    # Only the principals the file does not list, each named in its own account.
+    assert code == 2, err
+    assert "erin (205) on mesh prod" in before and "auditor (303) on mesh staging" in before
+    assert "alice" not in before
+
+    give_alice_b(MeshRole(STAGING_OTHER, "istio-admin"), MeshRole(STAGING, "istio-admin"))
+    code, after, err = permctl("drift", "--quiet", str(path))
+
+    assert code == 2, err
+    assert [line.strip() for line in after.splitlines() if "alice" in line] == [
+        f"RAM user alice ({ALICE_B}) on mesh staging ({STAGING}): live istio-admin, file istio-ops"
+    ]
+
+
 def test_a_saved_plan_applies_and_is_stale_when_one_accounts_principal_changed(
     emu: Emulator, tmp_path: Path
 ) -> None:
     path, plan = write(tmp_path), tmp_path / "plan.json"
     code, _, err = permctl("plan", "--quiet", "--out", str(plan), str(path))
     assert code == 0, err
-    with connect_as(Target(quiet=True), RoleAccess(ROLE_B, None, "other-writer")) as providers:
-        providers.servicemesh.grant(
-            [ALICE_B], PrincipalKind.RAM_USER, [MeshRole(STAGING_OTHER, "istio-readonly")]
-        )
+    give_alice_b(MeshRole(STAGING_OTHER, "istio-readonly"))
     emu.reset_log()
 
     code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(path))
@@ -328,9 +361,7 @@ def test_the_lockout_guard_knows_the_identity_acting_in_each_account(
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     document["asm"]["prune_unlisted"] = True
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    with Emulator(state) as emu:
-        point_at(emu)
-
+    with serving(state, point_at) as emu:
         code, _, err = permctl("apply", "--quiet", "--auto-approve", str(path))
 
         assert code == 1

@@ -6,7 +6,7 @@ types of `permctl.model`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -140,10 +140,6 @@ class Session:
             MappingProxyType(dict.fromkeys(SECTIONS, identity)),
             (MeshAccount(ASM, frozenset(), providers),),
         )
-
-    def mesh_account_of(self, mesh_ids: Iterable[str]) -> MeshAccount:
-        """The account of these managed meshes (the only one when there is one)."""
-        return accounts_of_meshes(self.mesh_accounts, frozenset(mesh_ids))[0]
 
 
 class _OfMeshes(Protocol):
