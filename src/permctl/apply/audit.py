@@ -26,7 +26,8 @@ class AuditLogError(PermctlError):
 
 class AuditLog:
     def __init__(self, path: Path, identities: Mapping[str, str]) -> None:
-        """`identities`: who acts on each section of the file ("asm", "cloudsso")."""
+        """`identities`: who acts on each section of the file ("asm", "cloudsso"), or on each
+        mesh account ("asm[prod,staging]") when meshes are reached as several identities."""
         self._path = path
         self._identities = identities
         self._lock = threading.Lock()

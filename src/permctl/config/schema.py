@@ -220,7 +220,9 @@ class MeshSpec(Located):
 
     id: IdOrName = Field(description="Service Mesh (ASM) instance id.")
     account: AccountAccess | None = Field(
-        default=None, description="Assume this role to manage the mesh (overrides asm.account)."
+        default=None,
+        description="Assume this role to manage the mesh (overrides asm.account). Meshes "
+        "reached as different roles are read and granted per account, each through its role.",
     )
 
     @model_validator(mode="before")
