@@ -318,6 +318,9 @@ def test_an_id_with_roles_in_two_accounts_is_refused_at_the_principal(
     assert "home reached as the caller's own credentials" in err
     assert f"prod reached as {ROLE_A} (session permctl)" in err
     assert emu.calls == ()
+    code, _, err = permctl("validate", str(path))
+    assert code == 1
+    assert f"{CAROL} is the id of a principal of one account" in err
 
 
 def test_policy_gives_each_mesh_accounts_identity_its_calls(emu: Emulator, tmp_path: Path) -> None:

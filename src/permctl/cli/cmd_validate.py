@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from permctl.accounts import section_roles
 from permctl.cli.app import EXIT_ERROR, app, fail
 from permctl.config import Config, expand_paths, load_files
 from permctl.errors import ConfigError, ConfigProblem
@@ -80,6 +81,8 @@ def validate(
     label = ", ".join(str(arg) for arg in args)
     try:
         config = load_files(expand_paths(args))
+        # Also which identity reaches each mesh: a principal id cannot span accounts.
+        section_roles(config)
     except ConfigError as error:
         if output_format is OutputFormat.JSON:
             typer.echo(_json_report(args, None, error.problems))
