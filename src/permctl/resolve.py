@@ -121,31 +121,35 @@ def _resolve_asm(
                 names = partial(_principal_names, spec.kind, providers)
                 noun = _principal_noun(spec.kind) + _in_account(account, several)
                 findings.unknown(spec, at, noun, spec.ref, names)
-                continue
-            if principal_id in first_seen:
+            elif principal_id in first_seen:
                 other = first_seen[principal_id]
                 message = f"the same principal as {other.name!r} at {other.source}"
                 findings.problem(spec, at, message)
-                continue
-            first_seen[principal_id] = spec
-            findings.names[principal_id] = spec.name
-            roles = {
-                mesh_ids[alias]: role
-                for alias, role in section.effective_roles(spec).items()
-                if not several or mesh_ids[alias] in account.mesh_ids
-            }
-            principals.append(
-                DesiredPrincipal(
-                    label=spec.name,
-                    principal_id=principal_id,
-                    kind=spec.kind,
-                    roles=MappingProxyType(roles),
-                    source=spec.source,
-                    expires=spec.expires,
-                    account=account.label,
-                )
-            )
+            else:
+                first_seen[principal_id] = spec
+                findings.names[principal_id] = spec.name
+                roles = {
+                    mesh_ids[alias]: role
+                    for alias, role in section.effective_roles(spec).items()
+                    if not several or mesh_ids[alias] in account.mesh_ids
+                }
+                principals.append(_desired(spec, principal_id, roles, account))
     return DesiredAsm(meshes, tuple(principals), prune_unlisted=section.prune_unlisted)
+
+
+def _desired(
+    spec: PrincipalSpec, principal_id: str, roles: Mapping[str, str], account: MeshAccount
+) -> DesiredPrincipal:
+    """`roles`: mesh id -> role, on the meshes of `account` only."""
+    return DesiredPrincipal(
+        label=spec.name,
+        principal_id=principal_id,
+        kind=spec.kind,
+        roles=MappingProxyType(dict(roles)),
+        source=spec.source,
+        expires=spec.expires,
+        account=account.label,
+    )
 
 
 def _in_account(account: MeshAccount, several: bool) -> str:
