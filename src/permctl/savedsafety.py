@@ -72,9 +72,10 @@ def safety_record(plan: Plan, *, force: bool, allow_lockout: bool) -> dict[str, 
 
 def check_saved_plan_safety(
     saved: SavedPlan, settings: SafetySettings, *, force: bool, allow_lockout: bool
-) -> None:
-    """Raise unless the saved plan is safe under `settings`, or each of its issues was accepted
-    by an override given both to `permctl plan` (as recorded) and now."""
+) -> Plan:
+    """The saved plan rebuilt, with the names it recorded; raise unless it is safe under
+    `settings`, or each of its issues was accepted by an override given both to `permctl plan`
+    (as recorded) and now."""
     record = _read_record(saved)
     planned = _rebuilt(saved, record, settings)
     blocking = [
@@ -86,7 +87,7 @@ def check_saved_plan_safety(
         )
     ]
     if not blocking:
-        return
+        return planned
     if any(issue.override not in record.overrides for issue in blocking):
         raise SavedPlanUnsafe(
             blocking,

@@ -78,6 +78,9 @@ def test_a_saved_plan_applies_without_asking(emu: Emulator, tmp_path: Path) -> N
     code, out, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
     assert code == 0, err
     assert "Apply complete: 12 done" in out
+    # Named as the plan named them, though apply reads no name.
+    assert "done     grant bob (278525736094805678)" in out
+    assert "on account dev-test (114240524784abcd)" in out
     assert not has_changes(file)
 
 

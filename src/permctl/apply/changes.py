@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from permctl.errors import PermctlError
 from permctl.model import Assignment, MeshRole, PrincipalKind
-from permctl.plan import AssignmentChange, Plan, PrincipalSnapshot, Snapshot
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, SavedPlan
+from permctl.plan import AssignmentChange, Plan, Snapshot
+from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
 from permctl.providers import MeshAccount, accounts_of_meshes
 
 
@@ -96,41 +96,6 @@ class Changes:
             directory_id=plan.directory_id,
             deprovision_strategy=deprovision_strategy,
         )
-
-    @classmethod
-    def from_saved(cls, saved: SavedPlan) -> Changes:
-        """The saved file has ids and the file's labels only, no other names."""
-        before = {p.principal_id: p for p in saved.snapshot.asm}
-        return cls(
-            grants=tuple(
-                PrincipalGrant(
-                    u.principal_id,
-                    u.kind,
-                    f"{u.label} ({u.principal_id})" if u.label else u.principal_id,
-                    _held(before.get(u.principal_id)),
-                    frozenset(u.after),
-                )
-                for u in saved.asm_updates
-            ),
-            assignments=tuple(
-                AssignmentStep(c, describe_assignment_ids(c.assignment)) for c in saved.sso_changes
-            ),
-            snapshot=saved.snapshot,
-            managed_mesh_ids=frozenset(saved.managed_mesh_ids),
-            directory_id=saved.directory_id,
-            deprovision_strategy=saved.deprovision_strategy,
-        )
-
-
-def _held(snapshot: PrincipalSnapshot | None) -> frozenset[MeshRole]:
-    return frozenset(snapshot.permissions) if snapshot else frozenset()
-
-
-def describe_assignment_ids(assignment: Assignment) -> str:
-    return (
-        f"{assignment.principal_type} {assignment.principal_id}: "
-        f"{assignment.access_configuration_id} on account {assignment.account_id}"
-    )
 
 
 def outside(grants: Iterable[MeshRole], managed: frozenset[str]) -> frozenset[MeshRole]:

@@ -101,19 +101,11 @@ def apply(
     was skipped, or an error before any write.
     """
     config = load_config(files)
-    saved = read_plan_file(plan_file) if plan_file else None
-    if saved is not None:
-        check_made_from(saved, config)
-        check_saved_plan_safety(
-            saved,
-            config.settings.safety.as_settings(),
-            force=force,
-            allow_lockout=allow_lockout,
-        )
+    saved = _saved_changes(plan_file, config, force, allow_lockout) if plan_file else None
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         mesh_accounts, cloudsso = session.mesh_accounts, session.cloudsso.cloudsso
         if saved is not None:
-            changes = Changes.from_saved(saved)
+            changes = saved
             check_not_stale(changes, mesh_accounts=mesh_accounts, cloudsso=cloudsso)
         else:
             changes = _fresh_changes(
@@ -134,6 +126,17 @@ def apply(
     _show_report(report, output_format)
     if not report.succeeded:
         raise typer.Exit(EXIT_ERROR)
+
+
+def _saved_changes(plan_file: Path, config: Config, force: bool, allow_lockout: bool) -> Changes:
+    """The saved plan's changes, refused before any call when it was made from other files or
+    is unsafe now; named as the plan recorded them."""
+    saved = read_plan_file(plan_file)
+    check_made_from(saved, config)
+    checked = check_saved_plan_safety(
+        saved, config.settings.safety.as_settings(), force=force, allow_lockout=allow_lockout
+    )
+    return Changes.from_plan(checked, saved.deprovision_strategy)
 
 
 def _fresh_changes(
