@@ -267,7 +267,7 @@ def test_a_saved_plan_applies_and_is_stale_when_one_accounts_principal_changed(
     code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(path))
 
     assert code == 1
-    assert f"live state changed since it was made (principal {ALICE_B})" in err
+    assert f"live state changed since it was made (principal alice ({ALICE_B}))" in err
     assert granted(emu) == {}
     code, _, err = permctl("plan", "--quiet", "--out", str(plan), str(path))
     assert code == 0, err

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from permctl.errors import PermctlError
 from permctl.model import Assignment, MeshRole, PrincipalKind
@@ -45,6 +46,8 @@ class Changes:
     managed_mesh_ids: frozenset[str]
     directory_id: str | None
     deprovision_strategy: str = DEFAULT_DEPROVISION_STRATEGY
+    # id -> name, for messages about what the plan touches
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
         """Every new list must keep, verbatim, what the principal holds on meshes outside the
@@ -95,6 +98,7 @@ class Changes:
             managed_mesh_ids=frozenset(plan.managed_mesh_ids),
             directory_id=plan.directory_id,
             deprovision_strategy=deprovision_strategy,
+            names=plan.names,
         )
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from permctl.apply.changes import Changes
 from permctl.config import Config
 from permctl.errors import StalePlan
 from permctl.model import AsmPrincipalLive, LiveState
-from permctl.plan import Snapshot, take_snapshot
+from permctl.plan import Snapshot, describe, take_snapshot
 from permctl.plan.safety import MAX_GRANTS_IN_MESSAGE, more_than_shown
 from permctl.planfile import SavedPlan
 from permctl.providers import CloudSsoProvider, MeshAccount
@@ -53,19 +53,19 @@ def check_not_stale(
     )
     now = take_snapshot(live, principals, accounts)
     if now.fingerprint() != changes.snapshot.fingerprint():
-        raise PlanMovedOn(_moved(changes.snapshot, now))
+        raise PlanMovedOn(_moved(changes.snapshot, now, changes.names))
 
 
-def _moved(planned: Snapshot, now: Snapshot) -> list[str]:
+def _moved(planned: Snapshot, now: Snapshot, names: Mapping[str, str]) -> list[str]:
     held_now = {p.principal_id: set(p.permissions) for p in now.asm}
     on_account_now = {a.account_id: set(a.assignments) for a in now.cloudsso}
     moved = [
-        f"principal {p.principal_id}"
+        f"principal {describe(p.principal_id, names)}"
         for p in planned.asm
         if set(p.permissions) != held_now.get(p.principal_id, set())
     ]
     moved += [
-        f"account {a.account_id}"
+        f"account {describe(a.account_id, names)}"
         for a in planned.cloudsso
         if set(a.assignments) != on_account_now.get(a.account_id, set())
     ]

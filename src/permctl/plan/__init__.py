@@ -10,7 +10,7 @@ from permctl.plan.changes import (
     Unmanaged,
     UnmanagedGrant,
 )
-from permctl.plan.core import MeshAdmins, Plan, Summary
+from permctl.plan.core import MeshAdmins, Plan, Summary, describe
 from permctl.plan.drift import (
     DRIFT_KINDS,
     DRIFT_SERVICES,
@@ -53,6 +53,7 @@ __all__ = [
     "Unmanaged",
     "UnmanagedGrant",
     "build_plan",
+    "describe",
     "drift_items",
     "take_snapshot",
 ]

@@ -36,6 +36,12 @@ class Summary:
     unmanaged: int
 
 
+def describe(object_id: str, names: Mapping[str, str], label: str | None = None) -> str:
+    """`name (id)` for display, the bare id when nothing better is known."""
+    name = label or names.get(object_id)
+    return f"{name} ({object_id})" if name and name != object_id else object_id
+
+
 @dataclass(frozen=True)
 class Plan:
     asm_updates: tuple[PrincipalUpdate, ...]
@@ -84,9 +90,7 @@ class Plan:
                 raise issue
 
     def describe(self, object_id: str, label: str | None = None) -> str:
-        """`name (id)` for display, the bare id when nothing better is known."""
-        name = label or self.names.get(object_id)
-        return f"{name} ({object_id})" if name and name != object_id else object_id
+        return describe(object_id, self.names, label)
 
     def describe_mesh_change(self, update: PrincipalUpdate, change: MeshRoleChange) -> str:
         roles = f"{change.before or 'nothing'} -> {change.after or 'nothing'}"
