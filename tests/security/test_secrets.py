@@ -30,7 +30,7 @@ from permctl.emulator.signing import Credential
 from permctl.providers import connection
 from permctl.providers.connection import RetryPolicy
 
-KEY_ID = "LTAI5tCanaryKeyId0001"
+KEY_ID = "canary-access-key-id-0001"
 SECRET = "Cn4ry-AccessKeySecret-7f3a9c1e5b"
 # As an STS token is: base64, so that URL-encoded copies are searched for too.
 TOKEN = "CAIS8gJ1q6Ft5B2yfSjIr5bk+Cn4ry/SecurityToken=="
