@@ -146,14 +146,20 @@ def test_an_unsafe_plan_exits_1_names_the_reason_and_saves_nothing(
     assert emu.writes == ()
 
 
-def test_a_broken_file_names_file_line_and_field_and_calls_nothing(
-    emu: Emulator, tmp_path: Path
-) -> None:
+def one_principal_file(tmp_path: Path, ram_user: str, role: str) -> Path:
+    """Line 6 names the RAM user, line 7 the role: errors point at them."""
     path = tmp_path / "permissions.yaml"
     path.write_text(
         "version: 1\nasm:\n  meshes: {prod: " + PROD + "}\n  principals:\n"
-        "    - name: x\n      ram_user: alice\n      roles: {prod: istio-root}\n"
+        f"    - name: x\n      ram_user: {ram_user}\n      roles: {{prod: {role}}}\n"
     )
+    return path
+
+
+def test_a_broken_file_names_file_line_and_field_and_calls_nothing(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    path = one_principal_file(tmp_path, "alice", "istio-root")
     code, out, err = plan(str(path))
     assert code == 1
     assert f"{path}:7:" in err and "asm.principals[0].roles.prod" in err
@@ -162,11 +168,7 @@ def test_a_broken_file_names_file_line_and_field_and_calls_nothing(
 
 
 def test_a_name_that_does_not_exist_is_reported_at_its_place(emu: Emulator, tmp_path: Path) -> None:
-    path = tmp_path / "permissions.yaml"
-    path.write_text(
-        "version: 1\nasm:\n  meshes: {prod: " + PROD + "}\n  principals:\n"
-        "    - name: x\n      ram_user: alicia\n      roles: {prod: istio-ops}\n"
-    )
+    path = one_principal_file(tmp_path, "alicia", "istio-ops")
     code, _, err = plan(str(path))
     assert code == 1
     assert f"{path}:6:" in err and "alicia" in err and "alice" in err
