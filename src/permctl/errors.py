@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# The credentials package signs AssumeRole the old way, in the query string, next to the
+# caller's SecurityToken: an SDK error quoting that URL would carry the token.
+_CREDENTIAL_IN_TEXT = re.compile(
+    r"(?P<name>SecurityToken|AccessKeySecret|Signature|x-acs-security-token|security_token"
+    r"|access_key_secret)(?P<separator>\"?\s*[=:]\s*\"?)[^&\s\"',;)]+"
+)
+
+
+def without_credentials(text: str) -> str:
+    """`text` with the value of every credential-bearing parameter in it replaced."""
+    return _CREDENTIAL_IN_TEXT.sub(r"\g<name>\g<separator><redacted>", text)
 
 
 class PermctlError(Exception):
@@ -44,6 +57,8 @@ class ApiError(PermctlError):
         request_id: str | None,
         status: int | None = None,
     ) -> None:
+        # Every message from the SDK or the wire passes here: none may carry a credential.
+        message = without_credentials(message)
         self.action = action
         self.code = code
         self.api_message = message

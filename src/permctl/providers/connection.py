@@ -41,7 +41,14 @@ from darabonba.exceptions import RetryError
 from darabonba.policy.retry import RetryCondition, RetryOptions
 from Tea.exceptions import TeaException, UnretryableException
 
-from permctl.errors import ApiError, ConfigError, ConfigProblem, CredentialsError, PermctlError
+from permctl.errors import (
+    ApiError,
+    ConfigError,
+    ConfigProblem,
+    CredentialsError,
+    PermctlError,
+    without_credentials,
+)
 from permctl.providers.progress import ReadProgress
 
 T = TypeVar("T")
@@ -309,19 +316,6 @@ class Connection:
         return results
 
 
-# The credentials package signs AssumeRole the old way, in the query string, next to the
-# caller's SecurityToken: a connection error quoting that URL would print the token.
-_CREDENTIAL_IN_TEXT = re.compile(
-    r"(?P<name>SecurityToken|AccessKeySecret|Signature|x-acs-security-token|security_token"
-    r"|access_key_secret)(?P<separator>\"?\s*[=:]\s*\"?)[^&\s\"',;)]+"
-)
-
-
-def without_credentials(text: str) -> str:
-    """`text` with the value of every credential-bearing parameter in it replaced."""
-    return _CREDENTIAL_IN_TEXT.sub(r"\g<name>\g<separator><redacted>", text)
-
-
 class _WithoutCredentials(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = without_credentials(record.getMessage()), None
@@ -341,10 +335,10 @@ def as_permctl_error(action: str, error: Exception, profile: str | None = None) 
         hint = f" (profile {profile!r} could not be used)" if profile else ""
         return CredentialsError(NO_CREDENTIALS[:-1] + hint + ".")
     if isinstance(error, RetryError):
-        return ApiError(action, "NetworkError", without_credentials(str(error.message)), None)
+        return ApiError(action, "NetworkError", str(error.message), None)
     if isinstance(error, TeaException):
         return _response_error(action, error)
-    return ApiError(action, type(error).__name__, without_credentials(str(error)), None)
+    return ApiError(action, type(error).__name__, str(error), None)
 
 
 _STS_ANSWER = re.compile(r"http_code: (?P<status>\d+), result: (?P<body>\{.*\})", re.DOTALL)
@@ -365,7 +359,7 @@ def assume_role_error(error: Exception, role: RoleAccess) -> ApiError | None:
     return ApiError(
         f"AssumeRole {role.role_arn}",
         str(body.get("Code") or "Unknown"),
-        without_credentials(str(body.get("Message") or "")),
+        str(body.get("Message") or ""),
         body.get("RequestId"),
         int(match["status"]),
     )
@@ -379,7 +373,7 @@ def _response_error(action: str, error: TeaException) -> ApiError:
     return ApiError(
         action,
         str(error.code or "Unknown"),
-        without_credentials(str(data.get("Message") or data.get("message") or error.message or "")),
+        str(data.get("Message") or data.get("message") or error.message or ""),
         str(request_id) if request_id and request_id != "None" else None,
         getattr(error, "status_code", None),
     )
