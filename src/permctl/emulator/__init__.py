@@ -7,8 +7,13 @@ clients talk to it when configured with
 - servicemesh 2020-01-11: DescribeUserPermissions, DescribeUsersWithPermissions,
   GrantUserPermissions, DescribeServiceMeshes
 - cloudsso 2021-05-15: ListDirectories, ListUsers, GetUser, ListGroups, GetGroup,
-  ListAccessConfigurations, GetAccessConfiguration, ListAccessAssignments,
-  CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus
+  ListAccessAssignments, CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus;
+  access configurations: List/Get/Create/Update/DeleteAccessConfiguration,
+  Add/RemovePermissionPolicy(To|From)AccessConfiguration,
+  ListPermissionPoliciesInAccessConfiguration, UpdateInlinePolicyForAccessConfiguration,
+  ProvisionAccessConfiguration, ListAccessConfigurationProvisionings. An assignment provisions
+  its access configuration on its account; a change to one marks its provisionings
+  ReprovisionRequired; one still assigned or provisioned cannot be deleted
 - resourcedirectorymaster 2022-04-19: ListAccounts, ListAuthorizedAccounts,
   ListAuthorizedFolders, ListFoldersForParent, GetFolder
 - ram 2015-05-01: GetUser, GetRole, ListUsers, ListRoles, DecodeDiagnosticMessage (of the
@@ -65,12 +70,21 @@ reference must resolve, and all problems are reported at once):
           name: example-directory
           users: [{id: u-00q8wbq42wiltcrkabcd, name: alice}]
           groups: [{id: g-00jqzghi2n3lwnvgabcd, name: platform-admins}]
-          access_configurations: [{id: ac-00jhtfl8thteu6ujabcd, name: ECS-Admin}]
+          access_configurations:
+            - id: ac-00jhtfl8thteu6ujabcd
+              name: ECS-Admin
+              session_duration: 3600        # optional, and description, relay_state
+              system_policies: [AliyunECSFullAccess]
+              inline_policy:                # optional: a mapping or JSON text
+                {Version: "1", Statement: [{Effect: Allow, Action: "ecs:Describe*", Resource: "*"}]}
           assignments:
             - access_configuration: ac-00jhtfl8thteu6ujabcd
               account: "114240524784abcd"
               principal_type: User      # or Group
               principal: u-00q8wbq42wiltcrkabcd
+          provisionings:                # optional: each assignment's is Provisioned
+            - {access_configuration: ac-00jhtfl8thteu6ujabcd, account: "114240524784abcd",
+               status: ReprovisionRequired}
     accounts:                           # optional: other accounts, reached by AssumeRole of
       - account_id: "2000000000000002"  # one of their roles; same sections as above, no keys
         meshes: [{id: c4ec191f4e12145c09286ea3e2b8fabc, name: member-mesh}]
@@ -87,9 +101,9 @@ filled in.
 from permctl.emulator.emulator import Emulator
 from permctl.emulator.errors import ApiFault
 from permctl.emulator.faults import DenyRule, Knobs
-from permctl.emulator.journal import AssignmentWrite, Call, GrantWrite, Write
+from permctl.emulator.journal import AssignmentWrite, Call, GrantWrite, ProvisioningWrite, Write
 from permctl.emulator.schema import StateFileError
-from permctl.emulator.state import AssignmentKey, EmulatorState, MeshGrant
+from permctl.emulator.state import AssignmentKey, EmulatorState, MeshGrant, ProvisioningKey
 
 __all__ = [
     "ApiFault",
@@ -102,6 +116,8 @@ __all__ = [
     "GrantWrite",
     "Knobs",
     "MeshGrant",
+    "ProvisioningKey",
+    "ProvisioningWrite",
     "StateFileError",
     "Write",
 ]

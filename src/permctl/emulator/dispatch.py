@@ -27,7 +27,7 @@ from permctl.emulator.faults import (
     throttled,
 )
 from permctl.emulator.handlers import ROUTES, VERSIONS, Route
-from permctl.emulator.journal import AssignmentWrite, Call, Journal
+from permctl.emulator.journal import Call, Journal, completed
 from permctl.emulator.params import Params
 from permctl.emulator.signing import HttpRequest, Verifier, authorization_key_id
 from permctl.emulator.state import EmulatorState
@@ -174,7 +174,7 @@ class Dispatcher:
     def settle(self, now: float, everything: bool = False) -> int:
         """Complete due tasks and log them; the state lock must be held."""
         done = self.state.settle(now, everything)
-        self.journal.record_writes(AssignmentWrite.completed(task) for task in done)
+        self.journal.record_writes(completed(task) for task in done)
         return len(done)
 
     @staticmethod

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from permctl.emulator.state import AssignmentKey, MeshGrant, Task
+from permctl.emulator.state import AssignmentKey, MeshGrant, ProvisioningKey, Task
 
 
 @dataclass(frozen=True)
@@ -65,21 +65,43 @@ class AssignmentWrite:
     failure_reason: str | None
     deprovision_strategy: str | None
 
-    @classmethod
-    def completed(cls, task: Task) -> AssignmentWrite:
-        return cls(
+
+@dataclass(frozen=True)
+class ProvisioningWrite:
+    """A completed ProvisionAccessConfiguration task; `status` Failed means nothing changed."""
+
+    task_id: str
+    request_id: str
+    directory_id: str
+    provisioning: ProvisioningKey
+    status: str
+    failure_reason: str | None
+
+
+def completed(task: Task) -> AssignmentWrite | ProvisioningWrite:
+    """The record of a task that just ended."""
+    if isinstance(task.key, ProvisioningKey):
+        return ProvisioningWrite(
             task.task_id,
             task.request_id,
-            task.task_type,
             task.directory_id,
             task.key,
             task.status,
             task.failure_reason,
-            task.deprovision_strategy,
         )
+    return AssignmentWrite(
+        task.task_id,
+        task.request_id,
+        task.task_type,
+        task.directory_id,
+        task.key,
+        task.status,
+        task.failure_reason,
+        task.deprovision_strategy,
+    )
 
 
-Write = GrantWrite | AssignmentWrite
+Write = GrantWrite | AssignmentWrite | ProvisioningWrite
 
 
 class Journal:

@@ -13,10 +13,10 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 ASM_ROLES = ("istio-admin", "istio-ops", "istio-readonly")
 DEFAULT_TIME = "2024-01-15T08:00:00Z"
@@ -106,11 +106,30 @@ class SsoGroupDoc(_Doc):
     description: str | None = None
 
 
+def _policy_text(value: Any) -> Any:
+    """An inline policy may be written as a mapping; the API keeps it as JSON text."""
+    return json.dumps(value) if isinstance(value, Mapping) else value
+
+
 class AccessConfigurationDoc(_Doc):
     id: str
     name: str
     description: str | None = None
     session_duration: int = 3600
+    relay_state: str | None = None
+    system_policies: tuple[str, ...] = ()
+    inline_policy_name: str = "InlinePolicy"
+    inline_policy: Annotated[str | None, BeforeValidator(_policy_text)] = None  # JSON text
+    create_time: str = DEFAULT_TIME
+    update_time: str = DEFAULT_TIME
+
+
+class ProvisioningDoc(_Doc):
+    """An access configuration deployed on an account (its RAM role and policies there)."""
+
+    access_configuration: str
+    account: str
+    status: Literal["Provisioned", "ReprovisionRequired", "DeprovisionFailed"] = "Provisioned"
 
 
 class AssignmentDoc(_Doc):
@@ -128,6 +147,9 @@ class DirectoryDoc(_Doc):
     groups: tuple[SsoGroupDoc, ...] = ()
     access_configurations: tuple[AccessConfigurationDoc, ...] = ()
     assignments: tuple[AssignmentDoc, ...] = ()
+    # Each assignment's access configuration is provisioned on its account; list one here only
+    # to give it another status, or to have one provisioned without an assignment.
+    provisionings: tuple[ProvisioningDoc, ...] = ()
 
 
 class CloudSsoDoc(_Doc):
@@ -245,11 +267,19 @@ def _directory_problems(directory: DirectoryDoc, rd: ResourceDirectoryDoc | None
         ):
             if ref not in catalog[kind]:
                 problems.append(f"{where} assignment {index} names unknown {kind} {ref!r}")
+    for index, p in enumerate(directory.provisionings):
+        for kind, ref in (("access configuration", p.access_configuration), ("account", p.account)):
+            if ref not in catalog[kind]:
+                problems.append(f"{where} provisioning {index} names unknown {kind} {ref!r}")
     keys = [
         f"{a.access_configuration}/{a.account}/{a.principal_type}/{a.principal}"
         for a in directory.assignments
     ]
-    return problems + [f"{where} {p}" for p in _duplicates("assignment", keys)]
+    provisioned = [f"{p.access_configuration}/{p.account}" for p in directory.provisionings]
+    return problems + [
+        f"{where} {p}"
+        for p in _duplicates("assignment", keys) + _duplicates("provisioning", provisioned)
+    ]
 
 
 def load_document(source: StateSource) -> StateDoc:

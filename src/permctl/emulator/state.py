@@ -54,6 +54,22 @@ class AssignmentKey:
         )
 
 
+@dataclass(frozen=True, order=True)
+class ProvisioningKey:
+    access_configuration_id: str
+    target_id: str
+
+    def __str__(self) -> str:
+        return f"{self.access_configuration_id} on {self.target_id}"
+
+
+@dataclass
+class Provisioning:
+    status: str  # Provisioned | ReprovisionRequired | DeprovisionFailed
+    created: str
+    updated: str
+
+
 @dataclass(frozen=True)
 class Assigned:
     order: int  # creation order: listings follow it, and page cursors are made of it
@@ -65,9 +81,9 @@ class Task:
     """An asynchronous CloudSSO change; its outcome is drawn when it is submitted."""
 
     task_id: str
-    task_type: str  # CreateAccessAssignment | DeleteAccessAssignment
+    task_type: str  # CreateAccessAssignment | DeleteAccessAssignment | ProvisionAccessConfiguration
     directory_id: str
-    key: AssignmentKey
+    key: AssignmentKey | ProvisioningKey
     due: float
     failure_reason: str | None
     start_time: str
@@ -88,7 +104,13 @@ class Directory:
         self.assignments: dict[AssignmentKey, Assigned] = {}
         self.by_target: defaultdict[str, set[AssignmentKey]] = defaultdict(set)
         self.tasks: dict[str, Task] = {}
-        self.pending: dict[AssignmentKey, Task] = {}
+        self.pending: dict[AssignmentKey | ProvisioningKey, Task] = {}
+        self.provisionings: dict[ProvisioningKey, Provisioning] = {
+            ProvisioningKey(p.access_configuration, p.account): Provisioning(
+                p.status, DEFAULT_TIME, DEFAULT_TIME
+            )
+            for p in doc.provisionings
+        }
         self._order = itertools.count()
         for a in doc.assignments:
             self.add(
@@ -97,12 +119,30 @@ class Directory:
             )
 
     def add(self, key: AssignmentKey, created: str) -> None:
+        """An assignment, its access configuration provisioned on the account if it was not."""
         self.assignments[key] = Assigned(next(self._order), created)
         self.by_target[key.target_id].add(key)
+        where = ProvisioningKey(key.access_configuration_id, key.target_id)
+        self.provisionings.setdefault(where, Provisioning("Provisioned", created, created))
 
-    def remove(self, key: AssignmentKey) -> None:
+    def remove(self, key: AssignmentKey, deprovision_last: bool) -> None:
         del self.assignments[key]
         self.by_target[key.target_id].discard(key)
+        where = ProvisioningKey(key.access_configuration_id, key.target_id)
+        if deprovision_last and not self.assigned_on(where):
+            self.provisionings.pop(where, None)
+
+    def assigned_on(self, where: ProvisioningKey) -> bool:
+        return any(
+            k.access_configuration_id == where.access_configuration_id
+            for k in self.by_target.get(where.target_id, ())
+        )
+
+    def mark_changed(self, configuration_id: str, now: str) -> None:
+        """A changed access configuration is out of date wherever it is provisioned."""
+        for where, provisioning in self.provisionings.items():
+            if where.access_configuration_id == configuration_id:
+                provisioning.status, provisioning.updated = "ReprovisionRequired", now
 
     def principal_name(self, principal_type: str, principal_id: str) -> str:
         entities = self.users if principal_type == "User" else self.groups
@@ -115,10 +155,17 @@ class Directory:
         task.status, task.end_time = ("Failed" if task.failure_reason else "Success"), now
         if task.failure_reason:
             return
-        if task.task_type == "CreateAccessAssignment":
+        if isinstance(task.key, ProvisioningKey):
+            self._provisioned(task.key, now)
+        elif task.task_type == "CreateAccessAssignment":
             self.add(task.key, now)
         else:
-            self.remove(task.key)
+            deprovision = task.deprovision_strategy != "None"
+            self.remove(task.key, deprovision_last=deprovision)
+
+    def _provisioned(self, where: ProvisioningKey, now: str) -> None:
+        provisioning = self.provisionings.setdefault(where, Provisioning("Provisioned", now, now))
+        provisioning.status, provisioning.updated = "Provisioned", now
 
     def dump_assignments(self) -> list[dict[str, str]]:
         return [
@@ -130,6 +177,13 @@ class Directory:
             }
             for k in self.assignments
         ]
+
+    def dump_provisionings(self) -> list[dict[str, str]]:
+        return [
+            {"access_configuration": k.access_configuration_id, "account": k.target_id,
+             "status": p.status}
+            for k, p in sorted(self.provisionings.items())
+        ]  # fmt: skip
 
 
 class ResourceDirectory:
@@ -286,5 +340,11 @@ class EmulatorState:
                         {"mesh": g.mesh, "role": g.role} for g in self.grants[entry["id"]]
                     ]
             for entry in data["cloudsso"]["directories"]:
-                entry["assignments"] = self.directories[entry["id"]].dump_assignments()
+                directory = self.directories[entry["id"]]
+                entry["assignments"] = directory.dump_assignments()
+                entry["provisionings"] = directory.dump_provisionings()
+                entry["access_configurations"] = [
+                    c.model_dump(mode="json", exclude_none=True)
+                    for c in directory.access_configurations.values()
+                ]
             return data

@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from permctl.emulator.context import Handler
 from permctl.emulator.handlers import (
+    access_configurations,
     cloudsso,
     openapiexplorer,
     ram,
@@ -24,10 +25,19 @@ class Route:
     writes: bool
 
 
+PRODUCTS = (
+    servicemesh,
+    cloudsso,
+    access_configurations,
+    resourcedirectory,
+    ram,
+    sts,
+    openapiexplorer,
+)
 ROUTES = MappingProxyType(
     {
         (product.VERSION, action): Route(product.SERVICE, handler, action in product.WRITES)
-        for product in (servicemesh, cloudsso, resourcedirectory, ram, sts, openapiexplorer)
+        for product in PRODUCTS
         for action, handler in product.HANDLERS.items()
     }
 )

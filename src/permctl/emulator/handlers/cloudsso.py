@@ -115,18 +115,6 @@ def _group(group: SsoGroupDoc) -> dict[str, Any]:
     }
 
 
-def _access_configuration(configuration: AccessConfigurationDoc) -> dict[str, Any]:
-    return {
-        "AccessConfigurationId": configuration.id,
-        "AccessConfigurationName": configuration.name,
-        "Description": configuration.description or "",
-        "SessionDuration": configuration.session_duration,
-        "RelayState": "",
-        "StatusNotifications": [],
-        **_TIMES,
-    }
-
-
 def list_users(ctx: Context) -> dict[str, Any]:
     users = _directory(ctx).users.values()
     return _list_entities(ctx, users, "UserName", "Users", _user)
@@ -143,24 +131,6 @@ def list_groups(ctx: Context) -> dict[str, Any]:
 
 def get_group(ctx: Context) -> dict[str, Any]:
     return _get_entity(ctx, _directory(ctx).groups, "Group", "group", _group)
-
-
-def list_access_configurations(ctx: Context) -> dict[str, Any]:
-    configurations = _directory(ctx).access_configurations.values()
-    return _list_entities(
-        ctx,
-        configurations,
-        "AccessConfigurationName",
-        "AccessConfigurations",
-        _access_configuration,
-    )
-
-
-def get_access_configuration(ctx: Context) -> dict[str, Any]:
-    configurations = _directory(ctx).access_configurations
-    return _get_entity(
-        ctx, configurations, "AccessConfiguration", "access configuration", _access_configuration
-    )
 
 
 # -- access assignments -----------------------------------------------------------------------
@@ -302,8 +272,6 @@ HANDLERS: dict[str, Handler] = {
     "GetUser": get_user,
     "ListGroups": list_groups,
     "GetGroup": get_group,
-    "ListAccessConfigurations": list_access_configurations,
-    "GetAccessConfiguration": get_access_configuration,
     "ListAccessAssignments": list_access_assignments,
     "CreateAccessAssignment": create_access_assignment,
     "DeleteAccessAssignment": delete_access_assignment,
