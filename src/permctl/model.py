@@ -80,6 +80,45 @@ class Assignment:
     principal_id: str
 
 
+DEFAULT_SESSION_DURATION = 3600  # seconds, CreateAccessConfiguration's default
+
+
+@dataclass(frozen=True)
+class AccessConfiguration:
+    """What an access configuration grants, every field as the API holds it: equal values
+    grant the same. `inline_policy` is the policy document in `permctl.policydocument`'s
+    canonical form (None: no inline policy)."""
+
+    name: str
+    description: str = ""
+    session_duration: int = DEFAULT_SESSION_DURATION
+    relay_state: str = ""
+    system_policies: tuple[str, ...] = ()  # sorted
+    inline_policy: str | None = None
+
+
+@dataclass(frozen=True, order=True)
+class Provisioning:
+    """An access configuration deployed on an account; ReprovisionRequired once it changed."""
+
+    account_id: str
+    status: str  # Provisioned | ReprovisionRequired | DeprovisionFailed
+
+
+@dataclass(frozen=True)
+class LiveAccessConfiguration:
+    configuration_id: str
+    granted: AccessConfiguration
+    inline_policy_name: str | None = None  # the API names the one inline policy
+    provisionings: tuple[Provisioning, ...] = ()  # sorted by account
+
+
+@dataclass(frozen=True)
+class DesiredAccessConfiguration:
+    granted: AccessConfiguration
+    source: SourceRef
+
+
 @dataclass(frozen=True)
 class Mesh:
     alias: str
