@@ -103,7 +103,8 @@ def test_unknown_keys_anywhere_are_refused_with_a_close_match_or_the_allowed_key
         "broken/unknown_keys.yaml:11:7 asm.principals[0].color: unknown key 'color'; expected "
         "name, ram_user, ram_role, teams, roles or expires",
         "broken/unknown_keys.yaml:15:3 cloudsso.prune: unknown key 'prune'; expected directory, "
-        "scope, assignments, prune_unlisted, deprovision_strategy or account",
+        "scope, access_configurations, assignments, prune_unlisted, prune_access_configurations, "
+        "deprovision_strategy or account",
     ]
 
 

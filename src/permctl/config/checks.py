@@ -10,10 +10,17 @@ from collections.abc import Collection, Iterator
 from typing import NamedTuple
 
 from permctl.config.problems import did_you_mean
-from permctl.config.schema import AsmSection, Config, PrincipalSpec
+from permctl.config.schema import (
+    AccessConfigurationSpec,
+    AsmSection,
+    CloudSsoSection,
+    Config,
+    PrincipalSpec,
+)
 from permctl.config.sources import problem_at
 from permctl.errors import ConfigProblem
 from permctl.model import PrincipalKind
+from permctl.policydocument import MAX_INLINE_POLICY_CHARS, canonical_policy, shape_problems
 
 _ONE_ROLE = "a principal holds one role per mesh"
 _KIND_NOUN = {PrincipalKind.RAM_USER: "RAM user", PrincipalKind.RAM_ROLE: "RAM role"}
@@ -25,9 +32,35 @@ def check(config: Config) -> list[ConfigProblem]:
     if sso is not None and not sso.directory:
         message = "missing required key 'directory' (the CloudSSO directory id, d-...)"
         problems.append(problem_at(sso.source, sso.field_path("directory"), message))
+    if sso is not None:
+        problems += _check_access_configurations(sso)
     if config.asm is not None:
         problems += _check_asm(config.asm)
     return problems
+
+
+def _check_access_configurations(sso: CloudSsoSection) -> Iterator[ConfigProblem]:
+    """Names unique (the API compares them without case), inline policies well formed and
+    within the API's size limit."""
+    by_name: dict[str, AccessConfigurationSpec] = {}
+    for spec in sso.access_configurations:
+        first = by_name.setdefault(spec.name.lower(), spec)
+        if first is not spec:
+            message = f"access configuration {spec.name!r} is already declared at {first.source}"
+            yield spec.problem(message, "name")
+        if spec.inline_policy is None:
+            continue
+        shape = list(shape_problems(spec.inline_policy))
+        for path, message in shape:
+            where = ("inline_policy", *path)
+            yield problem_at(spec.where.at(where), spec.where.dotted(where), message)
+        size = len(canonical_policy(spec.inline_policy)) if not shape else 0
+        if size > MAX_INLINE_POLICY_CHARS:
+            message = (
+                f"the inline policy is {size} characters as compact JSON, more than the "
+                f"{MAX_INLINE_POLICY_CHARS} the API accepts; split it or use a system policy"
+            )
+            yield spec.problem(message, "inline_policy")
 
 
 def _check_asm(asm: AsmSection) -> list[ConfigProblem]:

@@ -36,7 +36,8 @@ from pydantic_core import CoreSchema
 from permctl.config.sources import Positions, Where, YamlPath, problem_at
 from permctl.config.yamlload import WrittenInt
 from permctl.errors import ConfigProblem
-from permctl.model import PrincipalKind, SafetySettings, SourceRef
+from permctl.model import DEFAULT_SESSION_DURATION, PrincipalKind, SafetySettings, SourceRef
+from permctl.policydocument import MAX_INLINE_POLICY_CHARS
 
 Role = Literal["istio-admin", "istio-ops", "istio-readonly"]
 Endpoint = Literal["servicemesh", "cloudsso", "resourcedirectory", "ram", "sts", "openapiexplorer"]
@@ -46,10 +47,12 @@ DeprovisionStrategy = Literal["DeprovisionForLastAccessAssignmentOnAccount", "No
 ROLE_ARN_PATTERN = r"^acs:ram::[0-9]+:role/[^\s/]+$"
 ENDPOINT_PATTERN = r"^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$"
 SESSION_NAME_PATTERN = r"^[A-Za-z0-9._@-]{2,64}$"
+ACCESS_CONFIGURATION_NAME_PATTERN = r"^[A-Za-z0-9-]{1,32}$"
 PATTERN_HINTS = {
     ROLE_ARN_PATTERN: "a RAM role ARN such as acs:ram::1234567890123456:role/permctl",
     ENDPOINT_PATTERN: "a host such as servicemesh.aliyuncs.com or a URL such as http://127.0.0.1:8080",
     SESSION_NAME_PATTERN: "2 to 64 letters, digits or . _ @ -",
+    ACCESS_CONFIGURATION_NAME_PATTERN: "1 to 32 letters, digits or hyphens",
 }
 
 
@@ -352,6 +355,57 @@ class AssignmentSpec(Located):
         return self
 
 
+def _policy_from_json(value: Any) -> Any:
+    """An inline policy may be written as the JSON text the console shows."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the inline policy is not valid JSON: {error.msg}") from None
+
+
+PolicyDocument = Annotated[
+    dict[str, Any],
+    BeforeValidator(_policy_from_json),
+    WithJsonSchema({"type": ["object", "string"]}),
+]
+
+
+class AccessConfigurationSpec(Located):
+    """An access configuration this file manages: what it grants, whole. A field left out is
+    managed as the API's default, so the entry says everything the access configuration
+    grants."""
+
+    name: str = Field(
+        pattern=ACCESS_CONFIGURATION_NAME_PATTERN,
+        description="Unique in the directory: 1 to 32 letters, digits or hyphens. Assignments "
+        "refer to it by this name.",
+    )
+    description: str = Field(
+        default="", max_length=1024, description="Description, up to 1024 characters."
+    )
+    session_duration: int = Field(
+        default=DEFAULT_SESSION_DURATION,
+        ge=900,
+        le=43200,
+        strict=True,
+        description="Longest session, in seconds: 900 to 43200 (default 3600).",
+    )
+    relay_state: str = Field(
+        default="",
+        description="Console page a user lands on (default: the console home page).",
+    )
+    system_policies: list[Text] = Field(
+        default_factory=list, description="RAM system policy names, such as AliyunECSFullAccess."
+    )
+    inline_policy: PolicyDocument | None = Field(
+        default=None,
+        description="One RAM policy document (Version, Statement), written as YAML or as a JSON "
+        f"string; at most {MAX_INLINE_POLICY_CHARS} characters once written as compact JSON.",
+    )
+
+
 class CloudSsoSection(Located):
     """CloudSSO access assignments: which users and groups hold which access configuration where."""
 
@@ -367,6 +421,11 @@ class CloudSsoSection(Located):
         description="accounts: only the accounts this file names (folders expanded) are managed. "
         "directory: every account of the resource directory is managed.",
     )
+    access_configurations: list[AccessConfigurationSpec] = Field(
+        default_factory=list,
+        description="The access configurations permctl manages, and what each grants. Those "
+        "not listed are left alone.",
+    )
     assignments: list[AssignmentSpec] = Field(
         default_factory=list, description="The access assignments permctl manages."
     )
@@ -374,6 +433,12 @@ class CloudSsoSection(Located):
         default=False,
         description="When true, assignments on managed accounts that the file does not declare "
         "are deleted. When false they are reported as unmanaged and left alone.",
+    )
+    prune_access_configurations: StrictBool = Field(
+        default=False,
+        description="When true, access configurations of the directory that the file does not "
+        "list are deleted (refused while an assignment the file keeps uses one). When false "
+        "they are reported as unmanaged and left alone.",
     )
     deprovision_strategy: DeprovisionStrategy = Field(
         default="DeprovisionForLastAccessAssignmentOnAccount",
