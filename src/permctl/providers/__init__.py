@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Protocol, TypeVar
 
+from permctl.providers.access_configurations import AccessConfigurationProvider
 from permctl.providers.cloudsso import CloudSsoProvider, TaskPolling
 from permctl.providers.connection import (
     CALLER,
@@ -29,6 +30,7 @@ from permctl.providers.sts import StsProvider
 
 __all__ = [
     "ASM",
+    "AccessConfigurationProvider",
     "AccessKey",
     "CloudSsoProvider",
     "Connection",
@@ -56,6 +58,7 @@ class Providers:
     connection: Connection
     servicemesh: ServiceMeshProvider
     cloudsso: CloudSsoProvider
+    access_configurations: AccessConfigurationProvider
     resourcedirectory: ResourceDirectoryProvider
     ram: RamProvider
     sts: StsProvider
@@ -68,11 +71,13 @@ def open_providers(
 ) -> Iterator[Providers]:
     """Clients are built here but nothing is called: credentials are first used by a call."""
     connection = Connection(settings)
+    cloudsso = CloudSsoProvider(connection, polling)
     try:
         yield Providers(
             connection=connection,
             servicemesh=ServiceMeshProvider(connection),
-            cloudsso=CloudSsoProvider(connection, polling),
+            cloudsso=cloudsso,
+            access_configurations=AccessConfigurationProvider(connection, cloudsso),
             resourcedirectory=ResourceDirectoryProvider(connection),
             ram=RamProvider(connection),
             sts=StsProvider(connection),
