@@ -119,6 +119,26 @@ class DesiredAccessConfiguration:
     source: SourceRef
 
 
+# The id an assignment carries for an access configuration the file declares and the directory
+# does not have yet: apply swaps it for the id CreateAccessConfiguration returns.
+NEW_ACCESS_CONFIGURATION = "new:"
+
+
+def new_access_configuration_id(name: str) -> str:
+    return NEW_ACCESS_CONFIGURATION + name
+
+
+@dataclass(frozen=True)
+class LiveAccessConfigurations:
+    """The directory's access configurations: every id -> name, and the full record of each
+    one the file manages (or, when deleting unlisted ones, of each one)."""
+
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    records: Mapping[str, LiveAccessConfiguration] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+
 @dataclass(frozen=True)
 class Mesh:
     alias: str
@@ -173,6 +193,8 @@ class DesiredCloudSso:
     managed_account_ids: frozenset[str]
     assignments: tuple[DesiredAssignment, ...]
     prune_unlisted: bool = False
+    access_configurations: tuple[DesiredAccessConfiguration, ...] = ()
+    prune_access_configurations: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,3 +223,4 @@ class LiveState:
     # Who runs permctl in each mesh account: the principals a grant change could lock out.
     caller_principal_ids: frozenset[str] = frozenset()
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    access_configurations: LiveAccessConfigurations = LiveAccessConfigurations()

@@ -13,16 +13,28 @@ part of one taken away, a system policy added, a longer session.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from deepdiff import DeepDiff
 
-from permctl.model import AccessConfiguration
+from permctl.errors import ConfigError, ConfigProblem
+from permctl.model import (
+    AccessConfiguration,
+    Assignment,
+    DesiredCloudSso,
+    LiveAccessConfigurations,
+    LiveState,
+    new_access_configuration_id,
+)
+from permctl.plan.changes import AssignmentChange
 from permctl.policydocument import LIST_FIELDS, canonical, parse
 
 StatementAction = Literal["add", "remove", "change"]
+
+
 Part = Literal["Action", "NotAction", "Resource", "NotResource", "Condition"]
 
 # For each effect, the parts of a statement whose entries widen it when added (True) or when
@@ -244,3 +256,176 @@ def _widening(statement: Mapping[str, Any], part: PartChange) -> Iterator[str]:
     else:
         preposition = "on" if more else "from"
         yield f"{sign} {part.part} {listed} {preposition} {one_line(statement)}"
+
+
+# -- the change kinds ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where an access configuration is held after the plan: the accounts it is assigned on
+    (of those permctl reads) and the distinct users and groups holding it there."""
+
+    account_ids: tuple[str, ...] = ()
+    principals: int = 0
+
+    def __str__(self) -> str:
+        accounts = len(self.account_ids)
+        return (
+            f"{accounts} account{'' if accounts == 1 else 's'}, "
+            f"{self.principals} principal{'' if self.principals == 1 else 's'}"
+        )
+
+
+@dataclass(frozen=True)
+class AccessConfigurationCreate:
+    """CreateAccessConfiguration, then its policies. `configuration_id` is the placeholder the
+    file's assignments carry until the API gives the real id."""
+
+    action: ClassVar[str] = "create"
+    configuration_id: str
+    after: AccessConfiguration
+    diff: AccessConfigurationDiff
+    reach: Reach
+
+
+@dataclass(frozen=True)
+class AccessConfigurationUpdate:
+    """Attributes and policies brought to `after`, then re-provisioning wherever it is out of
+    date. An update with no diff only re-provisions (`stale_account_ids`, as read)."""
+
+    action: ClassVar[str] = "update"
+    configuration_id: str
+    before: AccessConfiguration
+    after: AccessConfiguration
+    inline_policy_name: str | None
+    diff: AccessConfigurationDiff
+    reach: Reach
+    stale_account_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AccessConfigurationDelete:
+    """DeleteAccessConfiguration of one the file does not list (prune_access_configurations)."""
+
+    action: ClassVar[str] = "delete"
+    configuration_id: str
+    before: AccessConfiguration
+
+
+AccessConfigurationChange = (
+    AccessConfigurationCreate | AccessConfigurationUpdate | AccessConfigurationDelete
+)
+
+
+@dataclass(frozen=True)
+class AccessConfigurationPlan:
+    changes: tuple[AccessConfigurationChange, ...] = ()
+    unmanaged: tuple[str, ...] = ()  # ids of the directory's others, left alone
+    existing: int = 0  # access configurations the plan could delete
+
+
+def plan_access_configurations(
+    sso: DesiredCloudSso, live: LiveAccessConfigurations, assignments_after: Iterable[Assignment]
+) -> AccessConfigurationPlan:
+    """The file's access configurations against the directory's; `assignments_after` (those
+    read, with the plan's assignment changes made) give each its reach."""
+    reach = _reaches(assignments_after)
+    by_name = {r.granted.name.lower(): r for r in live.records.values()}
+    changes: list[AccessConfigurationChange] = []
+    for desired in sso.access_configurations:
+        wanted = desired.granted
+        record = by_name.get(wanted.name.lower())
+        if record is None:
+            new_id = new_access_configuration_id(wanted.name)
+            diff = compare(granting_nothing(wanted), wanted)
+            changes.append(AccessConfigurationCreate(new_id, wanted, diff, reach(new_id)))
+            continue
+        diff = compare(record.granted, wanted)
+        stale = tuple(p.account_id for p in record.provisionings if p.status == REPROVISION)
+        if diff.has_changes or stale:
+            changes.append(
+                AccessConfigurationUpdate(
+                    record.configuration_id,
+                    record.granted,
+                    wanted,
+                    record.inline_policy_name,
+                    diff,
+                    reach(record.configuration_id),
+                    stale,
+                )
+            )
+    listed = {d.granted.name.lower() for d in sso.access_configurations}
+    others = sorted(i for i, name in live.names.items() if name.lower() not in listed)
+    if sso.prune_access_configurations:
+        changes += [
+            AccessConfigurationDelete(i, live.records[i].granted)
+            for i in others
+            if i in live.records
+        ]
+    return AccessConfigurationPlan(
+        changes=tuple(changes),
+        unmanaged=() if sso.prune_access_configurations else tuple(others),
+        existing=len(live.names) if sso.prune_access_configurations else 0,
+    )
+
+
+REPROVISION = "ReprovisionRequired"
+
+
+def _reaches(assignments: Iterable[Assignment]) -> Callable[[str], Reach]:
+    accounts: dict[str, set[str]] = defaultdict(set)
+    principals: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for a in assignments:
+        accounts[a.access_configuration_id].add(a.account_id)
+        principals[a.access_configuration_id].add((a.principal_type, a.principal_id))
+
+    def reach(configuration_id: str) -> Reach:
+        return Reach(tuple(sorted(accounts[configuration_id])), len(principals[configuration_id]))
+
+    return reach
+
+
+def refuse_deleting_used(
+    sso: DesiredCloudSso,
+    planned: AccessConfigurationPlan,
+    live: LiveState,
+    assignment_changes: Iterable[AssignmentChange],
+) -> None:
+    """An access configuration the plan deletes must not be used by an assignment the plan
+    keeps: the file's own (named at their line), or one read live that stays."""
+    deleted = {c.configuration_id for c in planned.changes if c.action == "delete"}
+    if not deleted:
+        return
+    problems = [
+        ConfigProblem(
+            d.source.file,
+            d.source.line,
+            d.source.column,
+            "cloudsso.assignments",
+            f"uses access configuration {live.names.get(i, i)!r}, which the plan would delete "
+            "(cloudsso.prune_access_configurations): list it under "
+            "cloudsso.access_configurations or drop the assignment",
+        )
+        for d in sso.assignments
+        if (i := d.assignment.access_configuration_id) in deleted
+    ]
+    removed = {c.assignment for c in assignment_changes if c.action == "delete"}
+    kept = sorted(
+        a for a in live.assignments if a.access_configuration_id in deleted and a not in removed
+    )
+    problems += [
+        ConfigProblem(
+            "",
+            0,
+            0,
+            "cloudsso.prune_access_configurations",
+            f"access configuration {live.names.get(a.access_configuration_id, '')!r} "
+            f"({a.access_configuration_id}) is still assigned to {a.principal_type} "
+            f"{live.names.get(a.principal_id, a.principal_id)} on account "
+            f"{live.names.get(a.account_id, a.account_id)}, an assignment the plan keeps",
+        )
+        for a in kept
+    ]
+    if problems:
+        raise ConfigError(problems)

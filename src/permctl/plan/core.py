@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from permctl.model import Assignment, SafetySettings
+from permctl.plan.access_configurations import AccessConfigurationChange
 from permctl.plan.changes import (
     AssignmentChange,
     MeshRoleChange,
@@ -58,10 +59,13 @@ class Plan:
     # ASM roles on managed meshes plus CloudSSO assignments in scope, as read live.
     existing_managed_grants: int
     mesh_admins: tuple[MeshAdmins, ...]
+    access_configuration_changes: tuple[AccessConfigurationChange, ...] = ()
+    # The directory's access configurations the file does not list, left alone (ids).
+    unmanaged_access_configurations: tuple[str, ...] = ()
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.asm_updates or self.sso_changes)
+        return bool(self.asm_updates or self.sso_changes or self.access_configuration_changes)
 
     @property
     def summary(self) -> Summary:

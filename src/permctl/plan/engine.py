@@ -24,6 +24,11 @@ from permctl.model import (
     MeshRole,
     PrincipalKind,
 )
+from permctl.plan.access_configurations import (
+    AccessConfigurationPlan,
+    plan_access_configurations,
+    refuse_deleting_used,
+)
 from permctl.plan.changes import (
     AccountSnapshot,
     AssignmentChange,
@@ -60,6 +65,17 @@ def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
         if desired.cloudsso
         else _CloudSsoPart()
     )
+    configurations = (
+        plan_access_configurations(
+            desired.cloudsso,
+            live.access_configurations,
+            _assignments_after(live.assignments, sso.changes),
+        )
+        if desired.cloudsso
+        else AccessConfigurationPlan()
+    )
+    if desired.cloudsso:
+        refuse_deleting_used(desired.cloudsso, configurations, live, sso.changes)
     return Plan(
         asm_updates=asm.updates,
         sso_changes=sso.changes,
@@ -77,9 +93,23 @@ def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
         names=_display_names(desired, live),
         safety=desired.safety,
         caller_principal_ids=live.caller_principal_ids,
-        existing_managed_grants=asm.existing + sso.existing,
+        existing_managed_grants=asm.existing + sso.existing + configurations.existing,
         mesh_admins=asm.mesh_admins,
+        access_configuration_changes=configurations.changes,
+        unmanaged_access_configurations=configurations.unmanaged,
     )
+
+
+def _assignments_after(
+    live: frozenset[Assignment], changes: Iterable[AssignmentChange]
+) -> set[Assignment]:
+    after = set(live)
+    for change in changes:
+        if change.action == "create":
+            after.add(change.assignment)
+        else:
+            after.discard(change.assignment)
+    return after
 
 
 def _plan_asm(asm: DesiredAsm, live: Mapping[str, AsmPrincipalLive], today: date) -> _AsmPart:

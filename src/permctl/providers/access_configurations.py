@@ -51,11 +51,15 @@ class AccessConfigurationProvider:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def read(self, directory_id: str, wanted: Collection[str]) -> AccessConfigurationListing:
+    def read(
+        self, directory_id: str, wanted: Collection[str], *, everything: bool = False
+    ) -> AccessConfigurationListing:
         """The listing, and the policies (and stale provisionings) of the access configurations
-        named in `wanted` (names or ids) that exist."""
+        named in `wanted` (names or ids) that exist, or of every one with `everything`."""
         entries = self._list_all(directory_id)
         names = {e.access_configuration_id: e.access_configuration_name for e in entries}
+        if everything:
+            wanted = list(names)
         stale = frozenset(
             e.access_configuration_id
             for e in entries

@@ -11,6 +11,7 @@ from permctl.model import (
     DesiredAsm,
     DesiredCloudSso,
     DesiredState,
+    LiveAccessConfigurations,
     LiveState,
     PrincipalKind,
 )
@@ -45,11 +46,33 @@ def read_live_state(
         if desired.cloudsso
         else AssignmentListing(frozenset())
     )
+    configurations = (
+        read_access_configurations(desired.cloudsso, session.cloudsso)
+        if desired.cloudsso
+        else LiveAccessConfigurations()
+    )
     return LiveState(
         asm=MappingProxyType(asm),
         assignments=sso.assignments,
         caller_principal_ids=frozenset(callers),
-        names=MappingProxyType({**sso.names, **unlisted_names}),
+        names=MappingProxyType({**configurations.names, **sso.names, **unlisted_names}),
+        access_configurations=configurations,
+    )
+
+
+def read_access_configurations(
+    sso: DesiredCloudSso, providers: Providers
+) -> LiveAccessConfigurations:
+    """The ones the file lists, or every one when unlisted ones are deleted; nothing at all
+    for a file that manages none."""
+    if not (sso.access_configurations or sso.prune_access_configurations):
+        return LiveAccessConfigurations()
+    wanted = [c.granted.name for c in sso.access_configurations]
+    listing = providers.access_configurations.read(
+        sso.directory_id, wanted, everything=sso.prune_access_configurations
+    )
+    return LiveAccessConfigurations(
+        MappingProxyType(listing.names), MappingProxyType(listing.read)
     )
 
 

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from permctl.errors import ConfigError, ConfigProblem
 from permctl.model import (
+    AccessConfiguration,
     Assignment,
     CloudSsoPrincipalType,
+    DesiredAccessConfiguration,
     DesiredAsm,
     DesiredAssignment,
     DesiredCloudSso,
@@ -21,13 +23,16 @@ from permctl.model import (
     DesiredState,
     Mesh,
     PrincipalKind,
+    new_access_configuration_id,
 )
+from permctl.policydocument import canonical_policy
 from permctl.providers import MeshAccount, Providers, Session, accounts_of_meshes
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
 
 if TYPE_CHECKING:
     from permctl.config.schema import (
+        AccessConfigurationSpec,
         AsmSection,
         AssignmentSpec,
         CloudSsoSection,
@@ -218,9 +223,18 @@ def _resolve_cloudsso(
         )
         for kind, refs in _SSO_REFS.items()
     }
+    declared = {spec.name.lower(): spec.name for spec in section.access_configurations}
+    resolved[ACCESS_CONFIGURATION] = {
+        ref: found or _to_be_created(ref, declared)
+        for ref, found in resolved[ACCESS_CONFIGURATION].items()
+    }
+    findings.names.update({new_access_configuration_id(n): n for n in declared.values()})
 
     def ids_of(spec: AssignmentSpec, kind: EntityKind, field_name: str) -> list[str]:
-        candidates = partial(sso.all_names, directory_id, kind)
+        def candidates() -> list[str]:
+            names = sso.all_names(directory_id, kind)
+            return names + list(declared.values()) if kind is ACCESS_CONFIGURATION else names
+
         return _found(
             spec, field_name, resolved[kind], findings, f"CloudSSO {kind.noun}", candidates
         )
@@ -252,6 +266,29 @@ def _resolve_cloudsso(
         managed_account_ids=frozenset(managed),
         assignments=tuple(assignments),
         prune_unlisted=section.prune_unlisted,
+        access_configurations=tuple(
+            DesiredAccessConfiguration(granted_by(spec), spec.source)
+            for spec in section.access_configurations
+        ),
+        prune_access_configurations=section.prune_access_configurations,
+    )
+
+
+def _to_be_created(ref: str, declared: Mapping[str, str]) -> str | None:
+    """An access configuration the file declares and the directory lacks is created first."""
+    name = declared.get(ref.lower())
+    return new_access_configuration_id(name) if name else None
+
+
+def granted_by(spec: AccessConfigurationSpec) -> AccessConfiguration:
+    """What the file says an access configuration grants, in the form the API's is read in."""
+    return AccessConfiguration(
+        name=spec.name,
+        description=spec.description,
+        session_duration=spec.session_duration,
+        relay_state=spec.relay_state,
+        system_policies=tuple(sorted(set(spec.system_policies))),
+        inline_policy=canonical_policy(spec.inline_policy) if spec.inline_policy else None,
     )
 
 
