@@ -15,7 +15,7 @@ from permctl.config import Config
 from permctl.config.identities import section_roles
 from permctl.model import DesiredState, LiveState
 from permctl.plan import Plan, build_plan
-from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
+from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY, PlanFileError, write_plan_file
 from permctl.plan.saved_safety import SAFETY_CONTEXT, safety_record
 from permctl.providers import (
     ConnectionSettings,
@@ -110,6 +110,11 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
 def save_plan(run: PlanRun, path: Path, *, force: bool, allow_lockout: bool) -> None:
     """`force` and `allow_lockout` are the overrides the plan was accepted with: apply needs
     them again to carry out a plan only they made acceptable."""
+    if run.plan.access_configuration_changes:
+        raise PlanFileError(
+            "a plan that changes access configurations cannot be saved yet; apply it with "
+            "permctl apply, which shows the plan and asks first"
+        )
     sso = run.config.cloudsso
     write_plan_file(
         run.plan,

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from permctl.errors import PermctlError
 from permctl.model import Assignment, MeshRole, PrincipalKind
 from permctl.plan import AssignmentChange, Plan, Snapshot
+from permctl.plan.access_configurations import AccessConfigurationChange
 from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY
 from permctl.providers import MeshAccount, accounts_of_meshes
 
@@ -48,6 +49,7 @@ class Changes:
     deprovision_strategy: str = DEFAULT_DEPROVISION_STRATEGY
     # id -> name, for messages about what the plan touches
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    configurations: tuple[AccessConfigurationChange, ...] = ()
 
     def __post_init__(self) -> None:
         """Every new list must keep, verbatim, what the principal holds on meshes outside the
@@ -60,7 +62,7 @@ class Changes:
                     f"refusing to apply: the new list of {grant.display} would change grants on "
                     "meshes the file does not manage; run permctl plan again"
                 )
-        if self.assignments and self.directory_id is None:
+        if (self.assignments or self.configurations) and self.directory_id is None:
             raise InconsistentChanges("refusing to apply: CloudSSO changes without a directory")
 
     def by_mesh_account(
@@ -76,7 +78,7 @@ class Changes:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.grants or self.assignments)
+        return not (self.grants or self.assignments or self.configurations)
 
     @classmethod
     def from_plan(cls, plan: Plan, deprovision_strategy: str) -> Changes:
@@ -99,6 +101,7 @@ class Changes:
             directory_id=plan.directory_id,
             deprovision_strategy=deprovision_strategy,
             names=plan.names,
+            configurations=plan.access_configuration_changes,
         )
 
 

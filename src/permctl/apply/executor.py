@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 
+from permctl.apply.access_configurations import ConfigurationApply
 from permctl.apply.audit import AuditLog
 from permctl.apply.batching import GRANT_BATCH_SIZE, GrantBatch, grant_batches
 from permctl.apply.changes import AssignmentStep, Changes, PrincipalGrant
 from permctl.apply.report import ApplyReport, ItemRef, ItemResult, Outcome
 from permctl.apply.scheduler import FINISH, START, Scheduler
 from permctl.errors import ApiError, PermctlError
-from permctl.model import Assignment, MeshRole
-from permctl.providers import CloudSsoProvider, MeshAccount
+from permctl.model import NEW_ACCESS_CONFIGURATION, Assignment, MeshRole
+from permctl.providers import AccessConfigurationProvider, CloudSsoProvider, MeshAccount
 from permctl.providers.cloudsso import Task
 from permctl.providers.connection import NO_PROGRESS, Progress
 
@@ -40,6 +41,7 @@ def apply_changes(
     *,
     mesh_accounts: Sequence[MeshAccount],
     cloudsso: CloudSsoProvider,
+    access_configurations: AccessConfigurationProvider | None = None,
     concurrency: int = 8,
     audit: AuditLog | None = None,
     progress: Progress = NO_PROGRESS,
@@ -47,21 +49,52 @@ def apply_changes(
 ) -> ApplyReport:
     """Apply every change; never raises for a failed item (the report says what happened).
     Each principal is re-read and granted through the identity of its mesh account."""
-    total = len(changes.grants) + len(changes.assignments)
+    total = len(changes.grants) + len(changes.assignments) + len(changes.configurations)
     with progress.track("Applying", total) as advance:
         results = _Results(advance, audit)
+        configurations = ConfigurationApply(
+            changes.directory_id or "",
+            access_configurations,
+            cloudsso,
+            results.add,
+            results.count_write,
+            audit,
+            changes.names,
+        )
+        configurations.before_assignments(changes.configurations)
+        assignments = _with_created_ids(changes.assignments, configurations.created, results)
         scheduler = Scheduler(concurrency)
         asm = [
             _AsmApply(account, scheduler, results, grant_batches(grants, batch_size))
             for account, grants in changes.by_mesh_account(mesh_accounts)
         ]
-        _SsoApply(changes, cloudsso, scheduler, results).start()
+        _SsoApply(replace(changes, assignments=assignments), cloudsso, scheduler, results).start()
         scheduler.run()
+        configurations.after_assignments(changes.configurations)
         # Last, so that it sees whatever any other writer did while this run was writing.
         for account_apply in asm:
             account_apply.start_verification()
         scheduler.run()
     return results.report()
+
+
+def _with_created_ids(
+    steps: Iterable[AssignmentStep], created: Mapping[str, str], results: _Results
+) -> tuple[AssignmentStep, ...]:
+    """Assignments of access configurations this run created carry their new ids; those of
+    one whose creation failed are skipped."""
+    ready: list[AssignmentStep] = []
+    for step in steps:
+        configuration_id = step.assignment.access_configuration_id
+        if not configuration_id.startswith(NEW_ACCESS_CONFIGURATION):
+            ready.append(step)
+        elif configuration_id in created:
+            assignment = replace(step.assignment, access_configuration_id=created[configuration_id])
+            ready.append(replace(step, change=replace(step.change, assignment=assignment)))
+        else:
+            why = "its access configuration was not created"
+            results.add(_sso_ref(step).result("skipped", why))
+    return tuple(ready)
 
 
 class _Results:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Outcome = Literal["done", "failed", "skipped"]
-ItemAction = Literal["grant", "create", "delete"]
+ItemAction = Literal["grant", "create", "update", "provision", "delete"]
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,9 @@ class ItemRef:
 
     service: Literal["asm", "cloudsso"]
     action: ItemAction
-    item_id: str  # the principal (Service Mesh) or the account (CloudSSO)
+    # the principal (Service Mesh), the account (CloudSSO assignment, provisioning) or the
+    # access configuration
+    item_id: str
     display: str
 
     def result(

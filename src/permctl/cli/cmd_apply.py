@@ -119,6 +119,7 @@ def apply(
                     changes,
                     mesh_accounts=mesh_accounts,
                     cloudsso=cloudsso,
+                    access_configurations=session.cloudsso.access_configurations,
                     concurrency=concurrency,
                     audit=audit,
                     progress=ReadProgress(quiet=quiet),

@@ -429,3 +429,7 @@ def refuse_deleting_used(
     ]
     if problems:
         raise ConfigError(problems)
+
+
+def widens(change: AccessConfigurationChange) -> bool:
+    return not isinstance(change, AccessConfigurationDelete) and change.diff.widens

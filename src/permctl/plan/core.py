@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from permctl.model import Assignment, SafetySettings
-from permctl.plan.access_configurations import AccessConfigurationChange
+from permctl.model import NEW_ACCESS_CONFIGURATION, Assignment, SafetySettings
+from permctl.plan.access_configurations import AccessConfigurationChange, widens
 from permctl.plan.changes import (
     AssignmentChange,
     MeshRoleChange,
@@ -35,11 +35,17 @@ class Summary:
     creates: int
     deletes: int
     unmanaged: int
+    configuration_creates: int = 0
+    configuration_updates: int = 0
+    configuration_deletes: int = 0
+    widening: int = 0  # access configuration changes that let holders do more
 
 
 def describe(object_id: str, names: Mapping[str, str], label: str | None = None) -> str:
     """`name (id)` for display, the bare id when nothing better is known."""
     name = label or names.get(object_id)
+    if name and object_id.startswith(NEW_ACCESS_CONFIGURATION):
+        return f"{name} (to be created)"
     return f"{name} ({object_id})" if name and name != object_id else object_id
 
 
@@ -70,6 +76,7 @@ class Plan:
     @property
     def summary(self) -> Summary:
         actions = [c.action for u in self.asm_updates for c in u.changes]
+        configurations = [c.action for c in self.access_configuration_changes]
         return Summary(
             adds=actions.count("add"),
             removes=actions.count("remove"),
@@ -78,6 +85,10 @@ class Plan:
             creates=sum(1 for c in self.sso_changes if c.action == "create"),
             deletes=sum(1 for c in self.sso_changes if c.action == "delete"),
             unmanaged=len(self.unmanaged),
+            configuration_creates=configurations.count("create"),
+            configuration_updates=configurations.count("update"),
+            configuration_deletes=configurations.count("delete"),
+            widening=sum(map(widens, self.access_configuration_changes)),
         )
 
     def fingerprint(self) -> str:

@@ -145,7 +145,11 @@ def _too_much_change(plan: Plan) -> TooMuchChange | None:
     existing = plan.existing_managed_grants
     if existing == 0 or existing < plan.safety.min_existing_for_threshold:
         return None
-    grants = _removed_or_changed(plan, lambda *_: True)
+    grants = _removed_or_changed(plan, lambda *_: True) + [
+        f"access configuration {plan.describe(c.configuration_id)}"
+        for c in plan.access_configuration_changes
+        if c.action == "delete"
+    ]
     if 100 * len(grants) / existing <= plan.safety.max_delete_percent:
         return None
     return TooMuchChange(grants, existing, plan.safety.max_delete_percent)

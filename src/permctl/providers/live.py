@@ -71,9 +71,7 @@ def read_access_configurations(
     listing = providers.access_configurations.read(
         sso.directory_id, wanted, everything=sso.prune_access_configurations
     )
-    return LiveAccessConfigurations(
-        MappingProxyType(listing.names), MappingProxyType(listing.read)
-    )
+    return LiveAccessConfigurations(MappingProxyType(listing.names), MappingProxyType(listing.read))
 
 
 def read_asm(

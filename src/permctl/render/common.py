@@ -4,9 +4,16 @@ requests, JSON for machines). What they share lives here."""
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 
 from permctl.model import PrincipalKind
 from permctl.plan import Plan
+from permctl.plan.access_configurations import (
+    AccessConfigurationChange,
+    AccessConfigurationCreate,
+    AccessConfigurationDelete,
+    AccessConfigurationUpdate,
+)
 from permctl.plan.changes import ChangeReason
 
 NO_CHANGES = "No changes. Live state matches the file."
@@ -30,10 +37,19 @@ def summary_line(plan: Plan) -> str:
             f"on {count_of(s.principals, 'principal')}; "
             f"{count_of(s.creates, 'CloudSSO assignment')} to create, {s.deletes} to delete."
         )
+        if plan.access_configuration_changes:
+            parts.append(
+                f"Access configurations: {s.configuration_creates} to create, "
+                f"{s.configuration_updates} to update, {s.configuration_deletes} to delete"
+                f"{f', {s.widening} widening' if s.widening else ''}."
+            )
     else:
         parts.append(NO_CHANGES)
     if s.unmanaged:
         parts.append(f"{count_of(s.unmanaged, 'unmanaged grant')} left alone.")
+    if plan.unmanaged_access_configurations:
+        unmanaged = len(plan.unmanaged_access_configurations)
+        parts.append(f"{count_of(unmanaged, 'unmanaged access configuration')} left alone.")
     return " ".join(parts)
 
 
@@ -49,3 +65,77 @@ def printable(text: str) -> str:
 def count_of(number: int, noun: str) -> str:
     """`1 principal`, `2 principals`."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+# -- access configurations, shared by the text and markdown renderers ----------------------
+
+
+@dataclass(frozen=True)
+class DetailLine:
+    """One line of what an access configuration change does: `level` 0 under the access
+    configuration, 1 inside a statement."""
+
+    level: int
+    symbol: str  # + - ~
+    text: str
+
+
+def configuration_name(plan: Plan, change: AccessConfigurationChange) -> str:
+    if isinstance(change, AccessConfigurationCreate):
+        return change.after.name
+    return plan.describe(change.configuration_id, change.before.name)
+
+
+def configuration_details(change: AccessConfigurationChange) -> list[DetailLine]:
+    """Attributes, system policies and inline policy statements that change, never the two
+    documents side by side."""
+    if isinstance(change, AccessConfigurationDelete):
+        return []
+    lines = [
+        DetailLine(0, "~", f"{a.field}: {_shown(a.before)} -> {_shown(a.after)}")
+        for a in change.diff.attributes
+    ]
+    if isinstance(change, AccessConfigurationCreate):
+        granted = change.after
+        lines.append(DetailLine(0, "+", f"session_duration: {granted.session_duration}"))
+        lines += [
+            DetailLine(0, "+", f"{name}: {_shown(value)}")
+            for name, value in (
+                ("description", granted.description),
+                ("relay_state", granted.relay_state),
+            )
+            if value
+        ]
+    lines += [DetailLine(0, "+", f"system policy {p}") for p in change.diff.system_policies_added]
+    lines += [DetailLine(0, "-", f"system policy {p}") for p in change.diff.system_policies_removed]
+    if change.diff.inline_policy_version:
+        before, after = change.diff.inline_policy_version
+        lines.append(DetailLine(0, "~", f"inline policy Version: {before} -> {after}"))
+    for statement in change.diff.statements:
+        symbol = {"add": "+", "remove": "-", "change": "~"}[statement.action]
+        lines.append(DetailLine(0, symbol, f"statement {statement.statement}"))
+        for part in statement.parts:
+            lines += [DetailLine(1, "+", f"{part.part} {entry}") for entry in part.added]
+            lines += [DetailLine(1, "-", f"{part.part} {entry}") for entry in part.removed]
+    if isinstance(change, AccessConfigurationUpdate):
+        lines.append(DetailLine(0, "~", _reprovisioning(change)))
+    return lines
+
+
+def _reprovisioning(change: AccessConfigurationUpdate) -> str:
+    if change.diff.has_changes:
+        return "re-provisioned on every account it is provisioned on"
+    stale = change.stale_account_ids
+    return f"re-provisioned on {count_of(len(stale), 'account')} where it is out of date"
+
+
+def widenings(change: AccessConfigurationChange) -> list[str]:
+    """`+ Allow ecs:* on * (12 accounts, 40 principals)`, one per change that lets holders do
+    more, with how far it reaches; none for a narrowing change."""
+    if isinstance(change, AccessConfigurationDelete):
+        return []
+    return [f"{line} ({change.reach})" for line in change.diff.widening]
+
+
+def _shown(value: str | int) -> str:
+    return repr(value) if isinstance(value, str) else str(value)

@@ -9,9 +9,16 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from permctl.model import Assignment
+from permctl.model import AccessConfiguration, Assignment
 from permctl.plan import AssignmentChange, MeshRoleChange, Plan, PrincipalUpdate, UnmanagedGrant
+from permctl.plan.access_configurations import (
+    AccessConfigurationChange,
+    AccessConfigurationCreate,
+    AccessConfigurationDelete,
+    AccessConfigurationUpdate,
+)
 from permctl.plan.safety import SafetyIssue
+from permctl.policydocument import parse
 
 FORMAT_VERSION = "1"
 
@@ -34,6 +41,15 @@ def document(plan: Plan) -> dict[str, Any]:
             "directory_id": plan.directory_id,
             "managed_account_ids": list(plan.managed_account_ids),
             "changes": [_assignment_change(plan, c) for c in plan.sso_changes],
+            "access_configurations": {
+                "changes": [
+                    _configuration_change(plan, c) for c in plan.access_configuration_changes
+                ],
+                "unmanaged": [
+                    _named(plan, "access_configuration", i)
+                    for i in plan.unmanaged_access_configurations
+                ],
+            },
         },
         "unmanaged": {
             "asm": [_unmanaged_grant(plan, g) for g in plan.unmanaged.asm],
@@ -67,6 +83,37 @@ def _mesh_change(plan: Plan, change: MeshRoleChange) -> dict[str, Any]:
 def _assignment_change(plan: Plan, change: AssignmentChange) -> dict[str, Any]:
     assignment = _assignment(plan, change.assignment)
     return {"action": change.action, "reason": change.reason, **assignment}
+
+
+def _configuration_change(plan: Plan, change: AccessConfigurationChange) -> dict[str, Any]:
+    """What it was and will be (policies as documents), the structured diff, and whether and
+    how far it widens."""
+    common = {
+        "action": change.action,
+        **_named(plan, "access_configuration", change.configuration_id),
+    }
+    if isinstance(change, AccessConfigurationDelete):
+        return {**common, "before": _granted(change.before), "after": None}
+    before = None if isinstance(change, AccessConfigurationCreate) else _granted(change.before)
+    return {
+        **common,
+        "before": before,
+        "after": _granted(change.after),
+        "diff": asdict(change.diff),
+        "widens": change.diff.widens,
+        "widening": list(change.diff.widening),
+        "reach": asdict(change.reach),
+        "reprovision_account_ids": list(
+            change.stale_account_ids if isinstance(change, AccessConfigurationUpdate) else ()
+        ),
+    }
+
+
+def _granted(granted: AccessConfiguration) -> dict[str, Any]:
+    return {
+        **asdict(granted),
+        "inline_policy": parse(granted.inline_policy) if granted.inline_policy else None,
+    }
 
 
 def _assignment(plan: Plan, a: Assignment) -> dict[str, Any]:

@@ -17,7 +17,16 @@ from permctl.model import Assignment
 from permctl.plan import Plan
 from permctl.plan.changes import ChangeReason
 from permctl.plan.safety import SafetyIssue, more_than_shown
-from permctl.render.common import KIND_NAMES, REASON_NOTES, count_of, printable, summary_line
+from permctl.render.common import (
+    KIND_NAMES,
+    REASON_NOTES,
+    configuration_details,
+    configuration_name,
+    count_of,
+    printable,
+    summary_line,
+    widenings,
+)
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment
 CLOSING_ROOM = 1_000  # kept free for the notes and tags that close the comment
@@ -39,7 +48,11 @@ class _Section:
 
 def render(plan: Plan) -> str:
     head = _head(plan)
-    sections = [s for s in (_asm(plan), _cloudsso(plan), _unmanaged(plan)) if s.rows]
+    sections = [
+        s
+        for s in (_asm(plan), _access_configurations(plan), _cloudsso(plan), _unmanaged(plan))
+        if s.rows
+    ]
     budget = COMMENT_LIMIT - CLOSING_ROOM - len(head)
     parts, omitted = [head], 0
     for section in sections:
@@ -103,6 +116,10 @@ def _summary_table(plan: Plan) -> list[str]:
         ("Principals updated", s.principals),
         ("CloudSSO assignments to create", s.creates),
         ("CloudSSO assignments to delete", s.deletes),
+        ("Access configurations to create", s.configuration_creates),
+        ("Access configurations to update", s.configuration_updates),
+        ("Access configurations to delete", s.configuration_deletes),
+        ("Access configuration changes that widen", s.widening),
         ("Unmanaged grants left alone", s.unmanaged),
     ]
     return ["| Change | Count |", "| --- | ---: |", *(f"| {n} | {c} |" for n, c in rows), ""]
@@ -137,6 +154,29 @@ def _cloudsso(plan: Plan) -> _Section:
     directory = escape_html(plan.directory_id or "")
     title = f"CloudSSO: {count_of(len(rows), 'assignment change')} in directory {directory}"
     return _Section(title, ("", "Account", "Principal", "Access configuration", "Reason"), rows)
+
+
+def _access_configurations(plan: Plan) -> _Section:
+    """One row per thing that changes; a widening change leads its access configuration's
+    rows, marked, so a reviewer meets it first."""
+    rows: list[str] = []
+    for change in plan.access_configuration_changes:
+        name = configuration_name(plan, change)
+        rows += [_row("! widens", name, widening) for widening in widenings(change)]
+        pruned = _reason("unlisted") if change.action == "delete" else ""
+        rows.append(_row(change.action, name, pruned))
+        rows += [
+            _row(detail.symbol, name, ("  " * detail.level) + detail.text)
+            for detail in configuration_details(change)
+        ]
+    rows += [
+        _row("unmanaged", plan.describe(i), "not in the file, left alone")
+        for i in plan.unmanaged_access_configurations
+    ]
+    changes = count_of(len(plan.access_configuration_changes), "access configuration change")
+    return _Section(
+        f"CloudSSO: {changes}", ("", "Access configuration", "What changes"), tuple(rows)
+    )
 
 
 def _unmanaged(plan: Plan) -> _Section:

@@ -16,8 +16,11 @@ from permctl.plan.safety import more_than_shown
 from permctl.render.common import (
     KIND_NAMES,
     REASON_NOTES,
+    configuration_details,
+    configuration_name,
     printable,
     summary_line,
+    widenings,
 )
 
 SYMBOLS = {"add": "+", "create": "+", "remove": "-", "delete": "-", "change": "~"}
@@ -28,6 +31,8 @@ def render(plan: Plan) -> Text:
     out = Text()
     if plan.asm_updates or plan.unmanaged.asm:
         _service_mesh(out, plan)
+    if plan.access_configuration_changes or plan.unmanaged_access_configurations:
+        _access_configurations(out, plan)
     if plan.sso_changes or plan.unmanaged.cloudsso:
         _cloudsso(out, plan)
     _unsafe(out, plan)
@@ -85,6 +90,26 @@ def _cloudsso(out: Text, plan: Plan) -> None:
         out.append("  Unmanaged, left alone (not in the file; cloudsso.prune_unlisted is off):\n")
     for a in plan.unmanaged.cloudsso:
         _line(out, "?", 4, f"{_assignment(plan, a)} on account {plan.describe(a.account_id)}")
+    out.append("\n")
+
+
+def _access_configurations(out: Text, plan: Plan) -> None:
+    directory = printable(plan.directory_id or "")
+    out.append(f"CloudSSO access configurations (directory {directory})\n", style="bold")
+    for change in plan.access_configuration_changes:
+        symbol = {"create": "+", "update": "~", "delete": "-"}[change.action]
+        pruned = _reason("unlisted") if change.action == "delete" else ""
+        _line(out, symbol, 2, configuration_name(plan, change) + pruned)
+        for detail in configuration_details(change):
+            _line(out, detail.symbol, 6 + 4 * detail.level, detail.text)
+        name = configuration_name(plan, change)
+        for widening in widenings(change):
+            _line(out, "!", 6, f"widens {name}: {widening}")
+    if plan.unmanaged_access_configurations:
+        off = "cloudsso.prune_access_configurations is off"
+        out.append(f"  Unmanaged, left alone (not in the file; {off}):\n")
+    for configuration_id in plan.unmanaged_access_configurations:
+        _line(out, "?", 4, plan.describe(configuration_id))
     out.append("\n")
 
 

@@ -1,0 +1,220 @@
+"""Access configurations, around the assignment changes: created, updated and re-provisioned
+before them (an assignment can then use a new one, and new holders get the new version), and
+deleted after them (the assignments that used one are gone first).
+
+Calls: one CreateAccessConfiguration or UpdateAccessConfiguration (every attribute together),
+one Add or Remove per system policy, one call for the inline policy, then, after an update,
+one listing of where it needs re-provisioning and one ProvisionAccessConfiguration per account
+there, each task followed to its end like an assignment's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from permctl.apply.audit import AuditLog
+from permctl.apply.report import ItemAction, ItemRef, ItemResult, Outcome
+from permctl.errors import ApiError
+from permctl.model import AccessConfiguration
+from permctl.plan import describe
+from permctl.plan.access_configurations import (
+    AccessConfigurationChange,
+    AccessConfigurationCreate,
+    AccessConfigurationDelete,
+    AccessConfigurationUpdate,
+)
+from permctl.providers import AccessConfigurationProvider, CloudSsoProvider
+from permctl.providers.access_configurations import REPROVISION_REQUIRED
+from permctl.providers.cloudsso import Task
+
+Record = Callable[[ItemResult], None]
+
+
+@dataclass
+class ConfigurationApply:
+    """Runs in the apply's own thread, before and after the scheduled assignment changes."""
+
+    directory_id: str
+    given: AccessConfigurationProvider | None  # needed only when there are changes
+    cloudsso: CloudSsoProvider
+    record: Record
+    count_write: Callable[[], None]
+    audit: AuditLog | None = None
+    names: Mapping[str, str] = field(default_factory=dict)  # account id -> name, for display
+    created: dict[str, str] = field(default_factory=dict)  # placeholder id -> real id
+    failed: set[str] = field(default_factory=set)  # ids whose change did not go through
+
+    @property
+    def provider(self) -> AccessConfigurationProvider:
+        if self.given is None:
+            raise ValueError("access configuration changes need the access configuration provider")
+        return self.given
+
+    def before_assignments(self, changes: Iterable[AccessConfigurationChange]) -> None:
+        """Creates, then updates, then re-provisioning of what was updated."""
+        updated: list[AccessConfigurationUpdate] = []
+        for change in changes:
+            if isinstance(change, AccessConfigurationCreate):
+                self._create(change)
+            elif isinstance(change, AccessConfigurationUpdate) and self._update(change):
+                updated.append(change)
+        for change in updated:
+            self._reprovision(change)
+
+    def after_assignments(self, changes: Iterable[AccessConfigurationChange]) -> None:
+        for change in changes:
+            if isinstance(change, AccessConfigurationDelete):
+                self._delete(change)
+
+    # -- create and update ------------------------------------------------------------------
+
+    def _create(self, change: AccessConfigurationCreate) -> None:
+        wanted = change.after
+        ref = _ref("create", change.configuration_id, wanted.name)
+        try:
+            self.count_write()
+            new_id = self.provider.create(self.directory_id, wanted)
+            self.created[change.configuration_id] = new_id
+            self._policies(new_id, AccessConfiguration(name=wanted.name), None, wanted)
+        except ApiError as error:
+            self.failed.add(change.configuration_id)
+            self._done(ref, "failed", error.api_message, error.code, error.request_id)
+            return
+        self._done(ref, "done", f"created as {new_id}", None, None, None, _audited(wanted))
+
+    def _update(self, change: AccessConfigurationUpdate) -> bool:
+        """Attributes and policies; True when it is to be re-provisioned."""
+        ref = _ref("update", change.configuration_id, change.after.name)
+        if not change.diff.has_changes:
+            return True  # only out of date where it is provisioned
+        try:
+            if change.diff.attributes:
+                self.count_write()
+                self.provider.update(
+                    self.directory_id, change.configuration_id, change.before, change.after
+                )
+            self._policies(
+                change.configuration_id, change.before, change.inline_policy_name, change.after
+            )
+        except ApiError as error:
+            self.failed.add(change.configuration_id)
+            self._done(ref, "failed", error.api_message, error.code, error.request_id)
+            return False
+        self._done(ref, "done", "", None, None, _audited(change.before), _audited(change.after))
+        return True
+
+    def _policies(
+        self,
+        configuration_id: str,
+        before: AccessConfiguration,
+        inline_name: str | None,
+        after: AccessConfiguration,
+    ) -> None:
+        """One call per system policy added or removed, one for the inline policy."""
+        for name in sorted(set(after.system_policies) - set(before.system_policies)):
+            self.count_write()
+            self.provider.add_system_policy(self.directory_id, configuration_id, name)
+        for name in sorted(set(before.system_policies) - set(after.system_policies)):
+            self.count_write()
+            self.provider.remove_policy(self.directory_id, configuration_id, "System", name)
+        if after.inline_policy == before.inline_policy:
+            return
+        self.count_write()
+        if after.inline_policy is None:
+            self.provider.remove_policy(
+                self.directory_id, configuration_id, "Inline", inline_name or ""
+            )
+        else:
+            existing = inline_name if before.inline_policy else None
+            self.provider.put_inline_policy(
+                self.directory_id, configuration_id, existing, after.inline_policy
+            )
+
+    # -- re-provisioning --------------------------------------------------------------------
+
+    def _reprovision(self, change: AccessConfigurationUpdate) -> None:
+        """Every account where it is out of date, submitted together, then each task followed."""
+        name, configuration_id = change.after.name, change.configuration_id
+        try:
+            stale = self.provider.provisionings(
+                self.directory_id, configuration_id, REPROVISION_REQUIRED
+            )
+        except ApiError as error:
+            ref = _ref("provision", configuration_id, name)
+            why = f"could not list where it needs re-provisioning: {error.api_message}"
+            self._done(ref, "failed", why, error.code, error.request_id)
+            return
+        submitted: list[tuple[ItemRef, Task]] = []
+        for provisioning in stale:
+            ref = ItemRef(
+                "cloudsso", "provision", provisioning.account_id,
+                f"{name} on account {describe(provisioning.account_id, self.names)}",
+            )  # fmt: skip
+            self.count_write()
+            try:
+                task = self.provider.provision(
+                    self.directory_id, configuration_id, provisioning.account_id
+                )
+            except ApiError as error:
+                self._done(ref, "failed", error.api_message, error.code, error.request_id)
+                continue
+            submitted.append((ref, task))
+        for ref, task in submitted:
+            result = self.cloudsso.wait_for_task(self.directory_id, task)
+            if result.succeeded:
+                self._done(ref, "done", f"task {task.task_id}", None, task.request_id)
+            else:
+                why = f"task {task.task_id} failed: {result.failure_reason}"
+                self._done(ref, "failed", why, "TaskFailed", task.request_id)
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _delete(self, change: AccessConfigurationDelete) -> None:
+        ref = _ref("delete", change.configuration_id, change.before.name)
+        self.count_write()
+        try:
+            self.provider.delete(self.directory_id, change.configuration_id)
+        except ApiError as error:
+            self._done(ref, "failed", error.api_message, error.code, error.request_id)
+            return
+        self._done(ref, "done", "", None, None, _audited(change.before), None)
+
+    def _done(
+        self,
+        ref: ItemRef,
+        outcome: Outcome,
+        detail: str,
+        code: str | None,
+        request_id: str | None,
+        before: Any = None,
+        after: Any = None,
+    ) -> None:
+        self.record(ref.result(outcome, detail, code, request_id))
+        if self.audit:
+            self.audit.record(
+                action=f"{ref.action.capitalize()}AccessConfiguration",
+                section="cloudsso",
+                subject={"access_configuration": ref.item_id, "name": ref.display},
+                before=before,
+                after=after,
+                outcome=outcome,
+                request_id=request_id,
+                detail=detail,
+            )
+
+
+def _ref(action: ItemAction, configuration_id: str, name: str) -> ItemRef:
+    return ItemRef("cloudsso", action, configuration_id, f"access configuration {name}")
+
+
+def _audited(granted: AccessConfiguration) -> dict[str, Any]:
+    return {
+        "name": granted.name,
+        "description": granted.description,
+        "session_duration": granted.session_duration,
+        "relay_state": granted.relay_state,
+        "system_policies": list(granted.system_policies),
+        "inline_policy": granted.inline_policy,
+    }
