@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from permctl.drift.report import FORMAT_VERSION, DriftReport, describe_item
-from permctl.plan import DRIFT_KINDS, DRIFT_SERVICES, DriftItem, Plan
+from permctl.plan import ACCESS_CONFIGURATION, DRIFT_KINDS, DRIFT_SERVICES, DriftItem, Plan
 
 
 def render(report: DriftReport) -> str:
@@ -53,7 +53,15 @@ def _item(plan: Plan, item: DriftItem) -> dict[str, Any]:
         **_named(plan, "principal", item.principal_id),
     }
     specific: dict[str, Any]
-    if item.service == "asm":
+    if item.principal_type == ACCESS_CONFIGURATION:
+        specific = {
+            **_named(plan, "access_configuration", item.principal_id),
+            "account_id": item.target_id or None,
+            "changes": list(item.details),
+            "widens": bool(item.widening),
+            "widening": list(item.widening),
+        }
+    elif item.service == "asm":
         specific = {
             **_named(plan, "mesh", item.target_id),
             "live_role": item.live,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from permctl.plan import (
+    ACCESS_CONFIGURATION,
     DRIFT_KINDS,
     DRIFT_SERVICES,
     DriftItem,
@@ -25,6 +26,8 @@ KIND_TITLES: dict[DriftKind, str] = {
     "in_file_missing_live": "in the file but missing live",
     "role_mismatch": "role mismatch",
     "expired_still_live": "expired but still live",
+    "access_configuration_differs": "access configuration differs from the file",
+    "reprovision_required": "access configuration changed but not re-provisioned",
 }
 SERVICE_TITLES: dict[DriftService, str] = {"asm": "Service Mesh", "cloudsso": "CloudSSO"}
 NO_DRIFT = "No drift: live state matches the file."
@@ -99,6 +102,8 @@ def principal_noun(item: DriftItem) -> str:
 
 def describe_item(plan: Plan, item: DriftItem) -> str:
     """`RAM user carol (278...) on mesh staging (c4e...): live istio-ops, file istio-readonly`."""
+    if item.principal_type == ACCESS_CONFIGURATION:
+        return _describe_configuration(plan, item)
     target = "mesh" if item.service == "asm" else "account"
     file_side = "expired" if item.kind == "expired_still_live" else _held(plan, item.in_file)
     return (
@@ -106,6 +111,18 @@ def describe_item(plan: Plan, item: DriftItem) -> str:
         f"on {target} {plan.describe(item.target_id)}: "
         f"live {_held(plan, item.live)}, file {file_side}"
     )
+
+
+def _describe_configuration(plan: Plan, item: DriftItem) -> str:
+    """`access configuration ECS-Admin (ac-...): + statement Allow ecs:* on *; ! widens: ...`"""
+    what = f"access configuration {plan.describe(item.principal_id)}"
+    if item.kind == "reprovision_required":
+        account = plan.describe(item.target_id)
+        return f"{what} on account {account}: not re-provisioned since it changed"
+    if item.kind == "in_file_missing_live":
+        return f"{what}: in the file, not in the directory"
+    changes = [*item.details, *(f"! widens: {w}" for w in item.widening)]
+    return f"{what}: " + "; ".join(changes)
 
 
 def _held(plan: Plan, what: str | None) -> str:

@@ -12,6 +12,7 @@ from permctl.plan.changes import (
 )
 from permctl.plan.core import MeshAdmins, Plan, Summary, describe
 from permctl.plan.drift import (
+    ACCESS_CONFIGURATION,
     DRIFT_KINDS,
     DRIFT_SERVICES,
     DriftItem,
@@ -30,6 +31,7 @@ from permctl.plan.safety import (
 )
 
 __all__ = [
+    "ACCESS_CONFIGURATION",
     "DRIFT_KINDS",
     "DRIFT_SERVICES",
     "AccountSnapshot",

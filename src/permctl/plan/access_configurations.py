@@ -433,3 +433,64 @@ def refuse_deleting_used(
 
 def widens(change: AccessConfigurationChange) -> bool:
     return not isinstance(change, AccessConfigurationDelete) and change.diff.widens
+
+
+# -- what a change does, line by line (for renderers and drift) ------------------------
+
+
+@dataclass(frozen=True)
+class DetailLine:
+    """One line of what an access configuration change does: `level` 0 under the access
+    configuration, 1 inside a statement."""
+
+    level: int
+    symbol: str  # + - ~
+    text: str
+
+
+def change_lines(change: AccessConfigurationChange) -> list[DetailLine]:
+    """Attributes, system policies and inline policy statements that change, never the two
+    documents side by side."""
+    if isinstance(change, AccessConfigurationDelete):
+        return []
+    lines = [
+        DetailLine(0, "~", f"{a.field}: {_shown(a.before)} -> {_shown(a.after)}")
+        for a in change.diff.attributes
+    ]
+    if isinstance(change, AccessConfigurationCreate):
+        granted = change.after
+        lines.append(DetailLine(0, "+", f"session_duration: {granted.session_duration}"))
+        lines += [
+            DetailLine(0, "+", f"{name}: {_shown(value)}")
+            for name, value in (
+                ("description", granted.description),
+                ("relay_state", granted.relay_state),
+            )
+            if value
+        ]
+    lines += [DetailLine(0, "+", f"system policy {p}") for p in change.diff.system_policies_added]
+    lines += [DetailLine(0, "-", f"system policy {p}") for p in change.diff.system_policies_removed]
+    if change.diff.inline_policy_version:
+        before, after = change.diff.inline_policy_version
+        lines.append(DetailLine(0, "~", f"inline policy Version: {before} -> {after}"))
+    for statement in change.diff.statements:
+        symbol = {"add": "+", "remove": "-", "change": "~"}[statement.action]
+        lines.append(DetailLine(0, symbol, f"statement {statement.statement}"))
+        for part in statement.parts:
+            lines += [DetailLine(1, "+", f"{part.part} {entry}") for entry in part.added]
+            lines += [DetailLine(1, "-", f"{part.part} {entry}") for entry in part.removed]
+    if isinstance(change, AccessConfigurationUpdate):
+        lines.append(DetailLine(0, "~", _reprovisioning(change)))
+    return lines
+
+
+def _reprovisioning(change: AccessConfigurationUpdate) -> str:
+    if change.diff.has_changes:
+        return "re-provisioned on every account it is provisioned on"
+    accounts = len(change.stale_account_ids)
+    plural = "" if accounts == 1 else "s"
+    return f"re-provisioned on {accounts} account{plural} where it is out of date"
+
+
+def _shown(value: str | int) -> str:
+    return repr(value) if isinstance(value, str) else str(value)

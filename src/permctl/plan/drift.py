@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Literal
 
 from permctl.model import Assignment
-from permctl.plan.changes import AssignmentChange, MeshRoleChange, PrincipalUpdate
+from permctl.plan.access_configurations import (
+    AccessConfigurationChange,
+    AccessConfigurationCreate,
+    AccessConfigurationDelete,
+    change_lines,
+)
+from permctl.plan.changes import AssignmentChange, MeshRoleChange, PrincipalUpdate, sha256_of
 from permctl.plan.core import Plan
 
 DriftKind = Literal[
-    "live_not_in_file", "in_file_missing_live", "role_mismatch", "expired_still_live"
+    "live_not_in_file",
+    "in_file_missing_live",
+    "role_mismatch",
+    "expired_still_live",
+    "access_configuration_differs",
+    "reprovision_required",
 ]
 DRIFT_KINDS: tuple[DriftKind, ...] = (
     "live_not_in_file",
     "in_file_missing_live",
     "role_mismatch",
     "expired_still_live",
+    "access_configuration_differs",
+    "reprovision_required",
 )
+# The principal_type of an item about an access configuration itself (its principal_id is
+# the access configuration's id).
+ACCESS_CONFIGURATION = "AccessConfiguration"
 DriftService = Literal["asm", "cloudsso"]
 DRIFT_SERVICES: tuple[DriftService, ...] = ("asm", "cloudsso")
 
@@ -35,6 +51,9 @@ class DriftItem:
     target_id: str  # the mesh or the account
     live: str | None
     in_file: str | None
+    # An access configuration that differs: what changes, and what of it widens (with reach).
+    details: tuple[str, ...] = ()
+    widening: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -70,6 +89,11 @@ def drift_items(plan: Plan) -> tuple[DriftItem, ...]:
         for g in plan.unmanaged.asm
     ]
     items += [_assignment_item(c) for c in plan.sso_changes]
+    items += [
+        item
+        for change in plan.access_configuration_changes
+        for item in _configuration_items(change)
+    ]
     items += [_assignment_item(AssignmentChange("delete", a)) for a in plan.unmanaged.cloudsso]
     return tuple(sorted(items))
 
@@ -112,3 +136,36 @@ def _assignment_drift(change: AssignmentChange) -> DriftKind:
     if change.reason == "expired":
         return "expired_still_live"
     return "in_file_missing_live" if change.action == "create" else "live_not_in_file"
+
+
+def _configuration_items(change: AccessConfigurationChange) -> list[DriftItem]:
+    """A managed access configuration whose attributes or policies differ from the file (live
+    and in_file are digests of each side, so the key changes when either does), and each
+    account where it is changed but not re-provisioned."""
+    if isinstance(change, AccessConfigurationDelete):
+        return []
+    if isinstance(change, AccessConfigurationCreate):
+        return [
+            DriftItem(
+                "cloudsso", "in_file_missing_live", ACCESS_CONFIGURATION,
+                change.configuration_id, "", None, change.after.name,
+            )
+        ]  # fmt: skip
+    items = [
+        DriftItem(
+            "cloudsso", "reprovision_required", ACCESS_CONFIGURATION, change.configuration_id,
+            account_id, "ReprovisionRequired", "Provisioned",
+        )
+        for account_id in change.stale_account_ids
+    ]  # fmt: skip
+    if change.diff.has_changes:
+        items.append(
+            DriftItem(
+                "cloudsso", "access_configuration_differs", ACCESS_CONFIGURATION,
+                change.configuration_id, "", sha256_of(asdict(change.before))[7:19],
+                sha256_of(asdict(change.after))[7:19],
+                tuple(line.text for line in change_lines(change)),
+                tuple(f"{w} ({change.reach})" for w in change.diff.widening),
+            )
+        )  # fmt: skip
+    return items

@@ -4,7 +4,6 @@ requests, JSON for machines). What they share lives here."""
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 
 from permctl.model import PrincipalKind
 from permctl.plan import Plan
@@ -12,7 +11,6 @@ from permctl.plan.access_configurations import (
     AccessConfigurationChange,
     AccessConfigurationCreate,
     AccessConfigurationDelete,
-    AccessConfigurationUpdate,
 )
 from permctl.plan.changes import ChangeReason
 
@@ -70,63 +68,10 @@ def count_of(number: int, noun: str) -> str:
 # -- access configurations, shared by the text and markdown renderers ----------------------
 
 
-@dataclass(frozen=True)
-class DetailLine:
-    """One line of what an access configuration change does: `level` 0 under the access
-    configuration, 1 inside a statement."""
-
-    level: int
-    symbol: str  # + - ~
-    text: str
-
-
 def configuration_name(plan: Plan, change: AccessConfigurationChange) -> str:
     if isinstance(change, AccessConfigurationCreate):
         return change.after.name
     return plan.describe(change.configuration_id, change.before.name)
-
-
-def configuration_details(change: AccessConfigurationChange) -> list[DetailLine]:
-    """Attributes, system policies and inline policy statements that change, never the two
-    documents side by side."""
-    if isinstance(change, AccessConfigurationDelete):
-        return []
-    lines = [
-        DetailLine(0, "~", f"{a.field}: {_shown(a.before)} -> {_shown(a.after)}")
-        for a in change.diff.attributes
-    ]
-    if isinstance(change, AccessConfigurationCreate):
-        granted = change.after
-        lines.append(DetailLine(0, "+", f"session_duration: {granted.session_duration}"))
-        lines += [
-            DetailLine(0, "+", f"{name}: {_shown(value)}")
-            for name, value in (
-                ("description", granted.description),
-                ("relay_state", granted.relay_state),
-            )
-            if value
-        ]
-    lines += [DetailLine(0, "+", f"system policy {p}") for p in change.diff.system_policies_added]
-    lines += [DetailLine(0, "-", f"system policy {p}") for p in change.diff.system_policies_removed]
-    if change.diff.inline_policy_version:
-        before, after = change.diff.inline_policy_version
-        lines.append(DetailLine(0, "~", f"inline policy Version: {before} -> {after}"))
-    for statement in change.diff.statements:
-        symbol = {"add": "+", "remove": "-", "change": "~"}[statement.action]
-        lines.append(DetailLine(0, symbol, f"statement {statement.statement}"))
-        for part in statement.parts:
-            lines += [DetailLine(1, "+", f"{part.part} {entry}") for entry in part.added]
-            lines += [DetailLine(1, "-", f"{part.part} {entry}") for entry in part.removed]
-    if isinstance(change, AccessConfigurationUpdate):
-        lines.append(DetailLine(0, "~", _reprovisioning(change)))
-    return lines
-
-
-def _reprovisioning(change: AccessConfigurationUpdate) -> str:
-    if change.diff.has_changes:
-        return "re-provisioned on every account it is provisioned on"
-    stale = change.stale_account_ids
-    return f"re-provisioned on {count_of(len(stale), 'account')} where it is out of date"
 
 
 def widenings(change: AccessConfigurationChange) -> list[str]:
@@ -135,7 +80,3 @@ def widenings(change: AccessConfigurationChange) -> list[str]:
     if isinstance(change, AccessConfigurationDelete):
         return []
     return [f"{line} ({change.reach})" for line in change.diff.widening]
-
-
-def _shown(value: str | int) -> str:
-    return repr(value) if isinstance(value, str) else str(value)

@@ -18,6 +18,8 @@ KIND_STYLES: dict[DriftKind, str] = {
     "in_file_missing_live": "green",
     "role_mismatch": "yellow",
     "expired_still_live": "red",
+    "access_configuration_differs": "yellow",
+    "reprovision_required": "yellow",
 }
 JSON_HINT = "every item is in `permctl drift --format json`"
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 from permctl.model import Assignment
 from permctl.plan import Plan
+from permctl.plan.access_configurations import change_lines
 from permctl.plan.changes import ChangeReason
 from permctl.plan.safety import SafetyIssue, more_than_shown
 from permctl.render.common import (
     KIND_NAMES,
     REASON_NOTES,
-    configuration_details,
     configuration_name,
     count_of,
     printable,
@@ -167,7 +167,7 @@ def _access_configurations(plan: Plan) -> _Section:
         rows.append(_row(change.action, name, pruned))
         rows += [
             _row(detail.symbol, name, ("  " * detail.level) + detail.text)
-            for detail in configuration_details(change)
+            for detail in change_lines(change)
         ]
     rows += [
         _row("unmanaged", plan.describe(i), "not in the file, left alone")

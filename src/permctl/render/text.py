@@ -11,12 +11,12 @@ from rich.text import Text
 
 from permctl.model import Assignment
 from permctl.plan import AssignmentChange, MeshRoleChange, Plan, PrincipalUpdate
+from permctl.plan.access_configurations import change_lines
 from permctl.plan.changes import ChangeReason
 from permctl.plan.safety import more_than_shown
 from permctl.render.common import (
     KIND_NAMES,
     REASON_NOTES,
-    configuration_details,
     configuration_name,
     printable,
     summary_line,
@@ -100,7 +100,7 @@ def _access_configurations(out: Text, plan: Plan) -> None:
         symbol = {"create": "+", "update": "~", "delete": "-"}[change.action]
         pruned = _reason("unlisted") if change.action == "delete" else ""
         _line(out, symbol, 2, configuration_name(plan, change) + pruned)
-        for detail in configuration_details(change):
+        for detail in change_lines(change):
             _line(out, detail.symbol, 6 + 4 * detail.level, detail.text)
         name = configuration_name(plan, change)
         for widening in widenings(change):
