@@ -13,6 +13,7 @@ part of one taken away, a system policy added, a longer session.
 
 from __future__ import annotations
 
+import fnmatch
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -167,7 +168,7 @@ def _statement_changes(
             continue
         parts = tuple(p for p in _part_changes(old, new) if p.added or p.removed)
         if parts:
-            widening = tuple(w for p in parts for w in _widening(new, p))
+            widening = tuple(w for p in parts for w in _widening(old, new, p))
             yield StatementChange("change", new["Effect"], one_line(new), parts, widening)
     for statement in sorted(removed, key=canonical):
         widens = statement["Effect"] == "Deny"
@@ -240,12 +241,19 @@ def _listed(statement: Mapping[str, Any], part: str) -> str:
     return "Not" + part + " " + ", ".join(statement.get("Not" + part, ()))
 
 
-def _widening(statement: Mapping[str, Any], part: PartChange) -> Iterator[str]:
+def _widening(
+    old: Mapping[str, Any], statement: Mapping[str, Any], part: PartChange
+) -> Iterator[str]:
     """`+ Allow ecs:* on *` for an action added to an Allow statement; `- Deny ram:* on *` for
-    one taken off a Deny; the part named for the rest (`- Condition ... from Allow ...`)."""
+    one taken off a Deny; the part named for the rest (`- Condition ... from Allow ...`). An
+    entry the other side's wildcards already cover changes nothing: ecs:Describe* replaced by
+    ecs:DescribeInstances narrows."""
     effect = statement["Effect"]
     more = WIDENS_WHEN_ADDED[effect][part.part]
     entries = part.added if more else part.removed
+    if part.part != "Condition":
+        patterns = (old if more else statement).get(part.part, ())
+        entries = tuple(e for e in entries if not _covered(e, patterns))
     if not entries:
         return
     sign, listed = ("+" if more else "-"), ", ".join(entries)
@@ -256,6 +264,12 @@ def _widening(statement: Mapping[str, Any], part: PartChange) -> Iterator[str]:
     else:
         preposition = "on" if more else "from"
         yield f"{sign} {part.part} {listed} {preposition} {one_line(statement)}"
+
+
+def _covered(entry: str, patterns: Iterable[str]) -> bool:
+    """Whether a RAM action or resource pattern (`*` and `?` wildcards, actions compared
+    without case) is matched by one of `patterns`."""
+    return any(fnmatch.fnmatchcase(entry.lower(), p.lower()) for p in patterns)
 
 
 # -- the change kinds ---------------------------------------------------------------------
@@ -397,20 +411,25 @@ def refuse_deleting_used(
     deleted = {c.configuration_id for c in planned.changes if c.action == "delete"}
     if not deleted:
         return
+    by_entry = {
+        d.source: d.assignment.access_configuration_id
+        for d in sso.assignments
+        if d.assignment.access_configuration_id in deleted
+    }  # an entry of the file expands to many assignments: one problem each
     problems = [
         ConfigProblem(
-            d.source.file,
-            d.source.line,
-            d.source.column,
+            source.file,
+            source.line,
+            source.column,
             "cloudsso.assignments",
             f"uses access configuration {live.names.get(i, i)!r}, which the plan would delete "
             "(cloudsso.prune_access_configurations): list it under "
             "cloudsso.access_configurations or drop the assignment",
         )
-        for d in sso.assignments
-        if (i := d.assignment.access_configuration_id) in deleted
+        for source, i in by_entry.items()
     ]
     removed = {c.assignment for c in assignment_changes if c.action == "delete"}
+    removed |= {d.assignment for d in sso.assignments}  # already named at their line
     kept = sorted(
         a for a in live.assignments if a.access_configuration_id in deleted and a not in removed
     )
@@ -449,38 +468,44 @@ class DetailLine:
 
 
 def change_lines(change: AccessConfigurationChange) -> list[DetailLine]:
-    """Attributes, system policies and inline policy statements that change, never the two
-    documents side by side."""
+    """What a change does: a new one's attributes, then what differs, then re-provisioning."""
     if isinstance(change, AccessConfigurationDelete):
         return []
+    if isinstance(change, AccessConfigurationUpdate):
+        return [*diff_lines(change.diff), DetailLine(0, "~", _reprovisioning(change))]
+    granted = change.after
+    attributes = [("session_duration", granted.session_duration)] + [
+        (name, value)
+        for name, value in (
+            ("description", granted.description),
+            ("relay_state", granted.relay_state),
+        )
+        if value
+    ]
+    return [
+        *(DetailLine(0, "+", f"{name}: {_shown(value)}") for name, value in attributes),
+        *diff_lines(change.diff),
+    ]
+
+
+def diff_lines(diff: AccessConfigurationDiff) -> list[DetailLine]:
+    """Attributes, system policies and inline policy statements that differ, never the two
+    documents side by side."""
     lines = [
         DetailLine(0, "~", f"{a.field}: {_shown(a.before)} -> {_shown(a.after)}")
-        for a in change.diff.attributes
+        for a in diff.attributes
     ]
-    if isinstance(change, AccessConfigurationCreate):
-        granted = change.after
-        lines.append(DetailLine(0, "+", f"session_duration: {granted.session_duration}"))
-        lines += [
-            DetailLine(0, "+", f"{name}: {_shown(value)}")
-            for name, value in (
-                ("description", granted.description),
-                ("relay_state", granted.relay_state),
-            )
-            if value
-        ]
-    lines += [DetailLine(0, "+", f"system policy {p}") for p in change.diff.system_policies_added]
-    lines += [DetailLine(0, "-", f"system policy {p}") for p in change.diff.system_policies_removed]
-    if change.diff.inline_policy_version:
-        before, after = change.diff.inline_policy_version
+    lines += [DetailLine(0, "+", f"system policy {p}") for p in diff.system_policies_added]
+    lines += [DetailLine(0, "-", f"system policy {p}") for p in diff.system_policies_removed]
+    if diff.inline_policy_version:
+        before, after = diff.inline_policy_version
         lines.append(DetailLine(0, "~", f"inline policy Version: {before} -> {after}"))
-    for statement in change.diff.statements:
+    for statement in diff.statements:
         symbol = {"add": "+", "remove": "-", "change": "~"}[statement.action]
         lines.append(DetailLine(0, symbol, f"statement {statement.statement}"))
         for part in statement.parts:
             lines += [DetailLine(1, "+", f"{part.part} {entry}") for entry in part.added]
             lines += [DetailLine(1, "-", f"{part.part} {entry}") for entry in part.removed]
-    if isinstance(change, AccessConfigurationUpdate):
-        lines.append(DetailLine(0, "~", _reprovisioning(change)))
     return lines
 
 

@@ -10,7 +10,8 @@ from permctl.plan.access_configurations import (
     AccessConfigurationChange,
     AccessConfigurationCreate,
     AccessConfigurationDelete,
-    change_lines,
+    compare,
+    diff_lines,
 )
 from permctl.plan.changes import AssignmentChange, MeshRoleChange, PrincipalUpdate, sha256_of
 from permctl.plan.core import Plan
@@ -140,8 +141,9 @@ def _assignment_drift(change: AssignmentChange) -> DriftKind:
 
 def _configuration_items(change: AccessConfigurationChange) -> list[DriftItem]:
     """A managed access configuration whose attributes or policies differ from the file (live
-    and in_file are digests of each side, so the key changes when either does), and each
-    account where it is changed but not re-provisioned."""
+    and in_file are digests of each side, so the key changes when either does; the changes
+    and widening read from the file to live), and each account where it is changed but not
+    re-provisioned."""
     if isinstance(change, AccessConfigurationDelete):
         return []
     if isinstance(change, AccessConfigurationCreate):
@@ -159,13 +161,15 @@ def _configuration_items(change: AccessConfigurationChange) -> list[DriftItem]:
         for account_id in change.stale_account_ids
     ]  # fmt: skip
     if change.diff.has_changes:
+        # Seen from the file: what the live one grants beyond it is what widened.
+        drifted = compare(change.after, change.before)
         items.append(
             DriftItem(
                 "cloudsso", "access_configuration_differs", ACCESS_CONFIGURATION,
                 change.configuration_id, "", sha256_of(asdict(change.before))[7:19],
                 sha256_of(asdict(change.after))[7:19],
-                tuple(line.text for line in change_lines(change)),
-                tuple(f"{w} ({change.reach})" for w in change.diff.widening),
+                tuple(f"{line.symbol} {line.text}" for line in diff_lines(drifted)),
+                tuple(f"{w} ({change.reach})" for w in drifted.widening),
             )
         )  # fmt: skip
     return items
