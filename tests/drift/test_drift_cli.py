@@ -288,10 +288,12 @@ def test_metrics_file_counts_drift_by_service_and_kind(
     assert samples.pop("permctl_drift_success") == 1
     assert before - 1 <= samples.pop("permctl_drift_last_run_timestamp_seconds") <= time.time()
     expected = Counter((service, kind) for service, kind, _, _ in EXPECTED)
+    kinds = ("live_not_in_file", "in_file_missing_live", "role_mismatch", "expired_still_live")
+    configuration_kinds = ("access_configuration_differs", "reprovision_required")
     assert samples == {
         f'permctl_drift_items{{service="{s}",kind="{k}"}}': expected[(s, k)]
         for s in ("asm", "cloudsso")
-        for k in ("live_not_in_file", "in_file_missing_live", "role_mismatch", "expired_still_live")
+        for k in kinds + (configuration_kinds if s == "cloudsso" else ())
     }
     text = prom.read_text()
     assert "# TYPE permctl_drift_items gauge\n" in text

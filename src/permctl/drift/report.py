@@ -10,6 +10,7 @@ from datetime import datetime
 from permctl.plan import (
     ACCESS_CONFIGURATION,
     DRIFT_KINDS,
+    DRIFT_KINDS_OF,
     DRIFT_SERVICES,
     DriftItem,
     DriftKind,
@@ -56,10 +57,10 @@ class DriftReport:
         return bool(self.items)
 
     def counts(self, include_known: bool = False) -> dict[tuple[DriftService, DriftKind], int]:
-        """Items per service and kind, every combination present (zero included)."""
+        """Items per service and kind, every kind the service can have (zero included)."""
         items = self.items + self.known if include_known else self.items
         found = Counter((item.service, item.kind) for item in items)
-        return {(s, k): found[(s, k)] for s in DRIFT_SERVICES for k in DRIFT_KINDS}
+        return {(s, k): found[(s, k)] for s in DRIFT_SERVICES for k in DRIFT_KINDS_OF[s]}
 
     def of_service(self, service: DriftService) -> tuple[DriftItem, ...]:
         return tuple(item for item in self.items if item.service == service)

@@ -14,6 +14,7 @@ from permctl.plan.core import MeshAdmins, Plan, Summary, describe
 from permctl.plan.drift import (
     ACCESS_CONFIGURATION,
     DRIFT_KINDS,
+    DRIFT_KINDS_OF,
     DRIFT_SERVICES,
     DriftItem,
     DriftKind,
@@ -33,6 +34,7 @@ from permctl.plan.safety import (
 __all__ = [
     "ACCESS_CONFIGURATION",
     "DRIFT_KINDS",
+    "DRIFT_KINDS_OF",
     "DRIFT_SERVICES",
     "AccountSnapshot",
     "AssignmentChange",

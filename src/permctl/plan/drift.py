@@ -37,6 +37,11 @@ DRIFT_KINDS: tuple[DriftKind, ...] = (
 ACCESS_CONFIGURATION = "AccessConfiguration"
 DriftService = Literal["asm", "cloudsso"]
 DRIFT_SERVICES: tuple[DriftService, ...] = ("asm", "cloudsso")
+# The kinds each service can have: access configurations are CloudSSO's alone.
+DRIFT_KINDS_OF: dict[DriftService, tuple[DriftKind, ...]] = {
+    "asm": DRIFT_KINDS[:4],
+    "cloudsso": DRIFT_KINDS,
+}
 
 
 @dataclass(frozen=True, order=True)

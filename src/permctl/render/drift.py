@@ -66,7 +66,9 @@ def _count_table(report: DriftReport) -> list[str]:
     counts = report.counts()
     header = "| Service | " + " | ".join(KIND_TITLES[k].capitalize() for k in DRIFT_KINDS) + " |"
     rows = [
-        f"| {SERVICE_TITLES[s]} | " + " | ".join(str(counts[(s, k)]) for k in DRIFT_KINDS) + " |"
+        f"| {SERVICE_TITLES[s]} | "
+        + " | ".join(str(counts.get((s, k), "")) for k in DRIFT_KINDS)
+        + " |"
         for s in DRIFT_SERVICES
     ]
     return [header, "| --- |" + " ---: |" * len(DRIFT_KINDS), *rows, ""]

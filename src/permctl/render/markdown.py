@@ -116,12 +116,15 @@ def _summary_table(plan: Plan) -> list[str]:
         ("Principals updated", s.principals),
         ("CloudSSO assignments to create", s.creates),
         ("CloudSSO assignments to delete", s.deletes),
-        ("Access configurations to create", s.configuration_creates),
-        ("Access configurations to update", s.configuration_updates),
-        ("Access configurations to delete", s.configuration_deletes),
-        ("Access configuration changes that widen", s.widening),
         ("Unmanaged grants left alone", s.unmanaged),
     ]
+    if plan.access_configuration_changes:
+        rows[-1:-1] = [
+            ("Access configurations to create", s.configuration_creates),
+            ("Access configurations to update", s.configuration_updates),
+            ("Access configurations to delete", s.configuration_deletes),
+            ("Access configuration changes that widen", s.widening),
+        ]
     return ["| Change | Count |", "| --- | ---: |", *(f"| {n} | {c} |" for n, c in rows), ""]
 
 
