@@ -1,5 +1,6 @@
 """What an import reads: every principal holding a role on the given meshes, every CloudSSO
-assignment on the given accounts, and the names of all of them."""
+assignment on the given accounts, what the access configurations they use grant, and the names
+of all of them."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from permctl.errors import PermctlError
-from permctl.model import AsmPrincipalLive, Assignment, PrincipalKind
+from permctl.model import AsmPrincipalLive, Assignment, LiveAccessConfiguration, PrincipalKind
 from permctl.providers import Providers, Session
 from permctl.providers.resourcedirectory import RdAccount
 from permctl.resolve import accounts_named, unknown_message
@@ -44,6 +45,8 @@ class LiveOrganisation:
     assignments: frozenset[Assignment] = frozenset()
     left_out: int = 0  # assignments on accounts outside the resource directory
     sso_names: Mapping[str, str] = field(default_factory=dict)
+    # What each access configuration the assignments use grants.
+    access_configurations: tuple[LiveAccessConfiguration, ...] = ()
 
 
 def read_organisation(request: ImportRequest, session: Session) -> LiveOrganisation:
@@ -63,6 +66,10 @@ def read_organisation(request: ImportRequest, session: Session) -> LiveOrganisat
         else sso.read_all_assignments(request.directory_id)
     )
     in_scope = frozenset(a for a in listing.assignments if a.account_id in accounts)
+    used = sorted({a.access_configuration_id for a in in_scope})
+    configurations = (
+        session.cloudsso.access_configurations.read(request.directory_id, used).read if used else {}
+    )
     return LiveOrganisation(
         meshes,
         principals,
@@ -73,6 +80,7 @@ def read_organisation(request: ImportRequest, session: Session) -> LiveOrganisat
         assignments=in_scope,
         left_out=len(listing.assignments) - len(in_scope),
         sso_names=listing.names,
+        access_configurations=tuple(configurations[i] for i in sorted(configurations)),
     )
 
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import yaml
 
 from permctl.config.lookalikes import lookalike_problem
-from permctl.model import ASM_ROLES, AsmPrincipalLive
+from permctl.config.schema import ACCESS_CONFIGURATION_NAME_PATTERN
+from permctl.model import ASM_ROLES, AccessConfiguration, AsmPrincipalLive
+from permctl.policydocument import STATEMENT_FIELDS, parse
 from permctl.providers.resourcedirectory import RdAccount
 from permctl.render.common import KIND_NAMES, count_of
 from permctl.resolve import accounts_named
@@ -26,6 +28,7 @@ from permctl.tools.importer.read import LiveOrganisation, MeshRequest
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.@/-]*\Z")
 _ID_PREFIXES = ("u-", "g-", "ac-")
+NAME = re.compile(ACCESS_CONFIGURATION_NAME_PATTERN)
 
 
 def scalar(text: str) -> str:
@@ -175,11 +178,56 @@ def _cloudsso(org: LiveOrganisation) -> list[str]:
             f"  # Left out: {count_of(org.left_out, 'assignment')} on accounts outside the "
             "resource directory."
         )
+    lines += _access_configurations(org, refs)
     lines.append("  assignments:" + ("" if entries else " []"))
     for entry in sorted(entries, key=lambda e: (refs[e.access_configuration_id].text, e)):
         lines += _entry(entry, refs, accounts)
     lines.append("  prune_unlisted: false")
     return lines
+
+
+def _access_configurations(org: LiveOrganisation, refs: dict[str, Ref]) -> list[str]:
+    """What each access configuration the assignments use grants, its inline policy as YAML.
+    One the file cannot name (no usable name, or one the file's rules refuse) is left out,
+    unmanaged, with a comment."""
+    if not org.access_configurations:
+        return []
+    entries: list[str] = []
+    left_out: list[str] = []
+    for record in sorted(org.access_configurations, key=lambda r: r.granted.name):
+        ref = refs.get(record.configuration_id)
+        if ref is None or ref.unnamed or not NAME.fullmatch(ref.text):
+            left_out.append(record.configuration_id)
+        else:
+            entries += _access_configuration(record.granted)
+    lines = ["  access_configurations:" + ("" if entries else " []"), *entries]
+    if left_out:
+        lines.append(f"  # Not managed here (no name the file can use): {', '.join(left_out)}")
+    return lines
+
+
+def _access_configuration(granted: AccessConfiguration) -> list[str]:
+    """Every field, defaults included, so the entry says everything it grants."""
+    lines = [
+        f"    - name: {scalar(granted.name)}",
+        f"      description: {scalar(granted.description)}",
+        f"      session_duration: {granted.session_duration}",
+        f"      relay_state: {scalar(granted.relay_state)}",
+        f"      system_policies: [{', '.join(scalar(p) for p in granted.system_policies)}]",
+    ]
+    if granted.inline_policy is None:
+        return lines
+    document = parse(granted.inline_policy)
+    readable = {  # in the order a policy is read: Version, then each statement's Effect first
+        "Version": document["Version"],
+        "Statement": [
+            {key: statement[key] for key in STATEMENT_FIELDS if key in statement}
+            for statement in document["Statement"]
+        ],
+    }
+    policy = yaml.safe_dump(readable, default_flow_style=False, sort_keys=False, width=1000)
+    lines.append("      inline_policy:")
+    return lines + [f"        {line}" for line in policy.splitlines()]
 
 
 def _entry(entry: Entry, refs: dict[str, Ref], accounts: dict[str, Ref]) -> list[str]:
