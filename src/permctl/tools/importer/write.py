@@ -225,9 +225,18 @@ def _access_configuration(granted: AccessConfiguration) -> list[str]:
             for statement in document["Statement"]
         ],
     }
-    policy = yaml.safe_dump(readable, default_flow_style=False, sort_keys=False, width=1000)
+    policy = yaml.dump(
+        readable, Dumper=_IndentedLists, default_flow_style=False, sort_keys=False, width=1000
+    )
     lines.append("      inline_policy:")
     return lines + [f"        {line}" for line in policy.splitlines()]
+
+
+class _IndentedLists(yaml.SafeDumper):
+    """Lists indented under their key, as `permctl fmt` writes them."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
 
 
 def _entry(entry: Entry, refs: dict[str, Ref], accounts: dict[str, Ref]) -> list[str]:
