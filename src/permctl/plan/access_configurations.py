@@ -30,7 +30,7 @@ from permctl.model import (
     LiveState,
     new_access_configuration_id,
 )
-from permctl.plan.changes import AssignmentChange
+from permctl.plan.changes import AssignmentDelete, CloudSsoChange
 from permctl.policydocument import LIST_FIELDS, canonical, parse
 
 StatementAction = Literal["add", "remove", "change"]
@@ -404,7 +404,7 @@ def refuse_deleting_used(
     sso: DesiredCloudSso,
     planned: AccessConfigurationPlan,
     live: LiveState,
-    assignment_changes: Iterable[AssignmentChange],
+    assignment_changes: Iterable[CloudSsoChange],
 ) -> None:
     """An access configuration the plan deletes must not be used by an assignment the plan
     keeps: the file's own (named at their line), or one read live that stays."""
@@ -428,7 +428,7 @@ def refuse_deleting_used(
         )
         for source, i in by_entry.items()
     ]
-    removed = {c.assignment for c in assignment_changes if c.action == "delete"}
+    removed = {c.assignment for c in assignment_changes if isinstance(c, AssignmentDelete)}
     removed |= {d.assignment for d in sso.assignments}  # already named at their line
     kept = sorted(
         a for a in live.assignments if a.access_configuration_id in deleted and a not in removed

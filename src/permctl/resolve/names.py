@@ -266,6 +266,7 @@ def _resolve_cloudsso(
         managed_account_ids=frozenset(managed),
         assignments=tuple(assignments),
         prune_unlisted=section.prune_unlisted,
+        deprovision_strategy=section.deprovision_strategy,
         access_configurations=tuple(
             DesiredAccessConfiguration(granted_by(spec), spec.source)
             for spec in section.access_configurations
