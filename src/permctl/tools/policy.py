@@ -166,6 +166,35 @@ def _cloudsso(section: CloudSsoSection, mode: Mode, grants: _Grants, account: st
         grants.allow(["cloudsso:GetTaskStatus"], directory, inside)
         if section.prune_unlisted or any(a.expires for a in section.assignments):
             grants.allow(["cloudsso:DeleteAccessAssignment"])
+    if section.access_configurations or section.prune_access_configurations:
+        _access_configurations(section, mode, grants, directory, inside)
+
+
+def _access_configurations(
+    section: CloudSsoSection, mode: Mode, grants: _Grants, directory: str, inside: str
+) -> None:
+    """Managed access configurations are listed in the directory and read one by one inside
+    it; apply creates them in the directory and changes, re-provisions and (opted in) deletes
+    them inside it. Provisioning also authorizes on the target account: "*", as assignments."""
+    grants.allow(["cloudsso:ListAccessConfigurations"], directory)
+    grants.allow(["cloudsso:ListPermissionPoliciesInAccessConfiguration"], inside)
+    grants.allow(["cloudsso:ListAccessConfigurationProvisionings"], directory, inside)
+    if mode is not Mode.APPLY:
+        return
+    grants.allow(["cloudsso:CreateAccessConfiguration"], directory)
+    grants.allow(
+        [
+            "cloudsso:UpdateAccessConfiguration",
+            "cloudsso:AddPermissionPolicyToAccessConfiguration",
+            "cloudsso:RemovePermissionPolicyFromAccessConfiguration",
+            "cloudsso:UpdateInlinePolicyForAccessConfiguration",
+        ],
+        inside,
+    )
+    grants.allow(["cloudsso:ProvisionAccessConfiguration"])
+    grants.allow(["cloudsso:GetTaskStatus"], directory, inside)
+    if section.prune_access_configurations:
+        grants.allow(["cloudsso:DeleteAccessConfiguration"], inside)
 
 
 def _diagnose_policies(assumed: list[str]) -> list[PolicyFor]:
