@@ -10,6 +10,7 @@ there, each task followed to its end like an assignment's.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from permctl.plan.access_configurations import (
 )
 from permctl.providers import AccessConfigurationProvider, CloudSsoProvider
 from permctl.providers.access_configurations import REPROVISION_REQUIRED
-from permctl.providers.cloudsso import Task
+from permctl.providers.cloudsso import BUSY_REASON, Task
 
 Record = Callable[[ItemResult], None]
 
@@ -60,8 +61,7 @@ class ConfigurationApply:
                 self._create(change)
             elif isinstance(change, AccessConfigurationUpdate) and self._update(change):
                 updated.append(change)
-        for change in updated:
-            self._reprovision(change)
+        self._await([task for change in updated for task in self._reprovision(change)])
 
     def after_assignments(self, changes: Iterable[AccessConfigurationChange]) -> None:
         for change in changes:
@@ -134,8 +134,8 @@ class ConfigurationApply:
 
     # -- re-provisioning --------------------------------------------------------------------
 
-    def _reprovision(self, change: AccessConfigurationUpdate) -> None:
-        """Every account where it is out of date, submitted together, then each task followed."""
+    def _reprovision(self, change: AccessConfigurationUpdate) -> list[tuple[ItemRef, Task]]:
+        """A task on every account where it is out of date; they are followed together."""
         name, configuration_id = change.after.name, change.configuration_id
         try:
             stale = self.provider.provisionings(
@@ -145,7 +145,7 @@ class ConfigurationApply:
             ref = _ref("provision", configuration_id, name)
             why = f"could not list where it needs re-provisioning: {error.api_message}"
             self._done(ref, "failed", why, error.code, error.request_id)
-            return
+            return []
         submitted: list[tuple[ItemRef, Task]] = []
         for provisioning in stale:
             ref = ItemRef(
@@ -161,13 +161,39 @@ class ConfigurationApply:
                 self._done(ref, "failed", error.api_message, error.code, error.request_id)
                 continue
             submitted.append((ref, task))
+        return submitted
+
+    def _await(self, submitted: list[tuple[ItemRef, Task]]) -> None:
+        """Every task followed at once: one wait, then a GetTaskStatus per task still running,
+        round after round, so a hundred accounts cost about as long as one."""
+        polling = self.cloudsso.polling
+        pending: list[tuple[ItemRef, str]] = []
         for ref, task in submitted:
-            result = self.cloudsso.wait_for_task(self.directory_id, task)
-            if result.succeeded:
-                self._done(ref, "done", f"task {task.task_id}", None, task.request_id)
+            if task.busy:
+                self._done(ref, "failed", BUSY_REASON, "OperationConflict", task.request_id)
+            elif task.task_id is None:
+                self._done(ref, "done", "already provisioned", None, task.request_id)
             else:
-                why = f"task {task.task_id} failed: {result.failure_reason}"
-                self._done(ref, "failed", why, "TaskFailed", task.request_id)
+                pending.append((ref, task.task_id))
+        deadline, delay = time.monotonic() + polling.timeout_s, polling.first_delay_s
+        while pending:
+            time.sleep(delay)
+            running = []
+            for ref, task_id in pending:
+                result = self.cloudsso.task_result(self.directory_id, task_id)
+                if result is None:
+                    running.append((ref, task_id))
+                elif result.succeeded:
+                    self._done(ref, "done", f"task {task_id}", None, None)
+                else:
+                    why = f"task {task_id} failed: {result.failure_reason}"
+                    self._done(ref, "failed", why, "TaskFailed", None)
+            if running and time.monotonic() >= deadline:
+                for ref, task_id in running:
+                    why = f"task {task_id} was still running after {polling.timeout_s:g} s"
+                    self._done(ref, "failed", why, "TaskTimeout", None)
+                running = []
+            pending, delay = running, polling.next_delay(delay)
 
     # -- results ----------------------------------------------------------------------------
 
