@@ -408,7 +408,9 @@ class AccessConfigurationSpec(Located):
     inline_policy: PolicyDocument | None = Field(
         default=None,
         description="One RAM policy document (Version, Statement), written as YAML or as a JSON "
-        f"string; at most {MAX_INLINE_POLICY_CHARS} characters once written as compact JSON.",
+        f"string; at most {MAX_INLINE_POLICY_CHARS} characters once written as compact JSON, "
+        "the API's limit (InlinePolicyDocument of AddPermissionPolicyToAccessConfiguration and "
+        "UpdateInlinePolicyForAccessConfiguration, CloudSSO 2021-05-15).",
     )
 
 
