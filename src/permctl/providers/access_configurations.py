@@ -8,7 +8,7 @@ ReprovisionRequired (a provisioning that is up to date needs nothing).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -201,14 +201,9 @@ class AccessConfigurationProvider:
             permission_policy_type=policy_type,
             permission_policy_name=name,
         )
-        try:
-            self._connection.call(
-                "RemovePermissionPolicyFromAccessConfiguration",
-                partial(self._client.remove_permission_policy_from_access_configuration, request),
-            )
-        except ApiError as error:
-            if not error.code.startswith("EntityNotExists"):  # already gone: nothing to do
-                raise
+        send = partial(self._client.remove_permission_policy_from_access_configuration, request)
+        # Already gone: nothing to do.
+        self._call_unless("EntityNotExists", "RemovePermissionPolicyFromAccessConfiguration", send)
 
     def put_inline_policy(
         self, directory_id: str, configuration_id: str, name: str | None, document: str
@@ -239,13 +234,17 @@ class AccessConfigurationProvider:
             permission_policy_name=name,
             inline_policy_document=document,
         )
+        send = partial(self._client.add_permission_policy_to_access_configuration, request)
+        # Already there: done.
+        self._call_unless("EntityAlreadyExists", "AddPermissionPolicyToAccessConfiguration", send)
+
+    def _call_unless(self, done_code: str, action: str, send: Callable[[], Any]) -> None:
+        """The call, an error meaning its work is already done taken as success: a run that
+        was interrupted after it, or another writer, got there first."""
         try:
-            self._connection.call(
-                "AddPermissionPolicyToAccessConfiguration",
-                partial(self._client.add_permission_policy_to_access_configuration, request),
-            )
+            self._connection.call(action, send)
         except ApiError as error:
-            if not error.code.startswith("EntityAlreadyExists"):  # already there: done
+            if not error.code.startswith(done_code):
                 raise
 
     def delete(self, directory_id: str, configuration_id: str) -> None:

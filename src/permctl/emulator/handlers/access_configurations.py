@@ -16,7 +16,6 @@ from typing import Any
 from permctl.emulator.context import Context, Handler
 from permctl.emulator.errors import ApiFault, invalid, not_found
 from permctl.emulator.handlers.cloudsso import (
-    FAILURE_REASON,
     SERVICE,
     TARGET_TYPE,
     VERSION,
@@ -25,10 +24,11 @@ from permctl.emulator.handlers.cloudsso import (
     _list_entities,
     _page_fields,
     _task_id,
+    start_task,
 )
 from permctl.emulator.pagination import by_token
 from permctl.emulator.schema import AccessConfigurationDoc
-from permctl.emulator.state import Directory, ProvisioningKey, Task
+from permctl.emulator.state import Directory, ProvisioningKey
 
 __all__ = ["HANDLERS", "SERVICE", "VERSION", "WRITES"]
 
@@ -317,18 +317,7 @@ def provision_access_configuration(ctx: Context) -> dict[str, Any]:
             f"Task {directory.pending[key].task_id} on this access configuration is in progress.",
             409,
         )
-    fails = ctx.dice.rng.random() < ctx.knobs.task_failure_rate
-    task = Task(
-        task_id=_task_id(ctx),
-        task_type=PROVISION,
-        directory_id=directory.doc.id,
-        key=key,
-        due=ctx.now + ctx.knobs.task_delay_s,
-        failure_reason=FAILURE_REASON if fails else None,
-        start_time=ctx.timestamp,
-        request_id=ctx.request_id,
-    )
-    ctx.state.submit(directory, task)
+    task = start_task(ctx, directory, PROVISION, key)
     entry = {
         "AccessConfigurationId": configuration.id,
         "AccessConfigurationName": configuration.name,

@@ -21,7 +21,7 @@ from permctl.emulator.schema import (
     SsoGroupDoc,
     SsoUserDoc,
 )
-from permctl.emulator.state import AssignmentKey, Directory, Task
+from permctl.emulator.state import AssignmentKey, Directory, ProvisioningKey, Task
 
 VERSION = "2021-05-15"
 SERVICE = "cloudsso"
@@ -216,6 +216,21 @@ def _submit(ctx: Context, task_type: str, deprovision_strategy: str | None) -> d
         )
     if task_type == DELETE and not exists:
         raise not_found("EntityNotExists.AccessAssignment", "access assignment", str(key))
+    task = start_task(ctx, directory, task_type, key, deprovision_strategy)
+    fields = _assignment_fields(ctx, directory, key)
+    return {
+        "Task": {**fields, "TaskId": task.task_id, "TaskType": task_type, "Status": task.status}
+    }
+
+
+def start_task(
+    ctx: Context,
+    directory: Directory,
+    task_type: str,
+    key: AssignmentKey | ProvisioningKey,
+    deprovision_strategy: str | None = None,
+) -> Task:
+    """A task that completes `task_delay_s` from now, its outcome drawn now."""
     fails = ctx.dice.rng.random() < ctx.knobs.task_failure_rate
     task = Task(
         task_id=_task_id(ctx),
@@ -229,10 +244,7 @@ def _submit(ctx: Context, task_type: str, deprovision_strategy: str | None) -> d
         deprovision_strategy=deprovision_strategy,
     )
     ctx.state.submit(directory, task)
-    fields = _assignment_fields(ctx, directory, key)
-    return {
-        "Task": {**fields, "TaskId": task.task_id, "TaskType": task_type, "Status": task.status}
-    }
+    return task
 
 
 def _task_id(ctx: Context) -> str:
