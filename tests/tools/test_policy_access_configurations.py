@@ -3,18 +3,15 @@ those a plan and an apply that creates, changes, re-provisions and deletes them 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from test_policy import logged_actions, permctl_actions, policies, run
 
-from permctl.cli import app
 from permctl.emulator import Emulator
-from permctl.emulator.handlers import ROUTES
 
 DIRECTORY, ACCOUNT = "d-policy", "114240524784abcd"
 POLICY = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ecs:*", "Resource": "*"}]}
@@ -80,8 +77,6 @@ FILE = {
     },
 }
 
-runner = CliRunner()
-
 
 @pytest.fixture
 def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
@@ -90,25 +85,8 @@ def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
         yield emulator
 
 
-def run(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return str(result.stdout)
-
-
-def logged_actions(emu: Emulator) -> set[str]:
-    return {f"{ROUTES[(c.version, c.action)].service}:{c.action}" for c in emu.calls}
-
-
 def actions(path: Path, mode: str) -> set[str]:
-    documents = json.loads(run("policy", str(path), "--mode", mode))["policies"]
-    return {
-        action
-        for policy in documents
-        if policy["purpose"] != "permctl diagnose"
-        for statement in policy["document"]["Statement"]
-        for action in statement["Action"]
-    }
+    return permctl_actions(policies(path, mode))
 
 
 def test_apply_policy_grants_exactly_the_access_configuration_calls(
