@@ -24,7 +24,7 @@ from permctl.config import Config
 from permctl.config.identities import section_roles
 from permctl.model import DesiredState, LiveState
 from permctl.plan import Override, Plan, build_plan
-from permctl.plan.saved import PlanFileError, TamperedPlanFile, read_plan_file, write_plan_file
+from permctl.plan.saved import TamperedPlanFile, read_plan_file, write_plan_file
 from permctl.providers import (
     ConnectionSettings,
     Providers,
@@ -118,11 +118,6 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
 def save_plan(run: PlanRun, path: Path, accepted: frozenset[Override]) -> None:
     """`accepted` are the overrides the plan was accepted with: apply needs them again to carry
     out a plan only they made acceptable."""
-    if run.plan.access_configuration_changes:
-        raise PlanFileError(
-            "a plan that changes access configurations cannot be saved yet; apply it with "
-            "permctl apply, which shows the plan and asks first"
-        )
     write_plan_file(
         run.plan,
         path,
@@ -177,7 +172,10 @@ def apply_saved(
     with connect(config, target) as session:
         changes = Changes.from_plan(plan)
         check_not_stale(
-            changes, mesh_accounts=session.mesh_accounts, cloudsso=session.cloudsso.cloudsso
+            changes,
+            mesh_accounts=session.mesh_accounts,
+            cloudsso=session.cloudsso.cloudsso,
+            access_configurations=session.cloudsso.access_configurations,
         )
         return _execute(changes, session, target, audit_log)
 

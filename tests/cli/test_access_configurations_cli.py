@@ -428,3 +428,32 @@ def test_drift_reports_a_console_edit_that_widens_and_the_missing_reprovisioning
     text = permctl("drift", "--quiet", file).stdout
     assert "ECS-Admin (ac-ecsadmin00001): ~ statement Allow ecs:* on *; + Action ecs:*" in text
     assert "! widens: + Allow ecs:* on * (2 accounts, 3 principals)" in text
+
+
+def test_a_saved_plan_applies_its_access_configuration_changes_and_is_refused_once_one_moved(
+    emu: Emulator, write: Callable[[dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    file = write(permissions(ecs_admin(session_duration=7200), {"name": "Net-Ops"}))
+    saved = tmp_path / "plan.json"
+    assert permctl("plan", "--quiet", "--out", saved, file).exit_code == 0
+    client(emu).update_access_configuration(
+        sso.UpdateAccessConfigurationRequest(
+            directory_id=DIRECTORY, access_configuration_id=ECS_ADMIN, new_description="console"
+        )
+    )
+    emu.reset_log()
+    refused = permctl("apply", "--quiet", "--plan", saved, file)
+    assert refused.exit_code == 1
+    assert "access configuration ECS-Admin (ac-ecsadmin00001)" in refused.stderr
+    assert writes(emu) == {}
+    client(emu).update_access_configuration(
+        sso.UpdateAccessConfigurationRequest(
+            directory_id=DIRECTORY,
+            access_configuration_id=ECS_ADMIN,
+            new_description="ECS administrators",
+        )
+    )
+    applied = permctl("apply", "--quiet", "--format", "json", "--plan", saved, file)
+    assert applied.exit_code == 0, applied.output
+    assert configuration(emu, "ECS-Admin")["session_duration"] == 7200
+    assert configuration(emu, "Net-Ops")["session_duration"] == 3600

@@ -134,7 +134,8 @@ def test_plan_shows_and_saves_the_changes(walkthrough: list[tuple[str, int, str]
     code, output = step(walkthrough, "permctl plan --out plan.json")
     assert code == 0, output
     assert "  ~ carol (278525736094809012), RAM user\n" in output
-    assert "4 CloudSSO assignments to create, 0 to delete. 8 unmanaged grants left alone." in output
+    assert "4 CloudSSO assignments to create, 0 to delete." in output
+    assert "Access configurations: 0 to create, 1 to update, 0 to delete." in output
     assert output.endswith(
         "Saved the plan to plan.json; apply it with: permctl apply --plan plan.json\n"
     )
@@ -143,7 +144,8 @@ def test_plan_shows_and_saves_the_changes(walkthrough: list[tuple[str, int, str]
 def test_apply_applies_the_saved_plan(walkthrough: list[tuple[str, int, str]]) -> None:
     code, output = step(walkthrough, "permctl apply --plan plan.json")
     assert code == 0, output
-    assert output.endswith("Apply complete: 8 done, 0 failed, 0 skipped (8 write calls).\n")
+    # ECS-Admin's policy is updated and re-provisioned on the 5 accounts it is assigned on.
+    assert output.endswith("Apply complete: 14 done, 0 failed, 0 skipped (14 write calls).\n")
 
 
 def test_drift_then_lists_only_what_the_file_leaves_alone(

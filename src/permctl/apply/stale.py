@@ -9,11 +9,11 @@ from types import MappingProxyType
 from permctl.apply.changes import Changes
 from permctl.config import Config
 from permctl.errors import StalePlan
-from permctl.model import AsmPrincipalLive, LiveState
+from permctl.model import AsmPrincipalLive, LiveAccessConfigurations, LiveState
 from permctl.plan import Snapshot, describe, take_snapshot
 from permctl.plan.safety import MAX_GRANTS_IN_MESSAGE, more_than_shown
 from permctl.plan.saved import SavedPlan
-from permctl.providers import CloudSsoProvider, MeshAccount
+from permctl.providers import AccessConfigurationProvider, CloudSsoProvider, MeshAccount
 
 
 class PlanMovedOn(StalePlan):
@@ -26,7 +26,11 @@ class PlanMovedOn(StalePlan):
 
 
 def check_not_stale(
-    changes: Changes, *, mesh_accounts: Sequence[MeshAccount], cloudsso: CloudSsoProvider
+    changes: Changes,
+    *,
+    mesh_accounts: Sequence[MeshAccount],
+    cloudsso: CloudSsoProvider,
+    access_configurations: AccessConfigurationProvider | None = None,
 ) -> None:
     """Re-read every principal and account the plan touches, each principal through its mesh
     account's identity; raise PlanMovedOn, naming each that changed, unless their snapshot is
@@ -43,6 +47,12 @@ def check_not_stale(
         if mine:
             asm.update(account.providers.servicemesh.read_principals(mine))
     accounts = [a.account_id for a in changes.snapshot.cloudsso]
+    configuration_ids = [c.configuration_id for c in changes.snapshot.access_configurations]
+    records = (
+        access_configurations.read(changes.directory_id, configuration_ids).read
+        if access_configurations and configuration_ids and changes.directory_id
+        else {}
+    )
     live = LiveState(
         asm=MappingProxyType(asm),
         assignments=(
@@ -50,8 +60,9 @@ def check_not_stale(
             if accounts and changes.directory_id
             else frozenset()
         ),
+        access_configurations=LiveAccessConfigurations(records=MappingProxyType(records)),
     )
-    now = take_snapshot(live, principals, accounts)
+    now = take_snapshot(live, principals, accounts, configuration_ids)
     if now.fingerprint() != changes.snapshot.fingerprint():
         raise PlanMovedOn(_moved(changes.snapshot, now, changes.names))
 
@@ -68,6 +79,12 @@ def _moved(planned: Snapshot, now: Snapshot, names: Mapping[str, str]) -> list[s
         f"account {describe(a.account_id, names)}"
         for a in planned.cloudsso
         if set(a.assignments) != on_account_now.get(a.account_id, set())
+    ]
+    granted_now = {c.configuration_id: c.granted for c in now.access_configurations}
+    moved += [
+        f"access configuration {describe(c.configuration_id, names)}"
+        for c in planned.access_configurations
+        if c.granted != granted_now.get(c.configuration_id)
     ]
     return moved
 

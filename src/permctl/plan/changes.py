@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass
 from itertools import zip_longest
 from typing import Any, ClassVar, Literal, NoReturn
 
-from permctl.model import Assignment, MeshRole, PrincipalKind
+from permctl.model import AccessConfiguration, Assignment, MeshRole, PrincipalKind
+from permctl.policydocument import parse
 
 ChangeReason = Literal["desired", "expired", "unlisted"]
 MeshAction = Literal["add", "remove", "change"]
@@ -170,6 +171,18 @@ class AccountSnapshot:
     assignments: tuple[Assignment, ...]
 
 
+def granted_json(granted: AccessConfiguration) -> dict[str, Any]:
+    """An access configuration as the plan document writes it: its policy as a document."""
+    policy = granted.inline_policy
+    return {**asdict(granted), "inline_policy": parse(policy) if policy is not None else None}
+
+
+@dataclass(frozen=True)
+class ConfigurationSnapshot:
+    configuration_id: str
+    granted: AccessConfiguration | None
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The live state a plan was computed from, for every principal and account it touches.
@@ -179,10 +192,23 @@ class Snapshot:
 
     asm: tuple[PrincipalSnapshot, ...] = ()
     cloudsso: tuple[AccountSnapshot, ...] = ()
+    # What each access configuration the plan updates or deletes granted (None: absent).
+    access_configurations: tuple[ConfigurationSnapshot, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """Sorted throughout: the fingerprint must not depend on the order things were read in."""
-        return {
+        """Sorted throughout: the fingerprint must not depend on the order things were read in.
+        Access configurations appear only when the plan changes one, so the fingerprint of
+        every other plan is as it always was."""
+        configurations = {
+            "access_configurations": [
+                {
+                    "access_configuration_id": c.configuration_id,
+                    "granted": granted_json(c.granted) if c.granted else None,
+                }
+                for c in sorted(self.access_configurations, key=lambda c: c.configuration_id)
+            ]
+        }
+        return (configurations if self.access_configurations else {}) | {
             "asm": [
                 {
                     "principal_id": p.principal_id,

@@ -30,6 +30,9 @@ from permctl.plan.access_configurations import (
     AccessConfigurationCreate,
     AccessConfigurationDelete,
     AccessConfigurationUpdate,
+    Reach,
+    compare,
+    granting_nothing,
 )
 from permctl.plan.changes import (
     AccountSnapshot,
@@ -37,17 +40,19 @@ from permctl.plan.changes import (
     AssignmentDelete,
     ChangeReason,
     CloudSsoChange,
+    ConfigurationSnapshot,
     MeshRoleChange,
     PrincipalSnapshot,
     PrincipalUpdate,
     Snapshot,
     Unmanaged,
     UnmanagedGrant,
+    granted_json,
     unhandled,
 )
 from permctl.plan.core import MeshAdmins, Plan
 from permctl.plan.safety import Override, SafetyIssue
-from permctl.policydocument import parse
+from permctl.policydocument import canonical_policy
 
 FORMAT_VERSION = "2"
 
@@ -137,12 +142,17 @@ def _configuration_change(plan: Plan, change: AccessConfigurationChange) -> dict
     }
     match change:
         case AccessConfigurationDelete():
-            return {**common, "before": _granted(change.before), "after": None}
+            return {**common, "before": granted_json(change.before), "after": None}
         case AccessConfigurationCreate():
             return {**common, "before": None, **_granting(change, ())}
         case AccessConfigurationUpdate():
-            before = _granted(change.before)
-            return {**common, "before": before, **_granting(change, change.stale_account_ids)}
+            before = granted_json(change.before)
+            return {
+                **common,
+                "before": before,
+                "inline_policy_name": change.inline_policy_name,
+                **_granting(change, change.stale_account_ids),
+            }
         case _:
             unhandled(change)
 
@@ -151,19 +161,12 @@ def _granting(
     change: AccessConfigurationCreate | AccessConfigurationUpdate, stale: tuple[str, ...]
 ) -> dict[str, Any]:
     return {
-        "after": _granted(change.after),
+        "after": granted_json(change.after),
         "diff": asdict(change.diff),
         "widens": change.diff.widens,
         "widening": list(change.diff.widening),
         "reach": asdict(change.reach),
         "reprovision_account_ids": list(stale),
-    }
-
-
-def _granted(granted: AccessConfiguration) -> dict[str, Any]:
-    return {
-        **asdict(granted),
-        "inline_policy": parse(granted.inline_policy) if granted.inline_policy else None,
     }
 
 
@@ -305,9 +308,89 @@ class _Configuration(Strict):
     access_configuration_name: str | None
 
 
+class _Granted(Strict):
+    name: str
+    description: str
+    session_duration: int
+    relay_state: str
+    system_policies: tuple[str, ...]
+    inline_policy: dict[str, Any] | None
+
+    def to_granted(self) -> AccessConfiguration:
+        policy = self.inline_policy
+        return AccessConfiguration(
+            name=self.name,
+            description=self.description,
+            session_duration=self.session_duration,
+            relay_state=self.relay_state,
+            system_policies=tuple(sorted(set(self.system_policies))),
+            inline_policy=canonical_policy(policy) if policy is not None else None,
+        )
+
+
+class _Reach(Strict):
+    account_ids: tuple[str, ...]
+    principals: int
+
+
+class _Granting(_Configuration):
+    """A create or an update. Its `diff` and `widening` are written for readers; reading
+    derives them again from `before` and `after`, as the engine does."""
+
+    after: _Granted
+    diff: dict[str, Any]
+    widens: bool
+    widening: tuple[str, ...]
+    reach: _Reach
+    reprovision_account_ids: tuple[str, ...]
+
+
+class _ConfigurationCreate(_Granting):
+    action: Literal["create"]
+    before: None
+
+    def to_change(self) -> AccessConfigurationCreate:
+        after = self.after.to_granted()
+        diff = compare(granting_nothing(after), after)
+        reach = Reach(self.reach.account_ids, self.reach.principals)
+        return AccessConfigurationCreate(self.access_configuration_id, after, diff, reach)
+
+
+class _ConfigurationUpdate(_Granting):
+    action: Literal["update"]
+    before: _Granted
+    inline_policy_name: str | None
+
+    def to_change(self) -> AccessConfigurationUpdate:
+        before, after = self.before.to_granted(), self.after.to_granted()
+        return AccessConfigurationUpdate(
+            self.access_configuration_id,
+            before,
+            after,
+            self.inline_policy_name,
+            compare(before, after),
+            Reach(self.reach.account_ids, self.reach.principals),
+            self.reprovision_account_ids,
+        )
+
+
+class _ConfigurationDelete(_Configuration):
+    action: Literal["delete"]
+    before: _Granted
+    after: None
+
+    def to_change(self) -> AccessConfigurationDelete:
+        return AccessConfigurationDelete(self.access_configuration_id, self.before.to_granted())
+
+
+_ConfigurationChangeDocument = Annotated[
+    _ConfigurationCreate | _ConfigurationUpdate | _ConfigurationDelete,
+    Field(discriminator="action"),
+]
+
+
 class _AccessConfigurations(Strict):
-    # A plan changing access configurations is not saved (yet), so none is read back.
-    changes: tuple[()]
+    changes: tuple[_ConfigurationChangeDocument, ...]
     unmanaged: tuple[_Configuration, ...]
 
 
@@ -377,9 +460,15 @@ class _AccountSnapshot(Strict):
     assignments: tuple[_AssignmentHeld, ...]
 
 
+class _ConfigurationSnapshot(Strict):
+    access_configuration_id: str
+    granted: _Granted | None
+
+
 class _Snapshot(Strict):
     asm: tuple[_PrincipalSnapshot, ...]
     cloudsso: tuple[_AccountSnapshot, ...]
+    access_configurations: tuple[_ConfigurationSnapshot, ...] = ()
 
     def to_snapshot(self) -> Snapshot:
         return Snapshot(
@@ -390,6 +479,12 @@ class _Snapshot(Strict):
             cloudsso=tuple(
                 AccountSnapshot(a.account_id, tuple(x.to_assignment() for x in a.assignments))
                 for a in self.cloudsso
+            ),
+            access_configurations=tuple(
+                ConfigurationSnapshot(
+                    c.access_configuration_id, c.granted.to_granted() if c.granted else None
+                )
+                for c in self.access_configurations
             ),
         )
 
@@ -432,6 +527,9 @@ class PlanDocument(Strict):
             existing_managed_grants=safety.existing_managed_grants,
             mesh_admins=tuple(MeshAdmins(m.mesh_id, m.before, m.after) for m in safety.mesh_admins),
             deprovision_strategy=self.cloudsso.deprovision_strategy,
+            access_configuration_changes=tuple(
+                c.to_change() for c in self.cloudsso.access_configurations.changes
+            ),
             unmanaged_access_configurations=tuple(
                 c.access_configuration_id for c in self.cloudsso.access_configurations.unmanaged
             ),

@@ -35,6 +35,7 @@ from permctl.plan.changes import (
     AssignmentDelete,
     ChangeReason,
     CloudSsoChange,
+    ConfigurationSnapshot,
     PrincipalSnapshot,
     PrincipalUpdate,
     Snapshot,
@@ -87,6 +88,7 @@ def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
             live,
             [(u.principal_id, u.kind) for u in asm.updates],
             [c.assignment.account_id for c in sso.changes],
+            [c.configuration_id for c in configurations.changes if c.action != "create"],
         ),
         managed_mesh_ids=tuple(sorted(desired.asm.managed_mesh_ids)) if desired.asm else (),
         managed_account_ids=(
@@ -226,13 +228,16 @@ def take_snapshot(
     live: LiveState,
     principals: Iterable[tuple[str, PrincipalKind]],
     account_ids: Iterable[str],
+    configuration_ids: Iterable[str] = (),
 ) -> Snapshot:
-    """The live state of these principals and accounts, in the form a plan records it.
+    """The live state of these principals, accounts and access configurations, in the form a
+    plan records it.
 
     Apply calls this on a fresh read of a saved plan's targets and compares fingerprints; a
     principal with no live record holds nothing.
     """
     accounts = set(account_ids)
+    records = live.access_configurations.records
     on_account: dict[str, list[Assignment]] = {account_id: [] for account_id in accounts}
     for assignment in live.assignments:
         if assignment.account_id in accounts:
@@ -242,6 +247,10 @@ def take_snapshot(
         cloudsso=tuple(
             AccountSnapshot(account_id, tuple(sorted(on_account[account_id])))
             for account_id in sorted(accounts)
+        ),
+        access_configurations=tuple(
+            ConfigurationSnapshot(i, records[i].granted if i in records else None)
+            for i in sorted(set(configuration_ids))
         ),
     )
 

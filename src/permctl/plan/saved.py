@@ -27,6 +27,10 @@ from pydantic import AwareDatetime, ValidationError
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
 from permctl.model import outside_meshes
+from permctl.plan.access_configurations import (
+    AccessConfigurationDelete,
+    AccessConfigurationUpdate,
+)
 from permctl.plan.changes import AssignmentDelete, canonical_json, principal_update, sha256_of
 from permctl.plan.core import Plan, count_mesh_admins
 from permctl.plan.document import FORMAT_VERSION, PlanDocument, plan_document
@@ -218,6 +222,14 @@ def _check_consistent(path: Path, plan: Plan) -> None:
     holds; and it must say which overrides `permctl plan` accepted it with."""
     if plan.planned_with is None:
         raise TamperedPlanFile(path, "it does not record the overrides it was planned with")
+    granted = {c.configuration_id: c.granted for c in plan.snapshot.access_configurations}
+    changed = [c for c in plan.access_configuration_changes if c.action != "create"]
+    if {c.configuration_id for c in changed} != granted.keys() or any(
+        isinstance(c, AccessConfigurationUpdate | AccessConfigurationDelete)
+        and granted[c.configuration_id] != c.before
+        for c in changed
+    ):
+        raise TamperedPlanFile(path, "its access configuration changes and snapshot disagree")
     held = {p.principal_id: p for p in plan.snapshot.asm}
     updated = [u.principal_id for u in plan.asm_updates]
     if len(set(updated)) != len(updated) or set(updated) != held.keys():
