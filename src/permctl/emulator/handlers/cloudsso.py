@@ -163,6 +163,67 @@ def get_access_configuration(ctx: Context) -> dict[str, Any]:
     )
 
 
+# -- group memberships: who is in a group, and which groups a user is in -----------------------
+
+
+def list_group_members(ctx: Context) -> dict[str, Any]:
+    directory = _directory(ctx)
+    group_id = ctx.params.require("GroupId")
+    group = directory.groups.get(group_id)
+    if group is None:
+        raise not_found("EntityNotExists.Group", "group", group_id)
+    members = [directory.users[user_id] for user_id in group.members]
+    return _membership_page(
+        ctx, "GroupMembers", members, lambda user: _group_member(user, group_id)
+    )
+
+
+def list_joined_groups_for_user(ctx: Context) -> dict[str, Any]:
+    directory = _directory(ctx)
+    user_id = ctx.params.require("UserId")
+    if user_id not in directory.users:
+        raise not_found("EntityNotExists.User", "user", user_id)
+    joined = [g for g in directory.groups.values() if user_id in g.members]
+    return _membership_page(
+        ctx, "JoinedGroups", joined, lambda group: _joined_group(group, user_id)
+    )
+
+
+def _membership_page(
+    ctx: Context, field: str, entities: list[E], render: Callable[[E], dict[str, Any]]
+) -> dict[str, Any]:
+    size = ctx.params.integer("MaxResults", 10, 1, 100)
+    page = by_token(in_order(entities), ctx.params.get("NextToken"), size, "NextToken")
+    return {field: [render(e) for e in page.items], **_page_fields(page, size)}
+
+
+def _group_member(user: SsoUserDoc, group_id: str) -> dict[str, Any]:
+    """ListGroupMembersResponseBodyGroupMembers: the user, the group, and when they joined."""
+    return {
+        "UserId": user.id,
+        "UserName": user.name,
+        "DisplayName": user.display_name or user.name,
+        "Email": user.email or "",
+        "Description": "",
+        "Status": user.status,
+        "ProvisionType": "Manual",
+        "GroupId": group_id,
+        "JoinTime": DEFAULT_TIME,
+    }
+
+
+def _joined_group(group: SsoGroupDoc, user_id: str) -> dict[str, Any]:
+    """ListJoinedGroupsForUserResponseBodyJoinedGroups."""
+    return {
+        "GroupId": group.id,
+        "GroupName": group.name,
+        "Description": group.description or "",
+        "ProvisionType": "Manual",
+        "UserId": user_id,
+        "JoinTime": DEFAULT_TIME,
+    }
+
+
 # -- access assignments -----------------------------------------------------------------------
 
 
@@ -308,5 +369,7 @@ HANDLERS: dict[str, Handler] = {
     "CreateAccessAssignment": create_access_assignment,
     "DeleteAccessAssignment": delete_access_assignment,
     "GetTaskStatus": get_task_status,
+    "ListGroupMembers": list_group_members,
+    "ListJoinedGroupsForUser": list_joined_groups_for_user,
 }
 WRITES = frozenset({CREATE, DELETE})
