@@ -13,13 +13,13 @@ from typing import Any
 from alibabacloud_cloudsso20210515 import models as sso_models
 
 from permctl.errors import ApiError
-from permctl.model import Assignment
+from permctl.model import Assignment, GroupMember, GroupMembers
 from permctl.providers.connection import Connection
 
 TARGET_TYPE = "RD-Account"
 BUSY_REASON = "another task on this access assignment is still running"
 ASSIGNMENT_PAGE_SIZE = 20  # the API's maximum
-DIRECTORY_PAGE_SIZE = 100  # the API's maximum for users, groups and access configurations
+DIRECTORY_PAGE_SIZE = 100  # the API's maximum for users, groups, members, configurations
 
 
 @dataclass(frozen=True)
@@ -250,9 +250,7 @@ class CloudSsoProvider:
         return _listing(self._assignment_entries(directory_id, None))
 
     def _assignment_entries(self, directory_id: str, account_id: str | None) -> list[Any]:
-        entries: list[Any] = []
-        token: str | None = None
-        while True:
+        def page(token: str | None) -> Any:
             request = sso_models.ListAccessAssignmentsRequest(
                 directory_id=directory_id,
                 target_type=TARGET_TYPE if account_id else None,
@@ -260,13 +258,44 @@ class CloudSsoProvider:
                 max_results=ASSIGNMENT_PAGE_SIZE,
                 next_token=token,
             )
-            body = self._connection.call(
+            return self._connection.call(
                 "ListAccessAssignments", partial(self._client.list_access_assignments, request)
             ).body
-            entries += body.access_assignments or []
-            token = body.next_token if body.is_truncated else None
-            if not token:
-                return entries
+
+        return _every_page(page, "access_assignments")
+
+    # -- group members ----------------------------------------------------------------------
+
+    def read_group_members(self, directory_id: str, group_ids: Iterable[str]) -> GroupMembers:
+        """Every member of each group, every page, the groups in parallel. A group deleted
+        since it was seen has no members."""
+        groups = sorted(set(group_ids))
+        per_group = self._connection.map(
+            lambda group_id: self._group_members(directory_id, group_id),
+            groups,
+            label="Reading CloudSSO group members",
+        )
+        return MappingProxyType(dict(zip(groups, per_group, strict=True)))
+
+    def _group_members(self, directory_id: str, group_id: str) -> tuple[GroupMember, ...]:
+        def page(token: str | None) -> Any:
+            request = sso_models.ListGroupMembersRequest(
+                directory_id=directory_id,
+                group_id=group_id,
+                max_results=DIRECTORY_PAGE_SIZE,
+                next_token=token,
+            )
+            return self._connection.call(
+                "ListGroupMembers", partial(self._client.list_group_members, request)
+            ).body
+
+        try:
+            entries = _every_page(page, "group_members")
+        except ApiError as error:
+            if error.code.startswith("EntityNotExists.Group"):
+                return ()
+            raise
+        return tuple(GroupMember(e.user_id, e.user_name or e.user_id) for e in entries)
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -338,6 +367,18 @@ class CloudSsoProvider:
         return self._connection.call(
             "GetTaskStatus", lambda: self._client.get_task_status(request)
         ).body.task_status
+
+
+def _every_page(page: Callable[[str | None], Any], field_name: str) -> list[Any]:
+    """The entries of a NextToken listing, page after page until it is no longer truncated."""
+    entries: list[Any] = []
+    token: str | None = None
+    while True:
+        body = page(token)
+        entries += getattr(body, field_name) or []
+        token = body.next_token if body.is_truncated else None
+        if not token:
+            return entries
 
 
 def _assignment_fields(assignment: Assignment) -> dict[str, str]:
