@@ -25,7 +25,7 @@ from permctl.cli.options import (
     target,
 )
 from permctl.config import Config
-from permctl.drift.files import write_atomically
+from permctl.files import write_atomically
 from permctl.render import access as render
 
 

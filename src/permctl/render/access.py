@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from permctl.access.rows import COLUMNS, SERVICES, AccessRow, Service
-from permctl.render import printable
+from permctl.render.common import printable
 from permctl.render.markdown import escape
 
 FORMAT_VERSION = "1"
