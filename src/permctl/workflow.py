@@ -13,8 +13,9 @@ from types import MappingProxyType
 from permctl import __version__
 from permctl.config import Config
 from permctl.config.identities import section_roles
-from permctl.model import DesiredState, LiveState
+from permctl.model import DesiredState, GroupMembers, LiveState
 from permctl.plan import Plan, build_plan
+from permctl.plan.people import groups_to_expand
 from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
 from permctl.plan.saved_safety import SAFETY_CONTEXT, safety_record
 from permctl.providers import (
@@ -104,7 +105,15 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
     desired = resolve(config, session)
     live = read_live_state(desired, session, include_unlisted=True)
     plan = build_plan(desired, live, today or utc_today())
+    plan = plan.with_people(_members_of_changed_groups(plan, session))
     return PlanRun(config, desired, live, plan, session.identities)
+
+
+def _members_of_changed_groups(plan: Plan, session: Session) -> GroupMembers:
+    groups = groups_to_expand(plan.sso_changes, plan.snapshot)
+    if plan.directory_id is None or not groups:
+        return MappingProxyType({})
+    return session.cloudsso.cloudsso.read_group_members(plan.directory_id, groups)
 
 
 def save_plan(run: PlanRun, path: Path, *, force: bool, allow_lockout: bool) -> None:

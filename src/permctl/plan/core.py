@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from permctl.model import Assignment, SafetySettings
+from permctl.model import Assignment, GroupMembers, SafetySettings
 from permctl.plan.changes import (
     AssignmentChange,
     MeshRoleChange,
@@ -13,6 +13,7 @@ from permctl.plan.changes import (
     Snapshot,
     Unmanaged,
 )
+from permctl.plan.people import PeopleChange, people_changes
 from permctl.plan.safety import SafetyIssue, find_issues
 
 
@@ -58,6 +59,8 @@ class Plan:
     # ASM roles on managed meshes plus CloudSSO assignments in scope, as read live.
     existing_managed_grants: int
     mesh_admins: tuple[MeshAdmins, ...]
+    # Who gains and who loses which access, expanded through groups (`with_people`).
+    people: tuple[PeopleChange, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -75,6 +78,13 @@ class Plan:
             deletes=sum(1 for c in self.sso_changes if c.action == "delete"),
             unmanaged=len(self.unmanaged),
         )
+
+    def with_people(self, members: GroupMembers) -> Plan:
+        """The plan with its people: `members` holds those of `groups_to_expand`."""
+        people = people_changes(
+            self.asm_updates, self.sso_changes, self.snapshot, self.names, members
+        )
+        return replace(self, people=people)
 
     def fingerprint(self) -> str:
         """Digest of the live state the plan was computed from; apply compares it before acting."""

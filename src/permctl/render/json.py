@@ -11,6 +11,7 @@ from typing import Any
 
 from permctl.model import Assignment
 from permctl.plan import AssignmentChange, MeshRoleChange, Plan, PrincipalUpdate, UnmanagedGrant
+from permctl.plan.people import PeopleChange
 from permctl.plan.safety import SafetyIssue
 
 FORMAT_VERSION = "1"
@@ -40,6 +41,7 @@ def document(plan: Plan) -> dict[str, Any]:
             "cloudsso": [_assignment(plan, a) for a in plan.unmanaged.cloudsso],
         },
         "unsafe": [_issue(issue) for issue in plan.safety_issues()],
+        "people": [_people(plan, change) for change in plan.people],
     }
 
 
@@ -85,6 +87,22 @@ def _unmanaged_grant(plan: Plan, grant: UnmanagedGrant) -> dict[str, Any]:
         **_named(plan, "mesh", grant.grant.mesh_id),
         "role": grant.grant.role,
         "role_type": grant.grant.role_type,
+    }
+
+
+def _people(plan: Plan, change: PeopleChange) -> dict[str, Any]:
+    """Who gains or loses one access: `role` is the istio role or the access configuration's
+    id, `target_id` the mesh or the account."""
+    group = change.through_group_id
+    return {
+        "action": change.action,
+        "service": change.service,
+        **_named(plan, "target", change.target_id),
+        **_named(plan, "role", change.role),
+        "through_group_id": group,
+        "through_group_name": plan.names.get(group) if group else None,
+        "count": len(change.people),
+        "people": [{"principal_id": p.principal_id, "name": p.name} for p in change.people],
     }
 
 

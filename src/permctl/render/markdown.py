@@ -17,7 +17,15 @@ from permctl.model import Assignment
 from permctl.plan import Plan
 from permctl.plan.changes import ChangeReason
 from permctl.plan.safety import SafetyIssue, more_than_shown
-from permctl.render.common import KIND_NAMES, REASON_NOTES, count_of, printable, summary_line
+from permctl.render.common import (
+    KIND_NAMES,
+    REASON_NOTES,
+    count_of,
+    people_headline,
+    people_sentence,
+    printable,
+    summary_line,
+)
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment
 CLOSING_ROOM = 1_000  # kept free for the notes and tags that close the comment
@@ -39,7 +47,7 @@ class _Section:
 
 def render(plan: Plan) -> str:
     head = _head(plan)
-    sections = [s for s in (_asm(plan), _cloudsso(plan), _unmanaged(plan)) if s.rows]
+    sections = [s for s in (_asm(plan), _cloudsso(plan), _people(plan), _unmanaged(plan)) if s.rows]
     budget = COMMENT_LIMIT - CLOSING_ROOM - len(head)
     parts, omitted = [head], 0
     for section in sections:
@@ -137,6 +145,11 @@ def _cloudsso(plan: Plan) -> _Section:
     directory = escape_html(plan.directory_id or "")
     title = f"CloudSSO: {count_of(len(rows), 'assignment change')} in directory {directory}"
     return _Section(title, ("", "Account", "Principal", "Access configuration", "Reason"), rows)
+
+
+def _people(plan: Plan) -> _Section:
+    rows = tuple(_row(change.action, people_sentence(plan, change)) for change in plan.people)
+    return _Section(escape_html(people_headline(plan)), ("", "Who gains or loses what"), rows)
 
 
 def _unmanaged(plan: Plan) -> _Section:
