@@ -13,6 +13,7 @@ PROD_MAIN, DEV_TEST, SANDBOX = "1843117161000001", "1142405247840001", "19283746
 ADMIN, READ_ONLY = "ac-admin000001", "ac-readonly001"
 PLATFORM, SRE, EMPTY, EVERYONE = "g-platform0001", "g-sre00000001", "g-empty000001", "g-everyone001"
 EVERYONE_SIZE = 150  # two pages of ListGroupMembers at 100 a page
+ASSIGNMENT_FIELDS = ("access_configuration", "account", "principal_type", "principal")
 TODAY = date.today()
 SOON, LATER, PAST = TODAY + timedelta(5), TODAY + timedelta(40), TODAY - timedelta(3)
 
@@ -74,25 +75,19 @@ def organisation() -> dict[str, Any]:
                         {"id": READ_ONLY, "name": "ReadOnly"},
                     ],
                     "assignments": [
-                        assignment(ADMIN, PROD_MAIN, "Group", PLATFORM),
-                        assignment(ADMIN, PROD_MAIN, "Group", SRE),
-                        assignment(ADMIN, PROD_MAIN, "User", "u-alice"),
-                        assignment(READ_ONLY, DEV_TEST, "Group", EMPTY),
-                        assignment(READ_ONLY, DEV_TEST, "Group", EVERYONE),
-                        assignment(ADMIN, SANDBOX, "Group", SRE),  # an account the file leaves
+                        dict(zip(ASSIGNMENT_FIELDS, held, strict=True))
+                        for held in (
+                            (ADMIN, PROD_MAIN, "Group", PLATFORM),
+                            (ADMIN, PROD_MAIN, "Group", SRE),
+                            (ADMIN, PROD_MAIN, "User", "u-alice"),
+                            (READ_ONLY, DEV_TEST, "Group", EMPTY),
+                            (READ_ONLY, DEV_TEST, "Group", EVERYONE),
+                            (ADMIN, SANDBOX, "Group", SRE),  # an account the file leaves alone
+                        )
                     ],
                 }
             ]
         },
-    }
-
-
-def assignment(configuration: str, account: str, kind: str, principal: str) -> dict[str, str]:
-    return {
-        "access_configuration": configuration,
-        "account": account,
-        "principal_type": kind,
-        "principal": principal,
     }
 
 

@@ -9,7 +9,6 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,6 @@ from access_org import (
     PAST,
     PROD,
     STAGING,
-    organisation,
     permissions,
 )
 from typer.testing import CliRunner
@@ -36,13 +34,6 @@ from permctl.emulator import Emulator
 HEADER = "service,principal_type,principal,principal_id,target,target_id,role,via,expires,in_file"
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
-    with Emulator(organisation()) as emulator:
-        point_at(emulator)
-        yield emulator
 
 
 @pytest.fixture

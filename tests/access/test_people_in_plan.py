@@ -5,13 +5,11 @@ neither gains nor loses it), in text, markdown and JSON."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from access_org import DIRECTORY, PLATFORM, PROD_MAIN, READ_ONLY, SRE, organisation
+from access_org import DIRECTORY, PLATFORM, PROD_MAIN, READ_ONLY, SRE
 from typer.testing import CliRunner
 
 from permctl.cli import app
@@ -22,13 +20,6 @@ from permctl.plan.people import people_changes
 from permctl.render import markdown
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
-    with Emulator(organisation()) as emulator:
-        point_at(emulator)
-        yield emulator
 
 
 def sso_file(tmp_path: Path, assignments: list[dict[str, Any]], prune: bool = False) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -41,6 +41,13 @@ class AccessFormat(str, Enum):
     JSON = "json"
 
 
+def _each(flag: str, metavar: str, help_text: str) -> Any:
+    """A filter given once per value; a row passes when it matches any of them."""
+    return typer.Option(
+        flag, metavar=metavar, help=f"{help_text} Repeat for several.", show_default=False
+    )
+
+
 @app.command(
     epilog="Examples:\n\n"
     "  permctl access --emulator examples/live-state.yaml permissions.yaml.example\n\n"
@@ -52,41 +59,36 @@ def access(
     files: Files = None,
     principal: Annotated[
         list[str] | None,
-        typer.Option(
+        _each(
             "--principal",
-            metavar="NAME_OR_ID",
-            help="Only this person, RAM role or group: a name or id, or the group or team the "
-            "access is held through. Repeat for several.",
-            show_default=False,
+            "NAME_OR_ID",
+            "Only this person, RAM role or group: a name or id, or the group or team the access "
+            "is held through.",
         ),
     ] = None,
     mesh: Annotated[
         list[str] | None,
-        typer.Option(
+        _each(
             "--mesh",
-            metavar="ALIAS_OR_ID",
-            help="Only Service Mesh roles on this mesh (unless --account or "
-            "--access-configuration also asks for CloudSSO). Repeat for several.",
-            show_default=False,
+            "ALIAS_OR_ID",
+            "Only Service Mesh roles on this mesh (unless --account or --access-configuration "
+            "also asks for CloudSSO).",
         ),
     ] = None,
     account: Annotated[
         list[str] | None,
-        typer.Option(
+        _each(
             "--account",
-            metavar="NAME_OR_ID",
-            help="Only CloudSSO access on this account (unless --mesh also asks for Service "
-            "Mesh). Repeat for several.",
-            show_default=False,
+            "NAME_OR_ID",
+            "Only CloudSSO access on this account (unless --mesh also asks for Service Mesh).",
         ),
     ] = None,
     access_configuration: Annotated[
         list[str] | None,
-        typer.Option(
+        _each(
             "--access-configuration",
-            metavar="NAME",
-            help="Only CloudSSO access through this access configuration. Repeat for several.",
-            show_default=False,
+            "NAME",
+            "Only CloudSSO access through this access configuration.",
         ),
     ] = None,
     source: Annotated[

@@ -250,19 +250,30 @@ class CloudSsoProvider:
         return _listing(self._assignment_entries(directory_id, None))
 
     def _assignment_entries(self, directory_id: str, account_id: str | None) -> list[Any]:
-        def page(token: str | None) -> Any:
-            request = sso_models.ListAccessAssignmentsRequest(
+        return self._every_page(
+            "ListAccessAssignments",
+            partial(
+                sso_models.ListAccessAssignmentsRequest,
                 directory_id=directory_id,
                 target_type=TARGET_TYPE if account_id else None,
                 target_id=account_id,
                 max_results=ASSIGNMENT_PAGE_SIZE,
-                next_token=token,
-            )
-            return self._connection.call(
-                "ListAccessAssignments", partial(self._client.list_access_assignments, request)
-            ).body
+            ),
+            "access_assignments",
+        )
 
-        return _every_page(page, "access_assignments")
+    def _every_page(self, action: str, request: Callable[..., Any], field_name: str) -> list[Any]:
+        """The entries of a NextToken listing (`request` makes a page's request from its
+        `next_token`), page after page until it is no longer truncated."""
+        send = getattr(self._client, _snake(action))
+        entries: list[Any] = []
+        token: str | None = None
+        while True:
+            body = self._connection.call(action, partial(send, request(next_token=token))).body
+            entries += getattr(body, field_name) or []
+            token = body.next_token if body.is_truncated else None
+            if not token:
+                return entries
 
     # -- group members ----------------------------------------------------------------------
 
@@ -278,19 +289,14 @@ class CloudSsoProvider:
         return MappingProxyType(dict(zip(groups, per_group, strict=True)))
 
     def _group_members(self, directory_id: str, group_id: str) -> tuple[GroupMember, ...]:
-        def page(token: str | None) -> Any:
-            request = sso_models.ListGroupMembersRequest(
-                directory_id=directory_id,
-                group_id=group_id,
-                max_results=DIRECTORY_PAGE_SIZE,
-                next_token=token,
-            )
-            return self._connection.call(
-                "ListGroupMembers", partial(self._client.list_group_members, request)
-            ).body
-
+        request = partial(
+            sso_models.ListGroupMembersRequest,
+            directory_id=directory_id,
+            group_id=group_id,
+            max_results=DIRECTORY_PAGE_SIZE,
+        )
         try:
-            entries = _every_page(page, "group_members")
+            entries = self._every_page("ListGroupMembers", request, "group_members")
         except ApiError as error:
             if error.code.startswith("EntityNotExists.Group"):
                 return ()
@@ -367,18 +373,6 @@ class CloudSsoProvider:
         return self._connection.call(
             "GetTaskStatus", lambda: self._client.get_task_status(request)
         ).body.task_status
-
-
-def _every_page(page: Callable[[str | None], Any], field_name: str) -> list[Any]:
-    """The entries of a NextToken listing, page after page until it is no longer truncated."""
-    entries: list[Any] = []
-    token: str | None = None
-    while True:
-        body = page(token)
-        entries += getattr(body, field_name) or []
-        token = body.next_token if body.is_truncated else None
-        if not token:
-            return entries
 
 
 def _assignment_fields(assignment: Assignment) -> dict[str, str]:

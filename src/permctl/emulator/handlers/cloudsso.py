@@ -88,11 +88,16 @@ def _get_entity(
     what: str,
     render: Callable[[E], dict[str, Any]],
 ) -> dict[str, Any]:
+    return {singular: render(_find(ctx, catalog, singular, what))}
+
+
+def _find(ctx: Context, catalog: Mapping[str, E], singular: str, what: str) -> E:
+    """The entity the `<singular>Id` parameter names, or its EntityNotExists error."""
     entity_id = ctx.params.require(f"{singular}Id")
     entity = catalog.get(entity_id)
     if entity is None:
         raise not_found(f"EntityNotExists.{singular}", what, entity_id)
-    return {singular: render(entity)}
+    return entity
 
 
 def _user(user: SsoUserDoc) -> dict[str, Any]:
@@ -168,24 +173,19 @@ def get_access_configuration(ctx: Context) -> dict[str, Any]:
 
 def list_group_members(ctx: Context) -> dict[str, Any]:
     directory = _directory(ctx)
-    group_id = ctx.params.require("GroupId")
-    group = directory.groups.get(group_id)
-    if group is None:
-        raise not_found("EntityNotExists.Group", "group", group_id)
+    group = _find(ctx, directory.groups, "Group", "group")
     members = [directory.users[user_id] for user_id in group.members]
     return _membership_page(
-        ctx, "GroupMembers", members, lambda user: _group_member(user, group_id)
+        ctx, "GroupMembers", members, lambda user: _group_member(user, group.id)
     )
 
 
 def list_joined_groups_for_user(ctx: Context) -> dict[str, Any]:
     directory = _directory(ctx)
-    user_id = ctx.params.require("UserId")
-    if user_id not in directory.users:
-        raise not_found("EntityNotExists.User", "user", user_id)
-    joined = [g for g in directory.groups.values() if user_id in g.members]
+    user = _find(ctx, directory.users, "User", "user")
+    joined = [g for g in directory.groups.values() if user.id in g.members]
     return _membership_page(
-        ctx, "JoinedGroups", joined, lambda group: _joined_group(group, user_id)
+        ctx, "JoinedGroups", joined, lambda group: _joined_group(group, user.id)
     )
 
 
@@ -199,17 +199,8 @@ def _membership_page(
 
 def _group_member(user: SsoUserDoc, group_id: str) -> dict[str, Any]:
     """ListGroupMembersResponseBodyGroupMembers: the user, the group, and when they joined."""
-    return {
-        "UserId": user.id,
-        "UserName": user.name,
-        "DisplayName": user.display_name or user.name,
-        "Email": user.email or "",
-        "Description": "",
-        "Status": user.status,
-        "ProvisionType": "Manual",
-        "GroupId": group_id,
-        "JoinTime": DEFAULT_TIME,
-    }
+    person = {k: v for k, v in _user(user).items() if k not in _TIMES}
+    return {**person, "Description": "", "GroupId": group_id, "JoinTime": DEFAULT_TIME}
 
 
 def _joined_group(group: SsoGroupDoc, user_id: str) -> dict[str, Any]:
