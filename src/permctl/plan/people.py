@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from permctl.model import Assignment, GroupMembers
-from permctl.plan.changes import AssignmentChange, PrincipalUpdate, Snapshot
+from permctl.plan.changes import (
+    AssignmentCreate,
+    AssignmentDelete,
+    CloudSsoChange,
+    PrincipalUpdate,
+    Snapshot,
+    unhandled,
+)
 
 PeopleAction = Literal["gain", "lose"]
 Service = Literal["asm", "cloudsso"]
@@ -41,7 +48,7 @@ class PeopleChange:
     people: tuple[Person, ...]
 
 
-def groups_to_expand(sso_changes: Iterable[AssignmentChange], snapshot: Snapshot) -> set[str]:
+def groups_to_expand(sso_changes: Iterable[CloudSsoChange], snapshot: Snapshot) -> set[str]:
     """The groups whose members a plan's people depend on: those it changes, and those holding
     the same access on the same account (their members keep it)."""
     changed = [c.assignment for c in sso_changes]
@@ -56,7 +63,7 @@ def groups_to_expand(sso_changes: Iterable[AssignmentChange], snapshot: Snapshot
 
 def people_changes(
     asm_updates: Iterable[PrincipalUpdate],
-    sso_changes: Iterable[AssignmentChange],
+    sso_changes: Iterable[CloudSsoChange],
     snapshot: Snapshot,
     names: Mapping[str, str],
     members: GroupMembers,
@@ -92,20 +99,19 @@ def _order(change: PeopleChange) -> tuple[str, ...]:
 
 
 def _cloudsso_people(
-    changes: Iterable[AssignmentChange],
+    changes: Iterable[CloudSsoChange],
     snapshot: Snapshot,
     names: Mapping[str, str],
     members: GroupMembers,
 ) -> Iterable[tuple[tuple[Service, str, str, PeopleAction, str | None], list[Person]]]:
     changes = tuple(changes)
     before = {a for account in snapshot.cloudsso for a in account.assignments}
-    after = (before - {c.assignment for c in changes if c.action == "delete"}) | {
-        c.assignment for c in changes if c.action == "create"
-    }
+    deleted = {c.assignment for c in changes if not _gives(c)}
+    after = (before - deleted) | {c.assignment for c in changes if _gives(c)}
     held_before, held_after = _holders(before, members), _holders(after, members)
     for change in changes:
         a = change.assignment
-        gaining = change.action == "create"
+        gaining = _gives(change)
         others = held_before if gaining else held_after  # who holds it anyway
         reached = [
             p for p in _people_of(a, names, members) if p.principal_id not in others[_access(a)]
@@ -113,6 +119,17 @@ def _cloudsso_people(
         through = a.principal_id if a.principal_type == "Group" else None
         action: PeopleAction = "gain" if gaining else "lose"
         yield ("cloudsso", a.account_id, a.access_configuration_id, action, through), reached
+
+
+def _gives(change: CloudSsoChange) -> bool:
+    """Whether the change gives its access (else it takes it away)."""
+    match change:
+        case AssignmentCreate():
+            return True
+        case AssignmentDelete():
+            return False
+        case _:
+            unhandled(change)
 
 
 def _holders(assignments: Iterable[Assignment], members: GroupMembers) -> dict[_Access, set[str]]:
