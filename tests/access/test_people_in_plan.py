@@ -17,7 +17,8 @@ from permctl.emulator import Emulator
 from permctl.model import MeshRole, PrincipalKind, SafetySettings
 from permctl.plan import MeshRoleChange, Plan, PrincipalUpdate, Snapshot, Unmanaged
 from permctl.plan.people import people_changes
-from permctl.render import markdown
+from permctl.plan.saved import read_plan_file
+from permctl.render import markdown, text
 
 runner = CliRunner()
 
@@ -94,6 +95,17 @@ def test_a_group_assignment_removed_loses_only_members_without_another_way(
     people = json.loads(plan(path, "--format", "json"))["people"]
     assert [(p["action"], p["through_group_id"], p["count"]) for p in people] == [("lose", SRE, 1)]
     assert emu.count("ListGroupMembers") == 2 * 2  # platform-admins and sre, two plans
+
+
+def test_a_saved_plan_keeps_its_people(emu: Emulator, tmp_path: Path) -> None:
+    added = {"access_configuration": "ReadOnly", "accounts": ["prod-main"], "groups": ["sre"]}
+    saved = tmp_path / "plan.json"
+    shown = plan(sso_file(tmp_path, [added]), "--out", str(saved))
+    plan_read_back = read_plan_file(saved).plan
+    assert [(p.action, p.through_group_id, len(p.people)) for p in plan_read_back.people] == [
+        ("gain", SRE, 2)
+    ]
+    assert text.render_plain(plan_read_back) == shown
 
 
 def test_a_plan_without_cloudsso_group_changes_reads_no_members(
