@@ -163,11 +163,10 @@ def _live_rows(
     concurrency: int,
     quiet: bool,
 ) -> list[AccessRow]:
-    from permctl.access.live import read_access
-    from permctl.workflow import connect
+    from permctl.workflow import access_rows, connect
 
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
-        return read_access(config, session, keep)
+        return access_rows(config, session, keep)
 
 
 def _render(
