@@ -94,7 +94,7 @@ class GroupMember:
     user_name: str
 
 
-# group id -> its members, for the groups that were read
+# group id -> its members, for the groups whose members could be read
 GroupMembers = Mapping[str, tuple[GroupMember, ...]]
 
 

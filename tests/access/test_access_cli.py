@@ -23,6 +23,7 @@ from access_org import (
     MALLORY,
     PAST,
     PROD,
+    SRE,
     STAGING,
     permissions,
 )
@@ -30,6 +31,7 @@ from typer.testing import CliRunner
 
 from permctl.cli import app
 from permctl.emulator import Emulator
+from permctl.emulator.faults import DenyRule
 
 HEADER = "service,principal_type,principal,principal_id,target,target_id,role,via,expires,in_file"
 
@@ -104,6 +106,17 @@ def test_a_group_without_members_keeps_its_own_row(emu: Emulator, conf: Path) ->
         ("empty", EMPTY, "direct")
     ]
     assert len(rows) == EVERYONE_SIZE + 1
+
+
+def test_a_group_whose_members_may_not_be_read_keeps_its_own_row(emu: Emulator, conf: Path) -> None:
+    emu.set_knobs(deny=(DenyRule("ListGroupMembers", frozenset({SRE})),))
+    rows = csv_rows(conf, "--account", "prod-main")
+    assert {(r["principal"], r["principal_type"], r["via"]) for r in rows} == {
+        ("alice", "user", "direct"),
+        ("alice", "user", "group:platform-admins"),
+        ("carol", "user", "group:platform-admins"),
+        ("sre", "group", "direct"),
+    }
 
 
 def test_only_managed_accounts_are_reported(emu: Emulator, conf: Path) -> None:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from permctl.cli import app
 from permctl.emulator import Emulator
+from permctl.emulator.faults import DenyRule
 from permctl.model import MeshRole, PrincipalKind, SafetySettings
 from permctl.plan import MeshRoleChange, Plan, PrincipalUpdate, Snapshot, Unmanaged
 from permctl.plan.people import people_changes
@@ -73,6 +74,7 @@ def test_a_group_assignment_added_reaches_each_member(emu: Emulator, tmp_path: P
                 {"principal_id": "u-alice", "name": "alice"},
                 {"principal_id": "u-carol", "name": "carol"},
             ],
+            "members_unknown": False,
         }
     ]
     assert (
@@ -95,6 +97,25 @@ def test_a_group_assignment_removed_loses_only_members_without_another_way(
     people = json.loads(plan(path, "--format", "json"))["people"]
     assert [(p["action"], p["through_group_id"], p["count"]) for p in people] == [("lose", SRE, 1)]
     assert emu.count("ListGroupMembers") == 2 * 2  # platform-admins and sre, two plans
+
+
+def test_members_the_caller_may_not_read_leave_the_plan_whole_and_say_so(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    emu.set_knobs(deny=(DenyRule("ListGroupMembers", frozenset({PLATFORM})),))
+    added = {"access_configuration": "ReadOnly", "accounts": ["prod-main"]}
+    path = sso_file(tmp_path, [{**added, "groups": ["platform-admins", "sre"]}])
+    text = plan(path)
+    assert (
+        "  + the members of group platform-admins gain ReadOnly on prod-main "
+        "(they could not be read)\n"
+    ) in text
+    assert "  + 2 people gain ReadOnly on prod-main (through group sre)\n" in text
+    people = json.loads(plan(path, "--format", "json"))["people"]
+    assert [(p["through_group_id"], p["count"], p["members_unknown"]) for p in people] == [
+        (PLATFORM, 0, True),
+        (SRE, 2, False),
+    ]
 
 
 def test_a_saved_plan_keeps_its_people(emu: Emulator, tmp_path: Path) -> None:

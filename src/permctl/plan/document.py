@@ -139,6 +139,7 @@ def _people(plan: Plan, change: PeopleChange) -> dict[str, Any]:
         "through_group_name": plan.names.get(group) if group else None,
         "count": len(change.people),
         "people": [{"principal_id": p.principal_id, "name": p.name} for p in change.people],
+        "members_unknown": change.members_unknown,
     }
 
 
@@ -306,11 +307,18 @@ class _PeopleChange(Strict):
     through_group_name: str | None
     count: int
     people: tuple[_Person, ...]
+    members_unknown: bool = False
 
     def to_change(self) -> PeopleChange:
         people = tuple(Person(p.principal_id, p.name) for p in self.people)
         return PeopleChange(
-            self.service, self.target_id, self.role_id, self.action, self.through_group_id, people
+            self.service,
+            self.target_id,
+            self.role_id,
+            self.action,
+            self.through_group_id,
+            people,
+            self.members_unknown,
         )
 
 

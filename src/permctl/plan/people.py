@@ -27,6 +27,8 @@ PeopleAction = Literal["gain", "lose"]
 Service = Literal["asm", "cloudsso"]
 # (account id, access configuration id): one access a CloudSSO user may hold several ways
 _Access = tuple[str, str]
+# What one entry is about: service, target id, role, action, the group it goes through
+_Key = tuple[Service, str, str, PeopleAction, str | None]
 
 
 @dataclass(frozen=True, order=True)
@@ -46,6 +48,9 @@ class PeopleChange:
     action: PeopleAction
     through_group_id: str | None
     people: tuple[Person, ...]
+    # The group's members could not be read (a caller without ListGroupMembers): `people` is
+    # empty, and says nothing of how many they are.
+    members_unknown: bool = False
 
 
 def groups_to_expand(sso_changes: Iterable[CloudSsoChange], snapshot: Snapshot) -> set[str]:
@@ -69,10 +74,9 @@ def people_changes(
     members: GroupMembers,
 ) -> tuple[PeopleChange, ...]:
     """One entry per service, target, role, action and group, its people merged and sorted;
-    none where nobody gains or loses anything (an empty group, people holding it anyway)."""
-    merged: defaultdict[tuple[Service, str, str, PeopleAction, str | None], set[Person]] = (
-        defaultdict(set)
-    )
+    none where nobody gains or loses anything (an empty group, people holding it anyway). A
+    group whose members were not read has an entry that says so."""
+    merged: defaultdict[_Key, set[Person]] = defaultdict(set)
     for update in asm_updates:
         person = Person(update.principal_id, update.label or names.get(update.principal_id, ""))
         for change in update.changes:
@@ -80,11 +84,16 @@ def people_changes(
                 merged[("asm", change.mesh_id, change.before, "lose", None)].add(person)
             if change.after is not None:
                 merged[("asm", change.mesh_id, change.after, "gain", None)].add(person)
+    unknown: set[_Key] = set()
     for key, people in _cloudsso_people(sso_changes, snapshot, names, members):
-        merged[key].update(people)
-    changes = (
+        if people is None:
+            unknown.add(key)
+        else:
+            merged[key].update(people)
+    changes = [
         PeopleChange(*key, people=tuple(sorted(people))) for key, people in merged.items() if people
-    )
+    ]
+    changes += [PeopleChange(*key, people=(), members_unknown=True) for key in unknown]
     return tuple(sorted(changes, key=_order))
 
 
@@ -103,7 +112,8 @@ def _cloudsso_people(
     snapshot: Snapshot,
     names: Mapping[str, str],
     members: GroupMembers,
-) -> Iterable[tuple[tuple[Service, str, str, PeopleAction, str | None], list[Person]]]:
+) -> Iterable[tuple[_Key, list[Person] | None]]:
+    """Each change's people, None for a group whose members were not read."""
     changes = tuple(changes)
     before = {a for account in snapshot.cloudsso for a in account.assignments}
     deleted = {c.assignment for c in changes if not _gives(c)}
@@ -113,9 +123,13 @@ def _cloudsso_people(
         a = change.assignment
         gaining = _gives(change)
         others = held_before if gaining else held_after  # who holds it anyway
-        reached = [
-            p for p in _people_of(a, names, members) if p.principal_id not in others[_access(a)]
-        ]
+        reached = (
+            None
+            if a.principal_type == "Group" and a.principal_id not in members
+            else [
+                p for p in _people_of(a, names, members) if p.principal_id not in others[_access(a)]
+            ]
+        )
         through = a.principal_id if a.principal_type == "Group" else None
         action: PeopleAction = "gain" if gaining else "lose"
         yield ("cloudsso", a.account_id, a.access_configuration_id, action, through), reached

@@ -17,6 +17,7 @@ from permctl.model import Assignment, GroupMember, GroupMembers
 from permctl.providers.connection import Connection
 
 TARGET_TYPE = "RD-Account"
+PERMISSION_DENIED = ("NoPermission", "Forbidden")  # error codes of a call the caller may not make
 BUSY_REASON = "another task on this access assignment is still running"
 ASSIGNMENT_PAGE_SIZE = 20  # the API's maximum
 DIRECTORY_PAGE_SIZE = 100  # the API's maximum for users, groups, members, configurations
@@ -279,16 +280,18 @@ class CloudSsoProvider:
 
     def read_group_members(self, directory_id: str, group_ids: Iterable[str]) -> GroupMembers:
         """Every member of each group, every page, the groups in parallel. A group deleted
-        since it was seen has no members."""
+        since it was seen has no members; one whose members the caller may not read is left
+        out, so that its access is shown by group rather than a report or plan failing."""
         groups = sorted(set(group_ids))
         per_group = self._connection.map(
             lambda group_id: self._group_members(directory_id, group_id),
             groups,
             label="Reading CloudSSO group members",
         )
-        return MappingProxyType(dict(zip(groups, per_group, strict=True)))
+        read = zip(groups, per_group, strict=True)
+        return MappingProxyType({group: members for group, members in read if members is not None})
 
-    def _group_members(self, directory_id: str, group_id: str) -> tuple[GroupMember, ...]:
+    def _group_members(self, directory_id: str, group_id: str) -> tuple[GroupMember, ...] | None:
         request = partial(
             sso_models.ListGroupMembersRequest,
             directory_id=directory_id,
@@ -300,6 +303,8 @@ class CloudSsoProvider:
         except ApiError as error:
             if error.code.startswith("EntityNotExists.Group"):
                 return ()
+            if error.code.startswith(PERMISSION_DENIED):
+                return None
             raise
         return tuple(GroupMember(e.user_id, e.user_name or e.user_id) for e in entries)
 

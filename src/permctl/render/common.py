@@ -71,16 +71,19 @@ def people_headline(plan: Plan) -> str:
 def people_sentence(plan: Plan, change: PeopleChange) -> str:
     """`37 people gain Admin on prod (through group platform-admins)`, `bob loses istio-admin
     on prod`: one person is named, more are counted."""
+    names = plan.names
+    through = change.through_group_id
+    group = names.get(through, through) if through else ""
+    verb = _VERBS[change.action]
+    access = (
+        f"{names.get(change.role, change.role)} on {names.get(change.target_id, change.target_id)}"
+    )
+    if change.members_unknown:
+        return f"the members of group {group} {verb[1]} {access} (they could not be read)"
     count = len(change.people)
     first = change.people[0] if count == 1 else None
     who = (first.name or first.principal_id) if first else people_of(count)
-    names = plan.names
-    through = change.through_group_id
-    group = f" (through group {names.get(through, through)})" if through else ""
-    return (
-        f"{who} {_VERBS[change.action][count > 1]} {names.get(change.role, change.role)} "
-        f"on {names.get(change.target_id, change.target_id)}{group}"
-    )
+    return f"{who} {verb[count > 1]} {access}" + (f" (through group {group})" if through else "")
 
 
 def people_of(number: int) -> str:
