@@ -83,6 +83,14 @@ def test_a_group_assignment_added_reaches_each_member(emu: Emulator, tmp_path: P
     )
 
 
+def test_a_person_reached_through_two_groups_is_counted_once(emu: Emulator, tmp_path: Path) -> None:
+    added = {"access_configuration": "ReadOnly", "accounts": ["prod-main"]}
+    text = plan(sso_file(tmp_path, [{**added, "groups": ["platform-admins", "sre"]}]))
+    assert "  + 2 people gain ReadOnly on prod-main (through group platform-admins)\n" in text
+    assert "  + 2 people gain ReadOnly on prod-main (through group sre)\n" in text
+    assert "People (through groups too): 3 people gain access, no one loses access" in text
+
+
 def test_a_group_assignment_removed_loses_only_members_without_another_way(
     emu: Emulator, tmp_path: Path
 ) -> None:
