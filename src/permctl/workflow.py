@@ -125,13 +125,13 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
 
 
 def access_rows(config: Config, session: Session, keep: AccessFilter) -> list[AccessRow]:
-    """Live access: the reads of a plan, then the members of each group holding access on a
-    wanted target and role, whoever `keep` asks for (a name may be any group's member)."""
+    """Live access: the reads of a plan, then the members of each group holding wanted access,
+    whoever `keep` asks for (a name may be any group's member)."""
     desired = resolve(config, session)
     live = read_live_state(desired, session, include_unlisted=True)
     rows = rows_from_live(config, desired, live)
     members: GroupMembers = MappingProxyType({})
-    groups = group_ids(row for row in rows if keep.keeps_target(row))
+    groups = group_ids(row for row in rows if keep.keeps_access(row))
     if desired.cloudsso is not None and groups:
         members = session.cloudsso.cloudsso.read_group_members(
             desired.cloudsso.directory_id, groups

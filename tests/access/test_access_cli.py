@@ -143,6 +143,8 @@ def test_members_are_read_only_for_groups_holding_wanted_access(emu: Emulator, c
     emu.reset_log()
     csv_rows(conf, "--mesh", "prod")
     assert emu.count("ListGroupMembers") == 0
+    csv_rows(conf, "--expiring-within", "60")  # only the Admin assignments on prod-main expire
+    assert emu.count("ListGroupMembers") == 2
 
 
 # -- filters ----------------------------------------------------------------------------------

@@ -260,8 +260,21 @@ class AccessFilter:
     access_configurations: Collection[str] = ()
     expiring_by: date | None = None  # keep access expiring on or before this date only
 
-    def keeps_target(self, row: AccessRow) -> bool:
-        """Whether the row's service, target and role are wanted, whoever holds it."""
+    def keeps_access(self, row: AccessRow) -> bool:
+        """Whether the row's access (service, target, role, expiry) is wanted, whoever holds
+        it: a group's members hold what the group does."""
+        return self._keeps_target(row) and (
+            self.expiring_by is None
+            or (row.expires is not None and row.expires <= self.expiring_by)
+        )
+
+    def keeps(self, row: AccessRow) -> bool:
+        return self.keeps_access(row) and (
+            not self.principals
+            or _matches(self.principals, row.principal, row.principal_id, row.through or "")
+        )
+
+    def _keeps_target(self, row: AccessRow) -> bool:
         by_service = {
             "asm": (self.meshes,),
             "cloudsso": (self.accounts, self.access_configurations),
@@ -274,17 +287,6 @@ class AccessFilter:
         target_ok = not mine[0] or _matches(mine[0], row.target, row.target_id)
         role_ok = len(mine) == 1 or not mine[1] or _matches(mine[1], row.role)
         return target_ok and role_ok
-
-    def keeps(self, row: AccessRow) -> bool:
-        if not self.keeps_target(row):
-            return False
-        if self.principals and not _matches(
-            self.principals, row.principal, row.principal_id, row.through or ""
-        ):
-            return False
-        return self.expiring_by is None or (
-            row.expires is not None and row.expires <= self.expiring_by
-        )
 
     def select(self, rows: Iterable[AccessRow]) -> list[AccessRow]:
         return [row for row in rows if self.keeps(row)]
