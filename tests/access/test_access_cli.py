@@ -323,3 +323,21 @@ def test_the_offline_access_report_imports_no_cloud_sdk(conf: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_file_source_shows_what_the_files_name_ids_and_folders_included() -> None:
+    example = Path(__file__).parents[2] / "permissions.yaml.example"
+    rows = csv_rows(example, "--source", "file", "--principal", "bob", "--principal", "alice")
+    assert {
+        (r["principal"], r["principal_id"], r["target"], r["target_id"], r["role"], r["via"])
+        for r in rows
+        if r["service"] == "cloudsso"
+    } == {
+        ("bob", "", "fd-bVaRIG1234", "fd-bVaRIG1234", "ReadOnly", "direct"),
+        ("alice", "", "114240524784abcd", "", "ECS-Admin", "direct"),
+    }
+    alice_on_prod = next(r for r in rows if r["target"] == "prod" and r["principal"] == "alice")
+    assert (alice_on_prod["principal_id"], alice_on_prod["via"]) == (
+        "278525736094801234",
+        "team:mesh-admins",
+    )
