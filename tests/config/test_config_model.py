@@ -103,7 +103,7 @@ def test_items_know_where_they_and_their_fields_were_written(example: Config) ->
     assert alice.field_source("roles") == alice.source
     assert alice.field_path("teams", 0) == "asm.principals[0].teams[0]"
     third = example.cloudsso.assignments[2]
-    assert third.field_source("accounts", 0) == SourceRef(name, 107, 18)
+    assert third.field_source("accounts", 0) == SourceRef(name, 125, 18)
 
 
 def test_a_principal_built_in_code_has_no_file() -> None:

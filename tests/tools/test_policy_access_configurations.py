@@ -28,6 +28,7 @@ STATE: dict[str, Any] = {
                 "id": DIRECTORY,
                 "name": "policy-directory",
                 "users": [{"id": "u-alice", "name": "alice"}],
+                "groups": [{"id": "g-ops", "name": "ops", "members": ["u-alice"]}],
                 "access_configurations": [
                     {
                         "id": "ac-admin",
@@ -72,7 +73,7 @@ FILE = {
         ],
         "assignments": [
             {"access_configuration": "ECS-Admin", "accounts": ["dev-test"], "users": ["alice"]},
-            {"access_configuration": "Net-Ops", "accounts": ["dev-test"], "users": ["alice"]},
+            {"access_configuration": "Net-Ops", "accounts": ["dev-test"], "groups": ["ops"]},
         ],
     },
 }

@@ -7,7 +7,8 @@ clients talk to it when configured with
 - servicemesh 2020-01-11: DescribeUserPermissions, DescribeUsersWithPermissions,
   GrantUserPermissions, DescribeServiceMeshes
 - cloudsso 2021-05-15: ListDirectories, ListUsers, GetUser, ListGroups, GetGroup,
-  ListAccessAssignments, CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus;
+  ListAccessAssignments, CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus,
+  ListGroupMembers, ListJoinedGroupsForUser;
   access configurations: List/Get/Create/Update/DeleteAccessConfiguration,
   Add/RemovePermissionPolicy(To|From)AccessConfiguration,
   ListPermissionPoliciesInAccessConfiguration, UpdateInlinePolicyForAccessConfiguration,
@@ -69,7 +70,8 @@ reference must resolve, and all problems are reported at once):
         - id: d-00fc2p61abcd
           name: example-directory
           users: [{id: u-00q8wbq42wiltcrkabcd, name: alice}]
-          groups: [{id: g-00jqzghi2n3lwnvgabcd, name: platform-admins}]
+          groups:                       # members: user ids (optional)
+            - {id: g-00jqzghi2n3lwnvgabcd, name: platform-admins, members: [u-00q8wbq42wiltcrkabcd]}
           access_configurations:
             - id: ac-00jhtfl8thteu6ujabcd
               name: ECS-Admin

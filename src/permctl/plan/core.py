@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from permctl.model import (
     ADMIN_ROLE,
@@ -11,6 +11,7 @@ from permctl.model import (
     NEW_ACCESS_CONFIGURATION,
     Assignment,
     DeprovisionStrategy,
+    GroupMembers,
     MeshRole,
     SafetySettings,
 )
@@ -24,6 +25,7 @@ from permctl.plan.changes import (
     Snapshot,
     Unmanaged,
 )
+from permctl.plan.people import PeopleChange, people_changes
 from permctl.plan.safety import Override, PlanIsUnsafe, SafetyIssue, find_issues
 
 
@@ -105,6 +107,8 @@ class Plan:
     access_configuration_changes: tuple[AccessConfigurationChange, ...] = ()
     # The directory's access configurations the file does not list, left alone (ids).
     unmanaged_access_configurations: tuple[str, ...] = ()
+    # Who gains and who loses which access, expanded through groups (`with_people`).
+    people: tuple[PeopleChange, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -127,6 +131,13 @@ class Plan:
             configuration_deletes=configurations.count("delete"),
             widening=sum(map(widens, self.access_configuration_changes)),
         )
+
+    def with_people(self, members: GroupMembers) -> Plan:
+        """The plan with its people: `members` holds those of `groups_to_expand`."""
+        people = people_changes(
+            self.asm_updates, self.sso_changes, self.snapshot, self.names, members
+        )
+        return replace(self, people=people)
 
     def fingerprint(self) -> str:
         """Digest of the live state the plan was computed from; apply compares it before acting."""

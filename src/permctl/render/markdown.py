@@ -29,6 +29,8 @@ from permctl.render.common import (
     REASON_NOTES,
     configuration_name,
     count_of,
+    people_headline,
+    people_sentence,
     printable,
     summary_line,
     widenings,
@@ -56,9 +58,12 @@ def render(plan: Plan) -> str:
     head = _head(plan)
     sections = [
         s
-        for s in (_asm(plan), _access_configurations(plan), _cloudsso(plan), _unmanaged(plan))
+        for s in (
+            _asm(plan), _access_configurations(plan), _cloudsso(plan), _people(plan),
+            _unmanaged(plan),
+        )
         if s.rows
-    ]
+    ]  # fmt: skip
     budget = COMMENT_LIMIT - CLOSING_ROOM - len(head)
     parts, omitted = [head], 0
     for section in sections:
@@ -192,6 +197,11 @@ def _cloudsso_row(plan: Plan, change: CloudSsoChange) -> str:
             return _row(change.action, *cells, _reason(change.reason))
         case _:
             unhandled(change)
+
+
+def _people(plan: Plan) -> _Section:
+    rows = tuple(_row(change.action, people_sentence(plan, change)) for change in plan.people)
+    return _Section(escape_html(people_headline(plan)), ("", "Who gains or loses what"), rows)
 
 
 def _unmanaged(plan: Plan) -> _Section:
