@@ -3,9 +3,20 @@ changes are called out as widening."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
-from permctl.model import AccessConfiguration
+import pytest
+from plan_states import TODAY, cloudsso, desired, live
+
+from permctl.model import (
+    AccessConfiguration,
+    LiveAccessConfiguration,
+    LiveAccessConfigurations,
+    SafetySettings,
+)
+from permctl.plan import PlanIsUnsafe, TooMuchChange, build_plan
 from permctl.plan.access_configurations import PartChange, compare, granting_nothing
 from permctl.policydocument import canonical_policy
 
@@ -14,7 +25,7 @@ def granting(*statements: dict[str, Any], **fields: Any) -> AccessConfiguration:
     policy = (
         canonical_policy({"Version": "1", "Statement": list(statements)}) if statements else None
     )
-    return AccessConfiguration(name="ECS-Admin", inline_policy=policy, **fields)
+    return AccessConfiguration(**{"name": "ECS-Admin", "inline_policy": policy, **fields})
 
 
 DESCRIBE = {"Effect": "Allow", "Action": "ecs:Describe*", "Resource": "*"}
@@ -96,3 +107,35 @@ def test_a_new_access_configuration_widens_by_what_it_allows() -> None:
     diff = compare(granting_nothing(new), new)
     assert diff.widening == ("+ system policy ReadOnlyAccess", "+ Allow ecs:Describe* on *")
     assert not diff.attributes
+
+
+# -- in a plan: deletion counts toward the safety threshold ---------------------------------
+
+
+def _live_configurations(*names: str) -> LiveAccessConfigurations:
+    records = {
+        f"ac-{n.lower()}": LiveAccessConfiguration(f"ac-{n.lower()}", granting(name=n))
+        for n in names
+    }
+    return LiveAccessConfigurations(
+        MappingProxyType({i: r.granted.name for i, r in records.items()}), MappingProxyType(records)
+    )
+
+
+def test_deleted_access_configurations_count_toward_max_delete_percent() -> None:
+    sso = replace(cloudsso(), access_configurations=(), prune_access_configurations=True)
+    state = desired(
+        sso=sso,
+        asm=False,
+        safety=SafetySettings(max_delete_percent=30, min_existing_for_threshold=1),
+    )
+    unused = replace(live(), access_configurations=_live_configurations("A", "B", "C"))
+    plan = build_plan(state, unused, TODAY)
+    assert [c.action for c in plan.access_configuration_changes] == ["delete"] * 3
+    with pytest.raises(PlanIsUnsafe) as refusal:
+        plan.raise_if_unsafe()
+    (issue,) = refusal.value.issues
+    assert isinstance(issue, TooMuchChange)
+    assert "3 of 3 existing managed grants" in issue.reason
+    assert "access configuration A (ac-a)" in issue.grants
+    plan.raise_if_unsafe(frozenset({"force"}))

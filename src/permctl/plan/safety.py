@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from permctl.errors import UnsafePlan
 from permctl.model import ADMIN_ROLE
+from permctl.plan.access_configurations import AccessConfigurationDelete
 from permctl.plan.changes import AssignmentCreate, AssignmentDelete, CloudSsoChange, unhandled
 
 if TYPE_CHECKING:
@@ -177,9 +178,9 @@ def _too_much_change(plan: Plan) -> TooMuchChange | None:
     if existing == 0 or existing < plan.safety.min_existing_for_threshold:
         return None
     grants = _removed_or_changed(plan, lambda *_: True) + [
-        f"access configuration {plan.describe(c.configuration_id)}"
+        f"access configuration {plan.describe(c.configuration_id, c.before.name)}"
         for c in plan.access_configuration_changes
-        if c.action == "delete"
+        if isinstance(c, AccessConfigurationDelete)
     ]
     if 100 * len(grants) / existing <= plan.safety.max_delete_percent:
         return None
