@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
+
+from permctl.policydocument import canonical_policy
 
 ASM_ROLES: tuple[str, ...] = ("istio-admin", "istio-ops", "istio-readonly")
 ADMIN_ROLE = "istio-admin"
@@ -101,6 +103,27 @@ class AccessConfiguration:
     relay_state: str = ""
     system_policies: tuple[str, ...] = ()  # sorted
     inline_policy: str | None = None
+
+    @classmethod
+    def written(
+        cls,
+        name: str,
+        description: str,
+        session_duration: int,
+        relay_state: str,
+        system_policies: Iterable[str],
+        inline_policy: Mapping[str, Any] | None,
+    ) -> AccessConfiguration:
+        """One as a file or a plan document writes it: policies in any order, the inline
+        policy as a document."""
+        return cls(
+            name=name,
+            description=description,
+            session_duration=session_duration,
+            relay_state=relay_state,
+            system_policies=tuple(sorted(set(system_policies))),
+            inline_policy=canonical_policy(inline_policy) if inline_policy is not None else None,
+        )
 
 
 @dataclass(frozen=True, order=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import fnmatch
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 from deepdiff import DeepDiff
@@ -116,12 +116,7 @@ class AccessConfigurationDiff:
 
 def granting_nothing(configuration: AccessConfiguration) -> AccessConfiguration:
     """The same access configuration with no policy: what a new one is compared against."""
-    return AccessConfiguration(
-        name=configuration.name,
-        description=configuration.description,
-        session_duration=configuration.session_duration,
-        relay_state=configuration.relay_state,
-    )
+    return replace(configuration, system_policies=(), inline_policy=None)
 
 
 def compare(before: AccessConfiguration, after: AccessConfiguration) -> AccessConfigurationDiff:

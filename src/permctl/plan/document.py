@@ -53,7 +53,6 @@ from permctl.plan.changes import (
 from permctl.plan.core import MeshAdmins, Plan
 from permctl.plan.people import PeopleAction, PeopleChange, Person
 from permctl.plan.safety import Override, SafetyIssue
-from permctl.policydocument import canonical_policy
 
 FORMAT_VERSION = "2"
 
@@ -336,14 +335,13 @@ class _Granted(Strict):
     inline_policy: dict[str, Any] | None
 
     def to_granted(self) -> AccessConfiguration:
-        policy = self.inline_policy
-        return AccessConfiguration(
-            name=self.name,
-            description=self.description,
-            session_duration=self.session_duration,
-            relay_state=self.relay_state,
-            system_policies=tuple(sorted(set(self.system_policies))),
-            inline_policy=canonical_policy(policy) if policy is not None else None,
+        return AccessConfiguration.written(
+            self.name,
+            self.description,
+            self.session_duration,
+            self.relay_state,
+            self.system_policies,
+            self.inline_policy,
         )
 
 

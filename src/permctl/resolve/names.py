@@ -25,7 +25,6 @@ from permctl.model import (
     PrincipalKind,
     new_access_configuration_id,
 )
-from permctl.policydocument import canonical_policy
 from permctl.providers import MeshAccount, Providers, Session, accounts_of_meshes
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
@@ -283,13 +282,13 @@ def _to_be_created(ref: str, declared: Mapping[str, str]) -> str | None:
 
 def granted_by(spec: AccessConfigurationSpec) -> AccessConfiguration:
     """What the file says an access configuration grants, in the form the API's is read in."""
-    return AccessConfiguration(
-        name=spec.name,
-        description=spec.description,
-        session_duration=spec.session_duration,
-        relay_state=spec.relay_state,
-        system_policies=tuple(sorted(set(spec.system_policies))),
-        inline_policy=canonical_policy(spec.inline_policy) if spec.inline_policy else None,
+    return AccessConfiguration.written(
+        spec.name,
+        spec.description,
+        spec.session_duration,
+        spec.relay_state,
+        spec.system_policies,
+        spec.inline_policy,
     )
 
 
