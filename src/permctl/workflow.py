@@ -26,6 +26,7 @@ from permctl.providers import (
     open_session,
 )
 from permctl.providers.live import read_live_state
+from permctl.providers.servicemesh import kind_disagreement
 from permctl.resolve import resolve
 from permctl.savedsafety import SAFETY_CONTEXT, safety_record
 
@@ -89,6 +90,19 @@ class PlanRun:
     live: LiveState
     plan: Plan
     identities: Mapping[str, str]  # section or mesh account -> who read (and will write) it
+
+    def warnings(self) -> list[str]:
+        """What the live read said that permctl chose not to believe, one sentence each."""
+        listed = (
+            {p.principal_id: p.label for p in self.desired.asm.principals}
+            if self.desired.asm
+            else {}
+        )
+        found = (
+            kind_disagreement(self.plan.describe(pid, listed.get(pid)), live, pid in listed)
+            for pid, live in sorted(self.live.asm.items())
+        )
+        return [warning for warning in found if warning]
 
 
 def utc_today() -> date:

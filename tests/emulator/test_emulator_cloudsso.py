@@ -44,7 +44,6 @@ def list_all(sdk: Clients, token: str | None = None, **filters: Any) -> tuple[li
         pages += 1
         assert body.total_counts >= len(entries)
         if not body.is_truncated:
-            assert body.next_token is None
             return entries, pages
         token = body.next_token
 
@@ -246,6 +245,22 @@ def test_assignments_take_1_to_20_results_a_page(shared_sdk: Clients, max_result
     request = sso.ListAccessAssignmentsRequest(directory_id=DIRECTORY, max_results=max_results)
     error = api_error(lambda: shared_sdk.cloudsso.list_access_assignments(request))
     assert (error.code, error.status_code) == ("InvalidParameter.MaxResults", 400)
+
+
+def test_the_last_page_token_leads_nowhere_and_typed_shapes_leave_it_out(
+    emu: Emulator, sdk: Clients
+) -> None:
+    request = sso.ListAccessAssignmentsRequest(
+        directory_id=DIRECTORY, max_results=20, target_id=DEV_TEST, **TARGET
+    )
+    last = sdk.cloudsso.list_access_assignments(request).body
+    assert (last.is_truncated, bool(last.next_token)) == (False, True)
+    request.next_token = last.next_token
+    after = sdk.cloudsso.list_access_assignments(request).body
+    assert (after.access_assignments, after.is_truncated) == ([], False)
+    emu.set_knobs(typed_shapes=True)
+    request.next_token = None
+    assert sdk.cloudsso.list_access_assignments(request).body.next_token is None
 
 
 def test_a_forged_next_token_is_refused(shared_sdk: Clients) -> None:

@@ -41,25 +41,38 @@ from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER
 # -- Service Mesh ---------------------------------------------------------------------------
 
 
-def test_quirky_responses_read_the_same_as_plain_ones() -> None:
+def test_documented_and_typed_shapes_read_the_same() -> None:
     refs = [
         (ALICE, PrincipalKind.RAM_USER),
         (BOB, PrincipalKind.RAM_USER),
         (CI, PrincipalKind.RAM_ROLE),
     ]
     read = {}
-    for quirks in (False, True):
-        knobs = Knobs(seed=1, quirks=quirks)
+    for typed in (False, True):
+        knobs = Knobs(seed=1, typed_shapes=typed)
         with Emulator(base_state(), knobs=knobs) as emu, open_providers(settings_for(emu)) as p:
-            read[quirks] = p.servicemesh.read_principals(refs)
+            read[typed] = p.servicemesh.read_principals(refs)
     assert read[True] == read[False]
     assert read[True][CI].kind is PrincipalKind.RAM_ROLE
     assert read[True][ALICE].permissions == {MeshRole(PROD, "istio-admin")}
 
 
-def test_a_principal_asked_as_a_user_is_read_as_the_role_it_is(providers: Providers) -> None:
+def test_is_ram_role_never_changes_the_kind_a_principal_is_read_as() -> None:
+    refs = [(ALICE, PrincipalKind.RAM_USER), (CI, PrincipalKind.RAM_ROLE)]
+    knobs = Knobs(seed=1, is_ram_role_means_user=True)
+    with Emulator(base_state(), knobs=knobs) as emu, open_providers(settings_for(emu)) as p:
+        live = p.servicemesh.read_principals(refs)
+    assert [(live[i].kind, live[i].wire_kind) for i in (ALICE, CI)] == [
+        (PrincipalKind.RAM_USER, PrincipalKind.RAM_ROLE),
+        (PrincipalKind.RAM_ROLE, PrincipalKind.RAM_USER),
+    ]
+
+
+def test_a_principal_asked_as_a_user_stays_one_and_the_wire_claim_is_kept(
+    providers: Providers,
+) -> None:
     live = providers.servicemesh.read_principals([(CI, PrincipalKind.RAM_USER)])
-    assert live[CI].kind is PrincipalKind.RAM_ROLE
+    assert (live[CI].kind, live[CI].wire_kind) == (PrincipalKind.RAM_USER, PrincipalKind.RAM_ROLE)
 
 
 def test_grants_on_meshes_nobody_manages_are_read_too(providers: Providers) -> None:

@@ -47,10 +47,10 @@ def test_xml_style_wrapped_permissions_are_unwrapped() -> None:
     assert permission_entries(body) == [ADMIN_ON_PROD, ADMIN_ON_PROD]
 
 
-def test_string_is_ram_role_true_makes_the_principal_a_role() -> None:
+def test_string_is_ram_role_true_is_kept_as_a_claim_but_the_declared_kind_stands() -> None:
     body = {"Permissions": [{**ADMIN_ON_PROD, "IsRamRole": "true", "ParentId": "0"}]}
     live = principal_from_body("300", PrincipalKind.RAM_USER, body)
-    assert live.kind is PrincipalKind.RAM_ROLE
+    assert (live.kind, live.wire_kind) == (PrincipalKind.RAM_USER, PrincipalKind.RAM_ROLE)
 
 
 def test_every_grant_is_kept_including_unmanaged_meshes_with_role_type_verbatim() -> None:

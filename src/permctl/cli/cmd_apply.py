@@ -21,7 +21,7 @@ from permctl.apply import (
     render_text,
 )
 from permctl.cli.app import EXIT_ERROR, app, stderr_console, stdout_console
-from permctl.cli.cmd_plan import show
+from permctl.cli.cmd_plan import show, warn
 from permctl.cli.options import (
     AllowLockout,
     Concurrency,
@@ -150,6 +150,7 @@ def _fresh_changes(
     """Plan, show the plan (on stderr when stdout carries the JSON report), check its safety
     and ask for a yes."""
     run = plan_run(config, session)
+    warn(run.warnings())
     if output_format is ReportFormat.TEXT:
         show(run.plan, Format.TEXT)
     else:

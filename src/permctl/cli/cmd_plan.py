@@ -64,6 +64,7 @@ def plan(
     config = load_config(files)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
+    warn(run.warnings())
     show(run.plan, output_format, run.identities)
     blocking = [
         issue
@@ -85,6 +86,11 @@ def plan(
             )
     if detailed_exitcode and run.plan.has_changes:
         raise typer.Exit(EXIT_CHANGES)
+
+
+def warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        stderr_console().print(f"warning: {warning}", markup=False)
 
 
 def show(plan: Plan, output_format: Format, identities: Mapping[str, str] = EMPTY) -> None:

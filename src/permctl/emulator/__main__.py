@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from permctl.emulator.emulator import Emulator
-from permctl.emulator.faults import DenyRule, Knobs
+from permctl.emulator.faults import FILTER_QUOTES, DenyRule, Knobs
 from permctl.emulator.schema import StateFileError
 
 # Knobs settable from the command line, with the type each takes.
@@ -76,7 +76,22 @@ def parser() -> argparse.ArgumentParser:
         unit = name.rsplit("_", 1)[-1].upper()
         metavar = unit if unit in ("MS", "S", "RATE") else "N"
         run.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar)
-    run.add_argument("--quirks", action="store_true", help="answer with the real API's quirks")
+    run.add_argument(
+        "--typed-shapes",
+        action="store_true",
+        help="answer in the shapes the SDK's models type, not the ones the API pages show",
+    )
+    run.add_argument(
+        "--is-ram-role-means-user",
+        action="store_true",
+        help="DescribeUserPermissions' IsRamRole true for RAM users, as its page says",
+    )
+    run.add_argument(
+        "--filter-quotes",
+        choices=FILTER_QUOTES,
+        default="unquote",
+        help="how a quoted CloudSSO Filter value is taken (default: unquote)",
+    )
     run.add_argument(
         "--deny",
         action="append",
@@ -91,7 +106,9 @@ def knobs_from(args: argparse.Namespace) -> Knobs:
     values = {name: getattr(args, name) for name in _KNOB_OPTIONS}
     return Knobs(
         **{name: value for name, value in values.items() if value is not None},
-        quirks=args.quirks,
+        typed_shapes=args.typed_shapes,
+        is_ram_role_means_user=args.is_ram_role_means_user,
+        filter_quotes=args.filter_quotes,
         deny=tuple(DenyRule.parse(rule) for rule in args.deny),
     )
 

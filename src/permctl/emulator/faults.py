@@ -32,6 +32,8 @@ INTERNAL = (
     "The request processing has failed due to some unknown error, exception or failure.",
 )
 
+FILTER_QUOTES = ("unquote", "literal", "reject")
+
 # GetCallerIdentity and AccessDeniedDetail name a RAM user differently.
 _PRINCIPAL_TYPES = {"RAMUser": "SubUser"}
 
@@ -76,7 +78,16 @@ class Knobs:
     qps_cap: int | None = None  # calls beyond it within one second are throttled
     task_delay_s: float = 0.0  # until a CloudSSO task completes
     task_failure_rate: float = 0.0  # CloudSSO tasks that end Failed
-    quirks: bool = False  # DescribeUserPermissions answers as the real API sometimes does
+    # By default answers take the shapes the API pages show: DescribeUserPermissions' single
+    # permission as an object with ParentId and IsRamRole as strings, a NextToken on the last
+    # page of CloudSSO listings. Set, they take the shapes the SDK's models type instead.
+    typed_shapes: bool = False
+    # DescribeUserPermissions' IsRamRole as its own page reads it (true: a RAM user) instead of
+    # as GrantUserPermissions' page and the field's name do (true: a RAM role).
+    is_ram_role_means_user: bool = False
+    # How a quoted CloudSSO Filter value is taken: unquoted, literally (quotes are part of the
+    # name), or refused with InvalidParameter.Filter.
+    filter_quotes: str = "unquote"
     fail_after_write_rate: float = 0.0  # writes applied, then answered with 503
     deny: tuple[DenyRule, ...] = ()  # answered 403 with an AccessDeniedDetail
 
@@ -92,6 +103,8 @@ class Knobs:
             raise ValueError("qps_cap must be at least 1")
         if self.throttle_status not in (400, 429):
             raise ValueError("throttle_status must be 400 or 429")
+        if self.filter_quotes not in FILTER_QUOTES:
+            raise ValueError(f"filter_quotes must be one of {', '.join(FILTER_QUOTES)}")
 
 
 class Dice:

@@ -244,10 +244,10 @@ class CloudSsoProvider:
             sorted(set(account_ids)),
             label="Reading CloudSSO assignments",
         )
-        return _listing(entry for entries in per_account for entry in entries)
+        return assignment_listing(entry for entries in per_account for entry in entries)
 
     def read_all_assignments(self, directory_id: str) -> AssignmentListing:
-        return _listing(self._assignment_entries(directory_id, None))
+        return assignment_listing(self._assignment_entries(directory_id, None))
 
     def _assignment_entries(self, directory_id: str, account_id: str | None) -> list[Any]:
         entries: list[Any] = []
@@ -350,7 +350,7 @@ def _assignment_fields(assignment: Assignment) -> dict[str, str]:
     }
 
 
-def _listing(entries: Iterable[Any]) -> AssignmentListing:
+def assignment_listing(entries: Iterable[Any]) -> AssignmentListing:
     assignments: set[Assignment] = set()
     names: dict[str, str] = {}
     for entry in entries:
