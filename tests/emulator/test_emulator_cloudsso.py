@@ -109,6 +109,20 @@ def test_a_malformed_filter_is_refused(shared_sdk: Clients, expression: str) -> 
     assert (error.code, error.status_code) == ("InvalidParameter.Filter", 400)
 
 
+def test_quoted_values_can_be_taken_literally_or_refused(emu: Emulator, sdk: Clients) -> None:
+    def names(expression: str) -> list[str]:
+        request = sso.ListUsersRequest(directory_id=DIRECTORY, filter=expression)
+        return [u.user_name for u in sdk.cloudsso.list_users(request).body.users]
+
+    emu.set_knobs(filter_quotes="literal")
+    assert names('UserName eq "alice"') == []
+    assert names("UserName eq mary ann") == ["mary ann"]
+    emu.set_knobs(filter_quotes="reject")
+    error = api_error(lambda: names('UserName eq "alice"'))
+    assert (error.code, error.status_code) == ("InvalidParameter.Filter", 400)
+    assert names("UserName eq alice") == ["alice"]
+
+
 def test_groups_and_access_configurations_are_filtered_by_their_names(
     shared_sdk: Clients,
 ) -> None:
