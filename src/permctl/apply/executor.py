@@ -138,8 +138,8 @@ class _AsmApply:
         try:
             held = self._servicemesh.read_principal(grant.principal_id, grant.kind).permissions
         except PermctlError as error:
-            why = f"re-reading it before the grant failed: {error}"
-            self._results.add(_asm_ref(grant).result("failed", why, *_code_and_request_id(error)))
+            why = "re-reading it before the grant failed; nothing was written"
+            self._results.add(_failure(_asm_ref(grant), error, why))
         else:
             if held == grant.after:
                 self._results.add(_asm_ref(grant).result("done", "already as planned; not written"))
@@ -159,18 +159,19 @@ class _AsmApply:
         ids = [g.principal_id for g in grants]
         self._results.count_write()
         outcome: Outcome = "done"
-        code, detail = None, ""
+        refusal: ApiError | None = None
+        detail = ""
         try:
             request_id: str | None = self._servicemesh.grant(ids, batch.kind, batch.after)
         except ApiError as error:
-            request_id, code, detail = error.request_id, error.code, error.api_message
+            refusal, request_id, detail = error, error.request_id, error.api_message
             outcome = "failed"
         for grant in grants:
-            if outcome == "done":
+            if refusal is None:
                 with self._written_lock:
                     self._written.append((grant, request_id))
             else:
-                self._results.add(_asm_ref(grant).result(outcome, detail, code, request_id))
+                self._results.add(_asm_ref(grant).refused(refusal, _grant_refusal_advice(grant)))
             if self._results.audit:
                 self._results.audit.record(
                     action="GrantUserPermissions",
@@ -198,9 +199,9 @@ class _AsmApply:
         except PermctlError as error:
             why = (
                 f"granted (RequestId {grant_request_id}), but reading it back failed, so whether "
-                f"another writer changed it since is unknown: {error}; run permctl plan again"
+                "another writer changed it since is unknown; run permctl plan again"
             )
-            self._results.add(ref.result("failed", why, *_code_and_request_id(error)))
+            self._results.add(_failure(ref, error, why))
             return
         if held == grant.after:
             self._results.add(ref.result("done", "", None, grant_request_id))
@@ -216,8 +217,22 @@ class _AsmApply:
 CHANGED_AFTER_WRITE = "ChangedByAnotherWriter"
 
 
-def _code_and_request_id(error: PermctlError) -> tuple[str | None, str | None]:
-    return (error.code, error.request_id) if isinstance(error, ApiError) else (None, None)
+def _failure(ref: ItemRef, error: PermctlError, context: str) -> ItemResult:
+    if isinstance(error, ApiError):
+        return ref.refused(error, context)
+    return ref.result("failed", f"{context}: {error}")
+
+
+def _grant_refusal_advice(grant: PrincipalGrant) -> str:
+    """What to do when a grant is refused; an empty list (the principal loses every role) is
+    the one request some accounts may refuse while taking others."""
+    if grant.after:
+        return ""
+    return (
+        "the grant was of an empty list (it was to lose every Service Mesh role); remove its "
+        "roles in the Service Mesh console, or keep one role for it in the file, then run "
+        "permctl plan again"
+    )
 
 
 def _asm_ref(grant: PrincipalGrant) -> ItemRef:
@@ -291,7 +306,7 @@ class _SsoApply:
         try:
             task = self._send(step.assignment, step.change.action)
         except ApiError as error:
-            self._finish(step, "failed", error.api_message, error.code, error.request_id)
+            self._finish_refused(step, error)
             return
         if task.busy and time.monotonic() < deadline:
             retry = partial(self._submit, step, deadline, self._polling.next_delay(delay))
@@ -314,8 +329,7 @@ class _SsoApply:
         try:
             result = self._cloudsso.task_result(self._directory_id, task.task_id)
         except ApiError as error:
-            why = f"its task {task.task_id} could not be followed: {error}"
-            self._finish(step, "failed", why, error.code, task.request_id)
+            self._finish_refused(step, error, f"its task {task.task_id} could not be followed")
             return
         if result is None and time.monotonic() < deadline:
             delay = self._polling.next_delay(delay)
@@ -330,6 +344,9 @@ class _SsoApply:
             why = f"task {task.task_id} failed: {result.failure_reason}"
             self._finish(step, "failed", why, "TaskFailed", task.request_id)
 
+    def _finish_refused(self, step: AssignmentStep, error: ApiError, context: str = "") -> None:
+        self._record(step, _sso_ref(step).refused(error, context))
+
     def _finish(
         self,
         step: AssignmentStep,
@@ -338,9 +355,13 @@ class _SsoApply:
         code: str | None,
         request_id: str | None,
     ) -> None:
-        self._results.add(_sso_ref(step).result(outcome, detail, code, request_id))
+        self._record(step, _sso_ref(step).result(outcome, detail, code, request_id))
+
+    def _record(self, step: AssignmentStep, result: ItemResult) -> None:
+        outcome = result.outcome
+        self._results.add(result)
         if self._results.audit:
-            self._audit(step, outcome, detail, request_id)
+            self._audit(step, outcome, result.detail, result.request_id)
         if step.change.action == "create":
             with self._lock:
                 if outcome != "done":

@@ -4,8 +4,10 @@ skipped (and why), as text for people and JSON for tools."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
+
+from permctl.errors import ApiError, api_failure, diagnose_hint
 
 Outcome = Literal["done", "failed", "skipped"]
 ItemAction = Literal["grant", "create", "delete"]
@@ -31,6 +33,13 @@ class ItemRef:
             self.service, self.action, self.item_id, self.display, outcome, detail, code, request_id
         )
 
+    def refused(self, error: ApiError, context: str = "") -> ItemResult:
+        """Failed because `error`'s call was refused; `context` says what that means here."""
+        detail = f"{error.api_message}; {context}" if context else error.api_message
+        return replace(
+            self.result("failed", detail, error.code, error.request_id), api_action=error.action
+        )
+
 
 @dataclass(frozen=True)
 class ItemResult:
@@ -42,6 +51,9 @@ class ItemResult:
     detail: str = ""  # why it failed or was skipped; for done: how
     code: str | None = None
     request_id: str | None = None
+    # The API action that refused it; None when no call was refused (a task that failed, a
+    # principal changed by someone else).
+    api_action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,10 +87,22 @@ def render_text(report: ApplyReport) -> str:
 
 
 def _line(item: ItemResult) -> str:
+    if item.api_action:
+        return f"  {item.outcome:<8} {failed_item_message(item)}"
     why = f": {item.detail}" if item.detail else ""
     code = f" [{item.code}]" if item.code else ""
     rid = f" (RequestId {item.request_id})" if item.request_id else ""
     return f"  {item.outcome:<8} {item.action} {item.display}{code}{why}{rid}"
+
+
+def failed_item_message(item: ItemResult) -> str:
+    """`grant alice (…): GrantUserPermissions failed: Forbidden.RAM: … (RequestId R); to see why:
+    permctl diagnose R`, for an item an API call refused: the same sentence a refused call
+    stops plan with."""
+    assert item.api_action is not None
+    refused = api_failure(item.api_action, item.code, item.detail, item.request_id)
+    hint = f"; {diagnose_hint(item.request_id)}" if item.request_id else ""
+    return f"{item.action} {item.display}: {refused}{hint}"
 
 
 def render_json(report: ApplyReport) -> str:

@@ -87,6 +87,11 @@ def parser() -> argparse.ArgumentParser:
         help="DescribeUserPermissions' IsRamRole true for RAM users, as its page says",
     )
     run.add_argument(
+        "--refuse-empty-grants",
+        action="store_true",
+        help="GrantUserPermissions refuses an empty Permissions list",
+    )
+    run.add_argument(
         "--filter-quotes",
         choices=FILTER_QUOTES,
         default="unquote",
@@ -109,6 +114,7 @@ def knobs_from(args: argparse.Namespace) -> Knobs:
         typed_shapes=args.typed_shapes,
         is_ram_role_means_user=args.is_ram_role_means_user,
         filter_quotes=args.filter_quotes,
+        refuse_empty_grants=args.refuse_empty_grants,
         deny=tuple(DenyRule.parse(rule) for rule in args.deny),
     )
 

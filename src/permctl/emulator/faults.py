@@ -88,6 +88,9 @@ class Knobs:
     # How a quoted CloudSSO Filter value is taken: unquoted, literally (quotes are part of the
     # name), or refused with InvalidParameter.Filter.
     filter_quotes: str = "unquote"
+    # GrantUserPermissions refuses an empty list (InvalidParameter.Permissions), as an API
+    # reading "you must pass all permissions" strictly might.
+    refuse_empty_grants: bool = False
     fail_after_write_rate: float = 0.0  # writes applied, then answered with 503
     deny: tuple[DenyRule, ...] = ()  # answered 403 with an AccessDeniedDetail
 

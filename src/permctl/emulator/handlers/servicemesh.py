@@ -59,6 +59,8 @@ def grant_user_permissions(ctx: Context) -> dict[str, Any]:
     items = ctx.params.json_list("Permissions")
     if items is None:
         raise missing("Permissions")
+    if not items and ctx.knobs.refuse_empty_grants:
+        raise invalid("Permissions", "Permissions must list at least one permission.")
     parsed = [_parse_permission(state, item) for item in items]
     for principal_id in principal_ids:
         _check_principal(state, principal_id, {is_role for _, is_role in parsed} - {None})
