@@ -44,7 +44,7 @@ from permctl.model import (
     SafetySettings,
 )
 from permctl.plan import build_plan
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
+from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY
 from permctl.providers import AccessKey, ConnectionSettings, Session, open_providers
 from permctl.providers.connection import SERVICES
 from permctl.providers.live import read_live_state
@@ -175,7 +175,6 @@ def run(args: argparse.Namespace) -> bool:
         endpoints={service: url for service in SERVICES},
         access_key=AccessKey(key_id, key_secret),
         concurrency=args.concurrency,
-        quiet=True,
     )
     with open_providers(settings) as providers:
         live = read_live_state(desired, Session.of(providers), include_unlisted=True)

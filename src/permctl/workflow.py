@@ -11,12 +11,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 from permctl import __version__
-from permctl.accounts import section_roles
 from permctl.config import Config
-from permctl.embedded import embedded_emulator
+from permctl.config.identities import section_roles
 from permctl.model import DesiredState, LiveState
 from permctl.plan import Plan, build_plan
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
+from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
+from permctl.plan.saved_safety import SAFETY_CONTEXT, safety_record
 from permctl.providers import (
     ConnectionSettings,
     Providers,
@@ -25,10 +25,10 @@ from permctl.providers import (
     open_providers,
     open_session,
 )
+from permctl.providers.connection import NO_PROGRESS, Progress
 from permctl.providers.live import read_live_state
 from permctl.providers.servicemesh import kind_disagreement
 from permctl.resolve import resolve
-from permctl.savedsafety import SAFETY_CONTEXT, safety_record
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Target:
     emulator_state: Path | None = None
     profile: str | None = None
     concurrency: int = 8
-    quiet: bool = False
+    progress: Progress = NO_PROGRESS
 
 
 @contextmanager
@@ -51,7 +51,7 @@ def connect(config: Config, target: Target) -> Iterator[Session]:
         endpoints=MappingProxyType({str(k): v for k, v in config.settings.endpoints.items()}),
         profile=target.profile,
         concurrency=target.concurrency,
-        quiet=target.quiet,
+        progress=target.progress,
     )
     with (
         _served(settings, target) as served,
@@ -64,7 +64,7 @@ def connect(config: Config, target: Target) -> Iterator[Session]:
 def connect_as(target: Target, role: RoleAccess | None) -> Iterator[Providers]:
     """Providers for commands without a file, as the caller or as `role`."""
     settings = ConnectionSettings(
-        profile=target.profile, concurrency=target.concurrency, quiet=target.quiet
+        profile=target.profile, concurrency=target.concurrency, progress=target.progress
     )
     with (
         _served(settings, target) as served,
@@ -79,6 +79,9 @@ def _served(settings: ConnectionSettings, target: Target) -> Iterator[Connection
     if target.emulator_state is None:
         yield settings
         return
+    # Imported here: the emulator is loaded only by a run that uses it.
+    from permctl.emulator.embedded import embedded_emulator
+
     with embedded_emulator(target.emulator_state, settings) as served:
         yield served
 

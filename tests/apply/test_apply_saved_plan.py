@@ -29,7 +29,7 @@ from apply_support import (
 from permctl.emulator import Emulator
 from permctl.model import Assignment, MeshRole
 from permctl.plan.changes import sha256_of
-from permctl.planfile import PLAN_KEY_ENV
+from permctl.plan.saved import PLAN_KEY_ENV
 
 ALICE = "278525736094801234"
 

@@ -18,7 +18,7 @@ from permctl import workflow
 from permctl.cli import app
 from permctl.emulator import Emulator
 from permctl.emulator.faults import DenyRule
-from permctl.planfile import read_plan_file
+from permctl.plan.saved import read_plan_file
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "permissions.yaml.example"

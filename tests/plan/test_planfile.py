@@ -14,7 +14,7 @@ from plan_states import OTHER, PROD, TODAY, rich_example
 from permctl.model import DesiredState
 from permctl.plan import Plan, build_plan
 from permctl.plan.changes import sha256_of
-from permctl.planfile import (
+from permctl.plan.saved import (
     PlanFileError,
     TamperedPlanFile,
     UnsupportedPlanFile,

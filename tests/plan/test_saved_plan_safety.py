@@ -15,8 +15,8 @@ from test_plan_property import PRINCIPALS, states
 from permctl.errors import UnsafePlan
 from permctl.model import DesiredState, LiveState, SafetySettings
 from permctl.plan import Plan, SafetyIssue, build_plan
-from permctl.planfile import read_plan_file, write_plan_file
-from permctl.savedsafety import SAFETY_CONTEXT, check_saved_plan_safety, safety_record
+from permctl.plan.saved import read_plan_file, write_plan_file
+from permctl.plan.saved_safety import SAFETY_CONTEXT, check_saved_plan_safety, safety_record
 
 protected = st.sets(st.sampled_from((*PRINCIPALS, *(f"label-{p}" for p in PRINCIPALS), "s0")))
 safety_settings = st.builds(

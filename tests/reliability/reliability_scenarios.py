@@ -58,7 +58,7 @@ from permctl.config import load_file
 from permctl.emulator import AssignmentWrite, Call, Emulator, GrantWrite, Knobs, MeshGrant
 from permctl.errors import ApiError
 from permctl.model import ASM_ROLES, MeshRole
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
+from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY
 from permctl.providers import (
     AccessKey,
     Providers,

@@ -26,10 +26,10 @@ from security_support import (
     permctl,
 )
 
-from permctl import planfile
 from permctl.emulator import Emulator
+from permctl.plan import saved as planfile
 from permctl.plan.changes import sha256_of
-from permctl.planfile import PlanFileError, read_plan_file, sign
+from permctl.plan.saved import PlanFileError, read_plan_file, sign
 
 KEY, OTHER_KEY = b"the-plan-key", b"another-plan-key"
 FUZZ = fuzz_settings(default_examples=80)

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from permctl.errors import PermctlError
 from permctl.model import Assignment, MeshRole, PrincipalKind
 from permctl.plan import AssignmentChange, Plan, Snapshot
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
+from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY
 from permctl.providers import MeshAccount, accounts_of_meshes
 
 

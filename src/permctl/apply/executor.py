@@ -32,7 +32,7 @@ from permctl.errors import ApiError, PermctlError
 from permctl.model import Assignment, MeshRole
 from permctl.providers import CloudSsoProvider, MeshAccount
 from permctl.providers.cloudsso import Task
-from permctl.providers.progress import ReadProgress
+from permctl.providers.connection import NO_PROGRESS, Progress
 
 
 def apply_changes(
@@ -42,13 +42,13 @@ def apply_changes(
     cloudsso: CloudSsoProvider,
     concurrency: int = 8,
     audit: AuditLog | None = None,
-    show_progress: bool = False,
+    progress: Progress = NO_PROGRESS,
     batch_size: int = GRANT_BATCH_SIZE,
 ) -> ApplyReport:
     """Apply every change; never raises for a failed item (the report says what happened).
     Each principal is re-read and granted through the identity of its mesh account."""
     total = len(changes.grants) + len(changes.assignments)
-    with ReadProgress(quiet=not show_progress).track("Applying", total) as advance:
+    with progress.track("Applying", total) as advance:
         results = _Results(advance, audit)
         scheduler = Scheduler(concurrency)
         asm = [

@@ -17,11 +17,8 @@ from permctl.apply import (
     apply_changes,
     check_made_from,
     check_not_stale,
-    render_json,
-    render_text,
 )
 from permctl.cli.app import EXIT_ERROR, app, stderr_console, stdout_console
-from permctl.cli.cmd_plan import show, warn
 from permctl.cli.options import (
     AllowLockout,
     Concurrency,
@@ -34,12 +31,15 @@ from permctl.cli.options import (
     load_config,
     target,
 )
+from permctl.cli.progress import ReadProgress
+from permctl.cli.show import show_plan, show_warnings
 from permctl.config import Config
 from permctl.errors import PermctlError
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, read_plan_file
+from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY, read_plan_file
+from permctl.plan.saved_safety import check_saved_plan_safety
 from permctl.providers import Session
 from permctl.render import text
-from permctl.savedsafety import check_saved_plan_safety
+from permctl.render.apply_report import render_json, render_text
 from permctl.workflow import connect, plan_run
 
 
@@ -121,7 +121,7 @@ def apply(
                     cloudsso=cloudsso,
                     concurrency=concurrency,
                     audit=audit,
-                    show_progress=not quiet,
+                    progress=ReadProgress(quiet=quiet),
                 )
     _show_report(report, output_format)
     if not report.succeeded:
@@ -150,9 +150,9 @@ def _fresh_changes(
     """Plan, show the plan (on stderr when stdout carries the JSON report), check its safety
     and ask for a yes."""
     run = plan_run(config, session)
-    warn(run.warnings())
+    show_warnings(run.warnings())
     if output_format is ReportFormat.TEXT:
-        show(run.plan, Format.TEXT)
+        show_plan(run.plan, Format.TEXT)
     else:
         stderr_console().print(text.render(run.plan), end="")
     run.plan.raise_if_unsafe(force=force, allow_lockout=allow_lockout)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from permctl.cli.progress import ReadProgress
 from permctl.config import Config, expand_paths, load_files
 from permctl.workflow import Target
 
@@ -72,4 +73,9 @@ def load_config(files: list[Path] | None) -> Config:
 
 
 def target(emulator: Path | None, profile: str | None, concurrency: int, quiet: bool) -> Target:
-    return Target(emulator_state=emulator, profile=profile, concurrency=concurrency, quiet=quiet)
+    return Target(
+        emulator_state=emulator,
+        profile=profile,
+        concurrency=concurrency,
+        progress=ReadProgress(quiet=quiet),
+    )

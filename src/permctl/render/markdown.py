@@ -17,7 +17,7 @@ from permctl.model import Assignment
 from permctl.plan import Plan
 from permctl.plan.changes import ChangeReason
 from permctl.plan.safety import SafetyIssue, more_than_shown
-from permctl.render import KIND_NAMES, REASON_NOTES, count_of, printable, summary_line
+from permctl.render.common import KIND_NAMES, REASON_NOTES, count_of, printable, summary_line
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment
 CLOSING_ROOM = 1_000  # kept free for the notes and tags that close the comment

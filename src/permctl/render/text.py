@@ -13,7 +13,7 @@ from permctl.model import Assignment
 from permctl.plan import AssignmentChange, MeshRoleChange, Plan, PrincipalUpdate
 from permctl.plan.changes import ChangeReason
 from permctl.plan.safety import more_than_shown
-from permctl.render import (
+from permctl.render.common import (
     KIND_NAMES,
     REASON_NOTES,
     printable,

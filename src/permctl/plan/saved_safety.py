@@ -22,7 +22,7 @@ from permctl.errors import UnsafePlan
 from permctl.model import ADMIN_ROLE, MeshRole, SafetySettings
 from permctl.plan import MeshAdmins, MeshRoleChange, Plan, PrincipalUpdate, SafetyIssue, Unmanaged
 from permctl.plan.safety import OVERRIDE_FLAGS, Override
-from permctl.planfile import SavedPlan
+from permctl.plan.saved import SavedPlan
 
 SAFETY_CONTEXT = "safety"
 
