@@ -26,6 +26,7 @@ from functools import partial
 from permctl.apply.audit import AuditLog
 from permctl.apply.batching import GRANT_BATCH_SIZE, GrantBatch, grant_batches
 from permctl.apply.changes import AssignmentStep, Changes, PrincipalGrant
+from permctl.apply.interrupt import Interrupt
 from permctl.apply.report import ApplyReport, ItemRef, ItemResult, Outcome
 from permctl.apply.scheduler import FINISH, START, Scheduler
 from permctl.errors import ApiError, PermctlError
@@ -44,24 +45,41 @@ def apply_changes(
     audit: AuditLog | None = None,
     progress: Progress = NO_PROGRESS,
     batch_size: int = GRANT_BATCH_SIZE,
+    interrupt: Interrupt | None = None,
 ) -> ApplyReport:
     """Apply every change; never raises for a failed item (the report says what happened).
-    Each principal is re-read and granted through the identity of its mesh account."""
+    Each principal is re-read and granted through the identity of its mesh account. Once
+    `interrupt` is requested nothing new starts, and the report says how far each item got."""
     total = len(changes.grants) + len(changes.assignments)
     with progress.track("Applying", total) as advance:
         results = _Results(advance, audit)
         scheduler = Scheduler(concurrency)
+        if interrupt is not None:
+            interrupt.on_request(scheduler.stop)
         asm = [
             _AsmApply(account, scheduler, results, grant_batches(grants, batch_size))
             for account, grants in changes.by_mesh_account(mesh_accounts)
         ]
-        _SsoApply(changes, cloudsso, scheduler, results).start()
+        sso = _SsoApply(changes, cloudsso, scheduler, results)
+        sso.start()
         scheduler.run()
         # Last, so that it sees whatever any other writer did while this run was writing.
-        for account_apply in asm:
-            account_apply.start_verification()
-        scheduler.run()
-    return results.report()
+        if not scheduler.stopped:
+            for account_apply in asm:
+                account_apply.start_verification()
+            scheduler.run()
+        if scheduler.stopped:
+            for account_apply in asm:
+                account_apply.report_unfinished()
+            sso.report_unfinished()
+    stopped_by = interrupt.signal.name if interrupt and interrupt.signal else None
+    return results.report(stopped_by if scheduler.stopped else None)
+
+
+# How an item that a stop left unfinished reads in the report.
+STOPPED = "apply was stopped"
+NOT_STARTED = f"not started: {STOPPED}"
+IN_FLIGHT = "when " + STOPPED + "; permctl plan shows whether it took effect"
 
 
 class _Results:
@@ -74,11 +92,17 @@ class _Results:
         self._items: list[ItemResult] = []
         self._write_calls = 0
         self._verification_reads = 0
+        self._reported: set[ItemRef] = set()
 
     def add(self, item: ItemResult) -> None:
         with self._lock:
             self._items.append(item)
+            self._reported.add(ItemRef(item.service, item.action, item.item_id, item.display))
             self._advance()
+
+    def has(self, ref: ItemRef) -> bool:
+        with self._lock:
+            return ref in self._reported
 
     def count_write(self) -> None:
         with self._lock:
@@ -88,9 +112,12 @@ class _Results:
         with self._lock:
             self._verification_reads += 1
 
-    def report(self) -> ApplyReport:
-        items = sorted(self._items, key=lambda i: (i.service, i.action != "create", i.display))
-        return ApplyReport(tuple(items), self._write_calls, self._verification_reads)
+    def report(self, stopped_by: str | None = None) -> ApplyReport:
+        with self._lock:
+            items = sorted(self._items, key=lambda i: (i.service, i.action != "create", i.display))
+            return ApplyReport(
+                tuple(items), self._write_calls, self._verification_reads, stopped_by
+            )
 
 
 # -- Service Mesh ---------------------------------------------------------------------------
@@ -128,7 +155,13 @@ class _AsmApply:
         self._results = results
         self._written: list[tuple[PrincipalGrant, str | None]] = []  # with the grant's RequestId
         self._written_lock = threading.Lock()
+        # For the report of a stopped run: the grants, those whose call is in flight, and those
+        # written (with the grant's RequestId) but not yet read back.
+        self._grants: list[PrincipalGrant] = []
+        self._granting: set[str] = set()
+        self._unverified: dict[str, str | None] = {}
         for batch in batches:
+            self._grants += batch.grants
             run = _BatchRun(batch, unread=len(batch.grants))
             for grant in batch.grants:
                 self._scheduler.add(partial(self._reread, run, grant), priority=START)
@@ -161,15 +194,20 @@ class _AsmApply:
         outcome: Outcome = "done"
         refusal: ApiError | None = None
         detail = ""
+        with self._written_lock:
+            self._granting.update(ids)
         try:
             request_id: str | None = self._servicemesh.grant(ids, batch.kind, batch.after)
         except ApiError as error:
             refusal, request_id, detail = error, error.request_id, error.api_message
             outcome = "failed"
+        with self._written_lock:
+            self._granting.difference_update(ids)
         for grant in grants:
             if refusal is None:
                 with self._written_lock:
                     self._written.append((grant, request_id))
+                    self._unverified[grant.principal_id] = request_id
             else:
                 self._results.add(_asm_ref(grant).refused(refusal, _grant_refusal_advice(grant)))
             if self._results.audit:
@@ -190,9 +228,30 @@ class _AsmApply:
         for grant, request_id in written:
             self._scheduler.add(partial(self._verify, grant, request_id), priority=START)
 
+    def report_unfinished(self) -> None:
+        """After a stop: each grant not reported yet, by how far it got."""
+        for grant in self._grants:
+            ref = _asm_ref(grant)
+            if self._results.has(ref):
+                continue
+            with self._written_lock:
+                written = grant.principal_id in self._unverified
+                request_id = self._unverified.get(grant.principal_id)
+                in_flight = grant.principal_id in self._granting
+            if written:
+                self._results.add(
+                    ref.result("done", f"granted; not read back: {STOPPED}", None, request_id)
+                )
+            elif in_flight:
+                self._results.add(ref.result("skipped", f"its grant was in flight {IN_FLIGHT}"))
+            else:
+                self._results.add(ref.result("skipped", NOT_STARTED))
+
     def _verify(self, grant: PrincipalGrant, grant_request_id: str | None) -> None:
         """The grant is done only if the principal still holds what it was given."""
         ref = _asm_ref(grant)
+        with self._written_lock:
+            self._unverified.pop(grant.principal_id, None)
         self._results.count_verification_read()
         try:
             held = self._servicemesh.read_principal(grant.principal_id, grant.kind).permissions
@@ -273,6 +332,10 @@ class _SsoApply:
         self._creates_left = len(self._creates)
         self._failed_holders: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
+        # For the report of a stopped run: submissions in flight, and tasks (with the
+        # submission's RequestId) not yet followed to their end.
+        self._submitting: set[AssignmentStep] = set()
+        self._running_tasks: dict[AssignmentStep, Task] = {}
 
     def start(self) -> None:
         for step in self._creates:
@@ -303,11 +366,19 @@ class _SsoApply:
 
     def _submit(self, step: AssignmentStep, deadline: float, delay: float) -> None:
         self._results.count_write()
+        with self._lock:
+            self._submitting.add(step)
         try:
             task = self._send(step.assignment, step.change.action)
         except ApiError as error:
             self._finish_refused(step, error)
             return
+        finally:
+            with self._lock:
+                self._submitting.discard(step)
+        if task.task_id is not None:
+            with self._lock:
+                self._running_tasks[step] = task
         if task.busy and time.monotonic() < deadline:
             retry = partial(self._submit, step, deadline, self._polling.next_delay(delay))
             self._scheduler.add(retry, priority=START, delay_s=delay)
@@ -357,7 +428,29 @@ class _SsoApply:
     ) -> None:
         self._record(step, _sso_ref(step).result(outcome, detail, code, request_id))
 
+    def report_unfinished(self) -> None:
+        """After a stop: each step not reported yet, by how far it got; a task left running is
+        written to the audit log too, since its write was sent."""
+        for step in (*self._creates, *self._deletes):
+            if self._results.has(_sso_ref(step)):
+                continue
+            with self._lock:
+                task = self._running_tasks.get(step)
+                in_flight = step in self._submitting
+            if task is not None:
+                detail = f"submitted as task {task.task_id}, not followed to its end {IN_FLIGHT}"
+                self._results.add(_sso_ref(step).result("skipped", detail, None, task.request_id))
+                if self._results.audit:
+                    self._audit(step, "unknown", detail, task.request_id)
+            elif in_flight:
+                detail = f"its submission was in flight {IN_FLIGHT}"
+                self._results.add(_sso_ref(step).result("skipped", detail))
+            else:
+                self._results.add(_sso_ref(step).result("skipped", NOT_STARTED))
+
     def _record(self, step: AssignmentStep, result: ItemResult) -> None:
+        with self._lock:
+            self._running_tasks.pop(step, None)
         outcome = result.outcome
         self._results.add(result)
         if self._results.audit:

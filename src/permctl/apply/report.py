@@ -61,6 +61,7 @@ class ApplyReport:
     write_calls: int
     # Service Mesh principals read back after the writes, to catch another writer's overwrite.
     verification_reads: int = 0
+    stopped_by: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
 
     def of(self, outcome: Outcome) -> tuple[ItemResult, ...]:
         return tuple(item for item in self.items if item.outcome == outcome)
@@ -72,7 +73,12 @@ class ApplyReport:
 
     def summary(self) -> str:
         done, failed, skipped = (len(self.of(o)) for o in ("done", "failed", "skipped"))
-        return (
-            f"Apply {'complete' if self.succeeded else 'incomplete'}: {done} done, "
-            f"{failed} failed, {skipped} skipped ({self.write_calls} write calls)."
+        counts = (
+            f"{done} done, {failed} failed, {skipped} skipped ({self.write_calls} write calls)."
         )
+        if self.stopped_by:
+            return (
+                f"Apply stopped by {self.stopped_by}: {counts} The writes in flight were let "
+                "finish and nothing else was started; run permctl apply again to finish."
+            )
+        return f"Apply {'complete' if self.succeeded else 'incomplete'}: {counts}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from permctl.apply import (
     check_made_from,
     check_not_stale,
 )
+from permctl.apply.interrupt import Interrupt, StoppedBeforeWriting, stop_on_signals
 from permctl.cli.app import EXIT_ERROR, app, stderr_console, stdout_console
 from permctl.cli.options import (
     AllowLockout,
@@ -31,7 +33,6 @@ from permctl.cli.options import (
     load_config,
     target,
 )
-from permctl.cli.progress import ReadProgress
 from permctl.cli.show import show_plan, show_warnings
 from permctl.config import Config
 from permctl.errors import PermctlError
@@ -40,7 +41,7 @@ from permctl.plan.saved_safety import check_saved_plan_safety
 from permctl.providers import Session
 from permctl.render import text
 from permctl.render.apply_report import render_json, render_text
-from permctl.workflow import connect, plan_run
+from permctl.workflow import Target, connect, plan_run
 
 
 class ReportFormat(str, Enum):
@@ -97,35 +98,84 @@ def apply(
     with --plan, applies a saved plan.
 
     Service Mesh principals changed by someone else since the plan are skipped, not
-    overwritten. Exit status: 0 everything applied (or nothing to do), 1 anything failed or
-    was skipped, or an error before any write.
+    overwritten. Ctrl-C or SIGTERM while writing starts no new write, lets those in flight
+    end (they reach the audit log) and reports how far each item got. Exit status: 0
+    everything applied (or nothing to do), 1 anything failed or was skipped, or an error
+    before any write; 130 stopped by SIGINT, 143 by SIGTERM.
     """
     config = load_config(files)
-    saved = _saved_changes(plan_file, config, force, allow_lockout) if plan_file else None
-    with connect(config, target(emulator, profile, concurrency, quiet)) as session:
+    with stop_on_signals() as interrupt:
+        try:
+            report = _apply(
+                config,
+                plan_file,
+                interrupt,
+                _Options(output_format, auto_approve, audit_log, force, allow_lockout),
+                target(emulator, profile, concurrency, quiet),
+            )
+        except StoppedBeforeWriting as stop:
+            stderr_console().print(
+                f"apply stopped by {stop.signal.name} before any write; nothing was changed",
+                markup=False,
+            )
+            raise typer.Exit(stop.exit_code) from None
+        interrupt.writes_ended()
+        _show_report(report, output_format)
+    if report.stopped_by and interrupt.exit_code:
+        raise typer.Exit(interrupt.exit_code)
+    if not report.succeeded:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@dataclass(frozen=True)
+class _Options:
+    output_format: ReportFormat
+    auto_approve: bool
+    audit_log: Path | None
+    force: bool
+    allow_lockout: bool
+
+
+def _apply(
+    config: Config,
+    plan_file: Path | None,
+    interrupt: Interrupt,
+    options: _Options,
+    where: Target,
+) -> ApplyReport:
+    """Plan (or take the saved plan), then write; a stop signal before the writes ends it."""
+    saved = (
+        _saved_changes(plan_file, config, options.force, options.allow_lockout)
+        if plan_file
+        else None
+    )
+    with connect(config, where) as session:
         mesh_accounts, cloudsso = session.mesh_accounts, session.cloudsso.cloudsso
         if saved is not None:
             changes = saved
             check_not_stale(changes, mesh_accounts=mesh_accounts, cloudsso=cloudsso)
         else:
             changes = _fresh_changes(
-                config, session, output_format, auto_approve, force, allow_lockout
+                config,
+                session,
+                options.output_format,
+                options.auto_approve,
+                options.force,
+                options.allow_lockout,
             )
         if changes.is_empty:
-            report = ApplyReport((), 0)
-        else:
-            with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
-                report = apply_changes(
-                    changes,
-                    mesh_accounts=mesh_accounts,
-                    cloudsso=cloudsso,
-                    concurrency=concurrency,
-                    audit=audit,
-                    progress=ReadProgress(quiet=quiet),
-                )
-    _show_report(report, output_format)
-    if not report.succeeded:
-        raise typer.Exit(EXIT_ERROR)
+            return ApplyReport((), 0)
+        audit_log = options.audit_log
+        with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
+            return apply_changes(
+                changes,
+                mesh_accounts=mesh_accounts,
+                cloudsso=cloudsso,
+                concurrency=where.concurrency,
+                audit=audit,
+                progress=where.progress,
+                interrupt=interrupt,
+            )
 
 
 def _saved_changes(plan_file: Path, config: Config, force: bool, allow_lockout: bool) -> Changes:
