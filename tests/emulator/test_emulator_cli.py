@@ -66,7 +66,7 @@ def test_every_knob_can_be_set_from_the_command_line() -> None:
             "--task-failure-rate", "0.2", "--fail-after-write-rate", "0.01", "--typed-shapes",
             "--is-ram-role-means-user", "--filter-quotes", "reject", "--refuse-empty-grants",
             "--deny", "GrantUserPermissions:278525736094801234,300000000000000001",
-            "--deny", "ListAccounts",
+            "--deny", "ListAccounts", "--deny", "ListUsers/control",
         ]
     )  # fmt: skip
     assert knobs_from(args) == Knobs(
@@ -89,6 +89,7 @@ def test_every_knob_can_be_set_from_the_command_line() -> None:
                 "GrantUserPermissions", frozenset({"278525736094801234", "300000000000000001"})
             ),
             DenyRule("ListAccounts"),
+            DenyRule("ListUsers", kind="control"),
         ),
     )
 

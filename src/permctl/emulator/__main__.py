@@ -101,8 +101,10 @@ def parser() -> argparse.ArgumentParser:
         "--deny",
         action="append",
         default=[],
-        metavar="ACTION[:ID,...]",
-        help="refuse this action (for these resource ids) with 403; repeatable",
+        metavar="ACTION[:ID,...][/KIND]",
+        help="refuse this action (for these resource ids) with 403, as no policy allowing it "
+        "(KIND implicit, the default), a RAM policy denying it (explicit) or a resource "
+        "directory control policy (control); repeatable",
     )
     return root
 

@@ -38,20 +38,43 @@ FILTER_QUOTES = ("unquote", "literal", "reject")
 _PRINCIPAL_TYPES = {"RAMUser": "SubUser"}
 
 
+# Who refuses a denied call: no policy allows it (implicit), a RAM policy of the account
+# denies it (explicit), or a control policy of the resource directory denies it (control).
+DENY_KINDS = ("implicit", "explicit", "control")
+# The policies an explicit or control-policy denial names as having matched.
+DENYING_POLICIES = {
+    "explicit": {"PolicyType": "Custom", "PolicyIdentifier": "deny-permissions-changes"},
+    "control": {"PolicyType": "ControlPolicy", "PolicyIdentifier": "cp-freezepermissions01"},
+}
+# NoPermissionPolicyType of each kind.
+_POLICY_TYPES = {
+    "implicit": "AccountLevelIdentityBasedPolicy",
+    "explicit": "AccountLevelIdentityBasedPolicy",
+    "control": "ControlPolicy",
+}
+
+
 @dataclass(frozen=True)
 class DenyRule:
     """Calls of `action` are refused with 403 `code`; only those naming one of `resource_ids`
-    in a parameter when any are given."""
+    in a parameter when any are given. `kind` is one of DENY_KINDS."""
 
     action: str
     resource_ids: frozenset[str] = frozenset()
     code: str = "NoPermission"
+    kind: str = "implicit"
+
+    def __post_init__(self) -> None:
+        if self.kind not in DENY_KINDS:
+            raise ValueError(f"a denial is one of {', '.join(DENY_KINDS)}, not {self.kind!r}")
 
     @classmethod
     def parse(cls, text: str) -> DenyRule:
-        """`Action` or `Action:id1,id2`, as the CLI takes it."""
-        action, _, ids = text.partition(":")
-        return cls(action, frozenset(i for i in ids.split(",") if i))
+        """`Action`, `Action:id1,id2`, either followed by `/explicit` or `/control`, as the
+        CLI takes it."""
+        rule, _, kind = text.partition("/")
+        action, _, ids = rule.partition(":")
+        return cls(action, frozenset(i for i in ids.split(",") if i), kind=kind or "implicit")
 
     def matches(self, action: str, params: Mapping[str, str]) -> bool:
         if action != self.action:
@@ -185,9 +208,9 @@ def denied(
     detail: dict[str, Any] = {
         "AuthAction": auth_action,
         **principal,
-        "NoPermissionType": "ImplicitDeny",
-        "PolicyType": DENYING_POLICY_TYPE,
-        "EncodedDiagnosticMessage": _diagnostic(auth_action, resource, principal),
+        "NoPermissionType": "ImplicitDeny" if rule.kind == "implicit" else "ExplicitDeny",
+        "PolicyType": _POLICY_TYPES[rule.kind],
+        "EncodedDiagnosticMessage": _diagnostic(auth_action, resource, principal, rule.kind),
     }
     return ApiFault(
         rule.code,
@@ -198,10 +221,6 @@ def denied(
             "Recommend": f"https://api.aliyun.com/troubleshoot?q={rule.code}&product={service}",
         },
     )
-
-
-# The emulator has no policies: a denial is always the caller's own policies not allowing it.
-DENYING_POLICY_TYPE = "AccountLevelIdentityBasedPolicy"
 
 
 def _resource_arn(
@@ -217,14 +236,17 @@ def _resource_arn(
     return "*"
 
 
-def _diagnostic(auth_action: str, resource: str, principal: Mapping[str, str]) -> str:
+def _diagnostic(auth_action: str, resource: str, principal: Mapping[str, str], kind: str) -> str:
     """Opaque to clients, as the cloud's is; base64 JSON, so that the emulator can decode it
     when it answers RAM DecodeDiagnosticMessage."""
+    matched = DENYING_POLICIES.get(kind)
     document = {
         "AuthAction": auth_action,
         "AuthResource": resource,
         "AuthPrincipal": dict(principal),
-        "NoPermissionPolicyType": DENYING_POLICY_TYPE,
+        "NoPermissionPolicyType": _POLICY_TYPES[kind],
+        "ExplicitDeny": kind != "implicit",
+        "MatchedPolicies": [{**matched, "Effect": "Deny"}] if matched else [],
     }
     return base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
 
