@@ -34,7 +34,8 @@ class ItemRef:
 
     def refused(self, error: ApiError, context: str = "") -> ItemResult:
         """Failed because `error`'s call was refused; `context` says what that means here."""
-        detail = f"{error.api_message}; {context}" if context else error.api_message
+        message = error.api_message
+        detail = f"{message.rstrip('.')}; {context}" if context else message
         return replace(
             self.result("failed", detail, error.code, error.request_id), api_action=error.action
         )
