@@ -261,7 +261,7 @@ def test_assignments_take_1_to_20_results_a_page(shared_sdk: Clients, max_result
     assert (error.code, error.status_code) == ("InvalidParameter.MaxResults", 400)
 
 
-def test_the_last_page_token_leads_nowhere_and_typed_shapes_leave_it_out(
+def test_the_last_page_token_leads_nowhere_and_native_shapes_leave_it_out(
     emu: Emulator, sdk: Clients
 ) -> None:
     request = sso.ListAccessAssignmentsRequest(
@@ -272,7 +272,7 @@ def test_the_last_page_token_leads_nowhere_and_typed_shapes_leave_it_out(
     request.next_token = last.next_token
     after = sdk.cloudsso.list_access_assignments(request).body
     assert (after.access_assignments, after.is_truncated) == ([], False)
-    emu.set_knobs(typed_shapes=True)
+    emu.set_knobs(native_shapes=True)
     request.next_token = None
     assert sdk.cloudsso.list_access_assignments(request).body.next_token is None
 

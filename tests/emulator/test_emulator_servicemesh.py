@@ -51,8 +51,8 @@ def held(sdk: Clients, principal: str) -> set[tuple[str, str]]:
     return {(p["ResourceId"], p["RoleName"]) for p in entries}
 
 
-def test_typed_shapes_fill_every_field_of_the_sdk_model(emu: Emulator, sdk: Clients) -> None:
-    emu.set_knobs(typed_shapes=True)
+def test_native_shapes_fill_every_field_of_the_sdk_model(emu: Emulator, sdk: Clients) -> None:
+    emu.set_knobs(native_shapes=True)
     request = asm.DescribeUserPermissionsRequest(sub_account_user_id=ALICE)
     body = sdk.servicemesh.describe_user_permissions(request).body.to_map()
     assert body["Permissions"] == [

@@ -41,7 +41,7 @@ from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER
 # -- Service Mesh ---------------------------------------------------------------------------
 
 
-def test_documented_and_typed_shapes_read_the_same() -> None:
+def test_documented_and_native_shapes_read_the_same() -> None:
     refs = [
         (ALICE, PrincipalKind.RAM_USER),
         (BOB, PrincipalKind.RAM_USER),
@@ -49,7 +49,7 @@ def test_documented_and_typed_shapes_read_the_same() -> None:
     ]
     read = {}
     for typed in (False, True):
-        knobs = Knobs(seed=1, typed_shapes=typed)
+        knobs = Knobs(seed=1, native_shapes=typed)
         with Emulator(base_state(), knobs=knobs) as emu, open_providers(settings_for(emu)) as p:
             read[typed] = p.servicemesh.read_principals(refs)
     assert read[True] == read[False]

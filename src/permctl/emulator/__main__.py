@@ -77,9 +77,10 @@ def parser() -> argparse.ArgumentParser:
         metavar = unit if unit in ("MS", "S", "RATE") else "N"
         run.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar)
     run.add_argument(
-        "--typed-shapes",
+        "--native-shapes",
         action="store_true",
-        help="answer in the shapes the SDK's models type, not the ones the API pages show",
+        help="answer with arrays, JSON booleans and numbers and no NextToken on a last page, "
+        "not in the shapes the API pages show",
     )
     run.add_argument(
         "--is-ram-role-means-user",
@@ -113,7 +114,7 @@ def knobs_from(args: argparse.Namespace) -> Knobs:
     values = {name: getattr(args, name) for name in _KNOB_OPTIONS}
     return Knobs(
         **{name: value for name, value in values.items() if value is not None},
-        typed_shapes=args.typed_shapes,
+        native_shapes=args.native_shapes,
         is_ram_role_means_user=args.is_ram_role_means_user,
         filter_quotes=args.filter_quotes,
         refuse_empty_grants=args.refuse_empty_grants,

@@ -103,8 +103,10 @@ class Knobs:
     task_failure_rate: float = 0.0  # CloudSSO tasks that end Failed
     # By default answers take the shapes the API pages show: DescribeUserPermissions' single
     # permission as an object with ParentId and IsRamRole as strings, a NextToken on the last
-    # page of CloudSSO listings. Set, they take the shapes the SDK's models type instead.
-    typed_shapes: bool = False
+    # page of CloudSSO listings (the SDK's models type both fields as strings too). Set:
+    # Permissions always an array, IsRamRole a JSON boolean, ParentId a number, and no
+    # NextToken on a last page.
+    native_shapes: bool = False
     # DescribeUserPermissions' IsRamRole as its own page reads it (true: a RAM user) instead of
     # as GrantUserPermissions' page and the field's name do (true: a RAM role).
     is_ram_role_means_user: bool = False

@@ -59,9 +59,9 @@ def _directory(ctx: Context) -> Directory:
 
 def _page_fields(ctx: Context, page: Page[Any], size: int) -> dict[str, Any]:
     """As the documented examples show, a NextToken comes back even with IsTruncated false;
-    `typed_shapes` leaves it out of the last page instead."""
+    `native_shapes` leaves it out of the last page instead."""
     fields = {"TotalCounts": page.total, "MaxResults": size, "IsTruncated": page.is_truncated}
-    token = page.next_token or (None if ctx.knobs.typed_shapes else page.end_token)
+    token = page.next_token or (None if ctx.knobs.native_shapes else page.end_token)
     return fields | ({"NextToken": token} if token else {})
 
 

@@ -24,11 +24,11 @@ def describe_user_permissions(ctx: Context) -> dict[str, Any]:
     knobs = ctx.knobs
     is_ram_role = ctx.state.is_role(principal_id) != knobs.is_ram_role_means_user
     entries = [
-        _permission(grant, is_ram_role, knobs.typed_shapes)
+        _permission(grant, is_ram_role, knobs.native_shapes)
         for grant in ctx.state.grants.get(principal_id, ())
     ]
     # The documented example: one permission comes back as an object, not an array.
-    single = not knobs.typed_shapes and len(entries) == 1
+    single = not knobs.native_shapes and len(entries) == 1
     return {"Permissions": entries[0] if single else entries}
 
 
