@@ -208,7 +208,8 @@ FORMAT_VALUES = st.sampled_from(
 EDIT_VALUES = JSON_VALUES | FORMAT_VALUES
 
 
-def _keeps_unmanaged_grants(plan: Any) -> bool:
+def _keeps_unmanaged_grants(saved: Any) -> bool:
+    plan = saved.plan
     held = {p.principal_id: p.permissions for p in plan.snapshot.asm}
     managed = set(plan.managed_mesh_ids)
     return all(

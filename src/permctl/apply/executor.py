@@ -31,6 +31,7 @@ from permctl.apply.report import ApplyReport, ItemRef, ItemResult, Outcome
 from permctl.apply.scheduler import FINISH, START, Scheduler
 from permctl.errors import ApiError, PermctlError
 from permctl.model import Assignment, MeshRole
+from permctl.plan.changes import AssignmentCreate, AssignmentDelete, CloudSsoChange, unhandled
 from permctl.providers import CloudSsoProvider, MeshAccount
 from permctl.providers.cloudsso import Task
 from permctl.providers.connection import NO_PROGRESS, Progress
@@ -327,8 +328,17 @@ class _SsoApply:
         self._polling = cloudsso.polling
         self._scheduler = scheduler
         self._results = results
-        self._creates = [s for s in changes.assignments if s.change.action == "create"]
-        self._deletes = [s for s in changes.assignments if s.change.action == "delete"]
+        # Every create ends before any delete starts, so a swap never leaves a gap in access.
+        self._creates: list[AssignmentStep] = []
+        self._deletes: list[AssignmentStep] = []
+        for step in changes.assignments:
+            match step.change:
+                case AssignmentCreate():
+                    self._creates.append(step)
+                case AssignmentDelete():
+                    self._deletes.append(step)
+                case _:
+                    unhandled(step.change)
         self._creates_left = len(self._creates)
         self._failed_holders: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
@@ -369,7 +379,7 @@ class _SsoApply:
         with self._lock:
             self._submitting.add(step)
         try:
-            task = self._send(step.assignment, step.change.action)
+            task = self._send(step.change)
         except ApiError as error:
             self._finish_refused(step, error)
             return
@@ -390,10 +400,16 @@ class _SsoApply:
             poll = partial(self._poll, step, task, deadline, self._polling.first_delay_s)
             self._scheduler.add(poll, priority=FINISH, delay_s=self._polling.first_delay_s)
 
-    def _send(self, assignment: Assignment, action: str) -> Task:
-        if action == "create":
-            return self._cloudsso.create_assignment(self._directory_id, assignment)
-        return self._cloudsso.delete_assignment(self._directory_id, assignment, self._strategy)
+    def _send(self, change: CloudSsoChange) -> Task:
+        match change:
+            case AssignmentCreate():
+                return self._cloudsso.create_assignment(self._directory_id, change.assignment)
+            case AssignmentDelete():
+                return self._cloudsso.delete_assignment(
+                    self._directory_id, change.assignment, self._strategy
+                )
+            case _:
+                unhandled(change)
 
     def _poll(self, step: AssignmentStep, task: Task, deadline: float, delay: float) -> None:
         assert task.task_id is not None
@@ -455,7 +471,7 @@ class _SsoApply:
         self._results.add(result)
         if self._results.audit:
             self._audit(step, outcome, result.detail, result.request_id)
-        if step.change.action == "create":
+        if isinstance(step.change, AssignmentCreate):
             with self._lock:
                 if outcome != "done":
                     self._failed_holders.add(_holder(step.assignment))
@@ -470,7 +486,7 @@ class _SsoApply:
         assert self._results.audit is not None
         a = step.assignment
         held = {"access_configuration_id": a.access_configuration_id}
-        create = step.change.action == "create"
+        create = isinstance(step.change, AssignmentCreate)
         self._results.audit.record(
             action="CreateAccessAssignment" if create else "DeleteAccessAssignment",
             section="cloudsso",

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
-from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from permctl.apply import (
-    ApplyReport,
-    AuditLog,
-    Changes,
-    apply_changes,
-    check_made_from,
-    check_not_stale,
-)
-from permctl.apply.interrupt import Interrupt, StoppedBeforeWriting, stop_on_signals
+from permctl.apply import ApplyReport
+from permctl.apply.interrupt import StoppedBeforeWriting, stop_on_signals
 from permctl.cli.app import EXIT_ERROR, app, stderr_console, stdout_console
 from permctl.cli.options import (
     AllowLockout,
@@ -31,17 +23,15 @@ from permctl.cli.options import (
     Profile,
     Quiet,
     load_config,
+    overrides,
     target,
 )
 from permctl.cli.show import show_plan, show_warnings
-from permctl.config import Config
 from permctl.errors import PermctlError
-from permctl.plan.saved import DEFAULT_DEPROVISION_STRATEGY, read_plan_file
-from permctl.plan.saved_safety import check_saved_plan_safety
-from permctl.providers import Session
+from permctl.plan import Plan
 from permctl.render import text
 from permctl.render.apply_report import render_json, render_text
-from permctl.workflow import Target, connect, plan_run
+from permctl.workflow import apply_fresh, apply_saved
 
 
 class ReportFormat(str, Enum):
@@ -104,15 +94,25 @@ def apply(
     before any write; 130 stopped by SIGINT, 143 by SIGTERM.
     """
     config = load_config(files)
+    where = target(emulator, profile, concurrency, quiet)
+    accepted = overrides(force, allow_lockout)
     with stop_on_signals() as interrupt:
         try:
-            report = _apply(
-                config,
-                plan_file,
-                interrupt,
-                _Options(output_format, auto_approve, audit_log, force, allow_lockout),
-                target(emulator, profile, concurrency, quiet),
-            )
+            if plan_file:
+                report = apply_saved(
+                    plan_file, config, where, accepted, audit_log=audit_log, interrupt=interrupt
+                )
+            else:
+                report = apply_fresh(
+                    config,
+                    where,
+                    accepted,
+                    show=partial(_show_plan, output_format),
+                    warn=show_warnings,
+                    confirm=lambda _: None if auto_approve else _confirm(),
+                    audit_log=audit_log,
+                    interrupt=interrupt,
+                )
         except StoppedBeforeWriting as stop:
             stderr_console().print(
                 f"apply stopped by {stop.signal.name} before any write; nothing was changed",
@@ -127,91 +127,12 @@ def apply(
         raise typer.Exit(EXIT_ERROR)
 
 
-@dataclass(frozen=True)
-class _Options:
-    output_format: ReportFormat
-    auto_approve: bool
-    audit_log: Path | None
-    force: bool
-    allow_lockout: bool
-
-
-def _apply(
-    config: Config,
-    plan_file: Path | None,
-    interrupt: Interrupt,
-    options: _Options,
-    where: Target,
-) -> ApplyReport:
-    """Plan (or take the saved plan), then write; a stop signal before the writes ends it."""
-    saved = (
-        _saved_changes(plan_file, config, options.force, options.allow_lockout)
-        if plan_file
-        else None
-    )
-    with connect(config, where) as session:
-        mesh_accounts, cloudsso = session.mesh_accounts, session.cloudsso.cloudsso
-        if saved is not None:
-            changes = saved
-            check_not_stale(changes, mesh_accounts=mesh_accounts, cloudsso=cloudsso)
-        else:
-            changes = _fresh_changes(
-                config,
-                session,
-                options.output_format,
-                options.auto_approve,
-                options.force,
-                options.allow_lockout,
-            )
-        if changes.is_empty:
-            return ApplyReport((), 0)
-        audit_log = options.audit_log
-        with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
-            return apply_changes(
-                changes,
-                mesh_accounts=mesh_accounts,
-                cloudsso=cloudsso,
-                concurrency=where.concurrency,
-                audit=audit,
-                progress=where.progress,
-                interrupt=interrupt,
-            )
-
-
-def _saved_changes(plan_file: Path, config: Config, force: bool, allow_lockout: bool) -> Changes:
-    """The saved plan's changes, refused before any call when it was made from other files or
-    is unsafe now; named as the plan recorded them."""
-    saved = read_plan_file(plan_file)
-    check_made_from(saved, config)
-    checked = check_saved_plan_safety(
-        saved, config.settings.safety.as_settings(), force=force, allow_lockout=allow_lockout
-    )
-    return Changes.from_plan(checked, saved.deprovision_strategy)
-
-
-def _fresh_changes(
-    config: Config,
-    session: Session,
-    output_format: ReportFormat,
-    auto_approve: bool,
-    force: bool,
-    allow_lockout: bool,
-) -> Changes:
-    """Plan, show the plan (on stderr when stdout carries the JSON report), check its safety
-    and ask for a yes."""
-    run = plan_run(config, session)
-    show_warnings(run.warnings())
+def _show_plan(output_format: ReportFormat, plan: Plan) -> None:
+    """On stderr when stdout carries the JSON report."""
     if output_format is ReportFormat.TEXT:
-        show_plan(run.plan, Format.TEXT)
+        show_plan(plan, Format.TEXT)
     else:
-        stderr_console().print(text.render(run.plan), end="")
-    run.plan.raise_if_unsafe(force=force, allow_lockout=allow_lockout)
-    if run.plan.has_changes and not auto_approve:
-        _confirm()
-    strategy = (
-        config.cloudsso.deprovision_strategy if config.cloudsso else DEFAULT_DEPROVISION_STRATEGY
-    )
-    return Changes.from_plan(run.plan, strategy)
+        stderr_console().print(text.render(plan), end="")
 
 
 def _confirm() -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from permctl.cli.app import EXIT_CHANGES, EXIT_ERROR, app, stderr_console
+from permctl.cli.app import EXIT_CHANGES, app, stderr_console
 from permctl.cli.options import (
     AllowLockout,
     Concurrency,
@@ -19,6 +19,7 @@ from permctl.cli.options import (
     Profile,
     Quiet,
     load_config,
+    overrides,
     target,
 )
 from permctl.cli.show import show_plan, show_warnings
@@ -58,20 +59,10 @@ def plan(
         run = plan_run(config, session)
     show_warnings(run.warnings())
     show_plan(run.plan, output_format, run.identities)
-    blocking = [
-        issue
-        for issue in run.plan.safety_issues()
-        if not issue.overridden_by(force=force, allow_lockout=allow_lockout)
-    ]
-    if blocking:
-        stderr_console().print(
-            f"error: the plan is unsafe ({'; '.join(i.reason for i in blocking)}); "
-            "nothing was saved",
-            markup=False,
-        )
-        raise typer.Exit(EXIT_ERROR)
+    accepted = overrides(force, allow_lockout)
+    run.plan.raise_if_unsafe(accepted)
     if out is not None:
-        save_plan(run, out, force=force, allow_lockout=allow_lockout)
+        save_plan(run, out, accepted)
         if not quiet:
             stderr_console().print(
                 f"Saved the plan to {out}; apply it with: permctl apply --plan {out}", markup=False

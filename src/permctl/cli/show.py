@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -29,8 +28,7 @@ def show_plan(plan: Plan, output_format: Format, identities: Mapping[str, str] =
     elif output_format is Format.MARKDOWN:
         typer.echo(identities_header(roles, "- ") + markdown.render(plan), nl=False)
     else:
-        document = json_render.document(plan) | ({"identities": dict(roles)} if roles else {})
-        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        typer.echo(json_render.render(plan, roles), nl=False)
 
 
 def identities_header(identities: Mapping[str, str], bullet: str = "  ") -> str:

@@ -1,12 +1,13 @@
-"""Saved plans: `permctl plan --out FILE` writes one, `permctl apply FILE` reads it back.
+"""Saved plans: `permctl plan --out FILE` writes one, `permctl apply --plan FILE` reads it back.
 
-A saved plan holds what apply needs to execute it (each principal's full new list, each
-CloudSSO assignment to create or delete) and the live snapshot it was computed from, so apply
-can refuse it once live state has moved on. Reading is strict: a truncated, hand-edited or
-wrong-version file is refused with one sentence. Nothing in it comes from credentials.
-
-Integrity: `plan_digest` is a sha256 over the canonical body; with PERMCTL_PLAN_KEY set the
-body is also signed (HMAC-SHA256) and reading requires a valid signature.
+A saved plan is the plan document (`plan.document`, the JSON `plan --format json` prints) with
+seals around it: the permctl version, when, the digest of the files it was made from, a digest
+of the whole and, with PERMCTL_PLAN_KEY set, an HMAC-SHA256 signature (reading then requires a
+valid one). Reading gives back the `Plan` that was saved, so safety, staleness, rendering and
+apply run on one type. Reading is strict: a truncated, hand-edited or wrong-version file is
+refused with one sentence, and so is one whose derived parts (each update's changes, the admin
+counts after the plan) do not follow from its lists as the engine derives them. Nothing in it
+comes from credentials.
 """
 
 from __future__ import annotations
@@ -16,22 +17,22 @@ import hmac
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, JsonValue, ValidationError
+from pydantic import AwareDatetime, ValidationError
 
 from permctl.errors import PermctlError
-from permctl.model import Assignment, MeshRole, PrincipalKind
-from permctl.plan import AccountSnapshot, AssignmentChange, Plan, PrincipalSnapshot, Snapshot
-from permctl.plan.changes import ChangeReason, canonical_json, sha256_of
+from permctl.files import write_atomically
+from permctl.model import outside_meshes
+from permctl.plan.changes import AssignmentDelete, canonical_json, principal_update, sha256_of
+from permctl.plan.core import Plan, count_mesh_admins
+from permctl.plan.document import FORMAT_VERSION, PlanDocument, plan_document
+from permctl.plan.safety import Override
 
-FORMAT_VERSION = "1"
 PLAN_KEY_ENV = "PERMCTL_PLAN_KEY"
-DeprovisionStrategy = Literal["DeprovisionForLastAccessAssignmentOnAccount", "None"]
-DEFAULT_DEPROVISION_STRATEGY: DeprovisionStrategy = "DeprovisionForLastAccessAssignmentOnAccount"
 _SEALS = ("plan_digest", "signature")  # fields computed over the rest of the document
 # Far above the plan of any organisation (each principal and assignment is a few hundred
 # bytes); a file beyond it is refused before it is read into memory.
@@ -56,32 +57,22 @@ class TamperedPlanFile(PlanFileError):
 
 
 @dataclass(frozen=True)
-class SavedAsmUpdate:
-    """Replace the principal's whole list with `after`."""
-
-    principal_id: str
-    kind: PrincipalKind
-    label: str | None
-    after: tuple[MeshRole, ...]
-
-
-@dataclass(frozen=True)
 class SavedPlan:
+    """A plan read back from a file, and the seals it was saved with."""
+
+    plan: Plan
     permctl_version: str
     created_at: datetime
     config_digest: str
-    desired_context: Mapping[str, Any]
-    managed_mesh_ids: tuple[str, ...]
-    asm_updates: tuple[SavedAsmUpdate, ...]
-    directory_id: str | None
-    deprovision_strategy: DeprovisionStrategy
-    sso_changes: tuple[AssignmentChange, ...]
-    snapshot: Snapshot
     signed: bool
 
-    def fingerprint(self) -> str:
-        """Compare with the fingerprint of a fresh read of the same targets before applying."""
-        return self.snapshot.fingerprint()
+
+class _SavedPlanFile(PlanDocument):
+    permctl_version: str
+    created_at: AwareDatetime
+    config_digest: str
+    plan_digest: str
+    signature: str | None
 
 
 def write_plan_file(
@@ -90,26 +81,27 @@ def write_plan_file(
     *,
     config_digest: str,
     permctl_version: str,
-    desired_context: dict[str, Any],
+    planned_with: frozenset[Override],
     created_at: datetime | None = None,
     key: bytes | None = None,
 ) -> None:
-    """Write `plan` to `path` atomically; signed when `key` (default: PERMCTL_PLAN_KEY) is set.
-
-    `desired_context` is recorded verbatim (it must be JSON); its `deprovision_strategy`, if
-    any, is the one apply uses for CloudSSO deletes.
-    """
-    body = _body(plan, config_digest, permctl_version, desired_context, created_at)
+    """Write `plan`, accepted with the overrides `planned_with`, to `path` atomically; signed
+    when `key` (default: PERMCTL_PLAN_KEY) is set."""
+    body = {
+        **plan_document(replace(plan, planned_with=planned_with)),
+        "permctl_version": permctl_version,
+        "created_at": (created_at or datetime.now(timezone.utc)).isoformat(),
+        "config_digest": config_digest,
+    }
     key = key if key is not None else plan_key_from_env()
-    signature = sign(body, key) if key else None
-    document = {**body, "plan_digest": sha256_of(body), "signature": signature}
-    _parse(Path(path), json.dumps(document))  # what we write must be what we accept
-    temporary = Path(f"{path}.tmp")
-    try:
-        temporary.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        os.replace(temporary, path)
-    except OSError as error:
-        raise PlanFileError(f"cannot write the plan to {path}: {error.strerror}") from None
+    document = {
+        **body,
+        "plan_digest": sha256_of(body),
+        "signature": sign(body, key) if key else None,
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    _parse(Path(path), text)  # what we write must be what we accept
+    write_atomically(Path(path), text)
 
 
 def read_plan_file(path: Path, *, key: bytes | None = None) -> SavedPlan:
@@ -123,11 +115,17 @@ def read_plan_file(path: Path, *, key: bytes | None = None) -> SavedPlan:
     key = key if key is not None else plan_key_from_env()
     if key and not (model.signature and verify(body, model.signature, key)):
         raise TamperedPlanFile(path, f"its signature does not match the key in {PLAN_KEY_ENV}")
-    saved = _saved_plan(model)
-    if not hmac.compare_digest(saved.fingerprint(), model.snapshot_fingerprint):
+    plan = model.to_plan()
+    if not hmac.compare_digest(plan.fingerprint(), model.fingerprint):
         raise TamperedPlanFile(path, "its live snapshot does not match its fingerprint")
-    _check_consistent(path, saved)
-    return saved
+    _check_consistent(path, plan)
+    return SavedPlan(
+        plan=plan,
+        permctl_version=model.permctl_version,
+        created_at=model.created_at,
+        config_digest=model.config_digest,
+        signed=model.signature is not None,
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -155,140 +153,7 @@ def verify(body: Mapping[str, Any], signature: str, key: bytes) -> bool:
     return hmac.compare_digest(sign(body, key), signature)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-class _Grant(_Strict):
-    mesh_id: str
-    role: str
-    role_type: str
-
-
-class _Assignment(_Strict):
-    access_configuration_id: str
-    account_id: str
-    principal_type: Literal["User", "Group"]
-    principal_id: str
-
-
-class _AsmUpdate(_Strict):
-    principal_id: str
-    kind: PrincipalKind
-    label: str | None
-    after: tuple[_Grant, ...]
-
-
-class _Asm(_Strict):
-    managed_mesh_ids: tuple[str, ...]
-    updates: tuple[_AsmUpdate, ...]
-
-
-class _SsoChange(_Strict):
-    action: Literal["create", "delete"]
-    reason: ChangeReason
-    assignment: _Assignment
-
-
-class _CloudSso(_Strict):
-    directory_id: str
-    deprovision_strategy: DeprovisionStrategy
-    managed_account_ids: tuple[str, ...]
-    changes: tuple[_SsoChange, ...]
-
-
-class _PrincipalSnapshot(_Strict):
-    principal_id: str
-    kind: PrincipalKind
-    permissions: tuple[_Grant, ...]
-
-
-class _AccountSnapshot(_Strict):
-    account_id: str
-    assignments: tuple[_Assignment, ...]
-
-
-class _Snapshot(_Strict):
-    asm: tuple[_PrincipalSnapshot, ...]
-    cloudsso: tuple[_AccountSnapshot, ...]
-
-
-class _PlanFile(_Strict):
-    format_version: Literal["1"]
-    permctl_version: str
-    created_at: AwareDatetime
-    config_digest: str
-    desired_context: dict[str, JsonValue]
-    asm: _Asm | None
-    cloudsso: _CloudSso | None
-    snapshot: _Snapshot
-    snapshot_fingerprint: str
-    plan_digest: str
-    signature: str | None
-
-
-def _body(
-    plan: Plan,
-    config_digest: str,
-    permctl_version: str,
-    desired_context: dict[str, Any],
-    created_at: datetime | None,
-) -> dict[str, Any]:
-    strategy = desired_context.get("deprovision_strategy", DEFAULT_DEPROVISION_STRATEGY)
-    return {
-        "format_version": FORMAT_VERSION,
-        "permctl_version": permctl_version,
-        "created_at": (created_at or datetime.now(timezone.utc)).isoformat(),
-        "config_digest": config_digest,
-        "desired_context": desired_context,
-        "asm": _asm_section(plan) if plan.managed_mesh_ids else None,
-        "cloudsso": _cloudsso_section(plan, strategy) if plan.directory_id else None,
-        "snapshot": plan.snapshot.to_json(),
-        "snapshot_fingerprint": plan.fingerprint(),
-    }
-
-
-def _asm_section(plan: Plan) -> dict[str, Any]:
-    return {
-        "managed_mesh_ids": list(plan.managed_mesh_ids),
-        "updates": [
-            {
-                "principal_id": u.principal_id,
-                "kind": u.kind.value,
-                "label": u.label,
-                "after": [_grant(g) for g in u.after],
-            }
-            for u in plan.asm_updates
-        ],
-    }
-
-
-def _cloudsso_section(plan: Plan, deprovision_strategy: str) -> dict[str, Any]:
-    return {
-        "directory_id": plan.directory_id,
-        "deprovision_strategy": deprovision_strategy,
-        "managed_account_ids": list(plan.managed_account_ids),
-        "changes": [
-            {"action": c.action, "reason": c.reason, "assignment": _assignment(c.assignment)}
-            for c in plan.sso_changes
-        ],
-    }
-
-
-def _grant(grant: MeshRole) -> dict[str, str]:
-    return {"mesh_id": grant.mesh_id, "role": grant.role, "role_type": grant.role_type}
-
-
-def _assignment(a: Assignment) -> dict[str, str]:
-    return {
-        "access_configuration_id": a.access_configuration_id,
-        "account_id": a.account_id,
-        "principal_type": a.principal_type,
-        "principal_id": a.principal_id,
-    }
-
-
-def _parse(path: Path, raw: str) -> tuple[_PlanFile, dict[str, Any]]:
+def _parse(path: Path, raw: str) -> tuple[_SavedPlanFile, dict[str, Any]]:
     try:
         document = json.loads(raw)
     except json.JSONDecodeError as error:
@@ -310,7 +175,7 @@ def _parse(path: Path, raw: str) -> tuple[_PlanFile, dict[str, Any]]:
     if document.get("format_version") != FORMAT_VERSION:
         raise UnsupportedPlanFile(path, document.get("format_version"))
     try:
-        return _PlanFile.model_validate_json(raw), document
+        return _SavedPlanFile.model_validate_json(raw), document
     except ValidationError as error:
         raise PlanFileError(f"{path}: not a valid permctl plan file: {_problems(error)}") from None
 
@@ -345,74 +210,54 @@ def _problems(error: ValidationError, shown: int = 3) -> str:
     return "; ".join(problems[:shown]) + more
 
 
-def _saved_plan(model: _PlanFile) -> SavedPlan:
-    return SavedPlan(
-        permctl_version=model.permctl_version,
-        created_at=model.created_at,
-        config_digest=model.config_digest,
-        desired_context=model.desired_context,
-        managed_mesh_ids=model.asm.managed_mesh_ids if model.asm else (),
-        asm_updates=tuple(
-            SavedAsmUpdate(u.principal_id, u.kind, u.label, tuple(_role(g) for g in u.after))
-            for u in (model.asm.updates if model.asm else ())
-        ),
-        directory_id=model.cloudsso.directory_id if model.cloudsso else None,
-        deprovision_strategy=(
-            model.cloudsso.deprovision_strategy if model.cloudsso else DEFAULT_DEPROVISION_STRATEGY
-        ),
-        sso_changes=tuple(
-            AssignmentChange(c.action, _domain_assignment(c.assignment), c.reason)
-            for c in (model.cloudsso.changes if model.cloudsso else ())
-        ),
-        snapshot=Snapshot(
-            asm=tuple(
-                PrincipalSnapshot(p.principal_id, p.kind, tuple(_role(g) for g in p.permissions))
-                for p in model.snapshot.asm
-            ),
-            cloudsso=tuple(
-                AccountSnapshot(a.account_id, tuple(_domain_assignment(x) for x in a.assignments))
-                for a in model.snapshot.cloudsso
-            ),
-        ),
-        signed=model.signature is not None,
-    )
-
-
-def _role(grant: _Grant) -> MeshRole:
-    return MeshRole(grant.mesh_id, grant.role, grant.role_type)
-
-
-def _domain_assignment(a: _Assignment) -> Assignment:
-    return Assignment(a.access_configuration_id, a.account_id, a.principal_type, a.principal_id)
-
-
-def _check_consistent(path: Path, saved: SavedPlan) -> None:
-    """Refuse changes that disagree with the snapshot, even in a file whose digest was redone:
-    an update must keep every grant on meshes the file does not manage, and a CloudSSO change
-    must fit what the snapshot says the account holds."""
-    held = {p.principal_id: p for p in saved.snapshot.asm}
-    updated = [u.principal_id for u in saved.asm_updates]
+def _check_consistent(path: Path, plan: Plan) -> None:
+    """Refuse a plan whose parts disagree, even in a file whose digest was redone: the updates
+    must be those of the principals in its snapshot, start from what the snapshot holds, keep
+    every grant on meshes it does not manage, and carry the changes and admin counts the
+    engine derives from them; a CloudSSO change must fit what the snapshot says the account
+    holds; and it must say which overrides `permctl plan` accepted it with."""
+    if plan.planned_with is None:
+        raise TamperedPlanFile(path, "it does not record the overrides it was planned with")
+    held = {p.principal_id: p for p in plan.snapshot.asm}
+    updated = [u.principal_id for u in plan.asm_updates]
     if len(set(updated)) != len(updated) or set(updated) != held.keys():
         raise TamperedPlanFile(path, "its Service Mesh updates and snapshot disagree")
-    managed = frozenset(saved.managed_mesh_ids)
-    for update in saved.asm_updates:
-        before = held.get(update.principal_id)
-        if before is None or before.kind is not update.kind:
-            raise TamperedPlanFile(path, f"principal {update.principal_id} is not in its snapshot")
-        if _outside(before.permissions, managed) != _outside(update.after, managed):
+    managed = frozenset(plan.managed_mesh_ids)
+    for update in plan.asm_updates:
+        before = held[update.principal_id]
+        if before.kind is not update.kind or set(before.permissions) != set(update.before):
+            raise TamperedPlanFile(
+                path, f"the update of {update.principal_id} does not start from its snapshot"
+            )
+        if outside_meshes(update.before, managed) != outside_meshes(update.after, managed):
             raise TamperedPlanFile(
                 path,
                 f"the update of {update.principal_id} would change grants on meshes "
                 "the file does not manage",
             )
-    accounts = {a.account_id: set(a.assignments) for a in saved.snapshot.cloudsso}
-    for change in saved.sso_changes:
+        reason = update.changes[0].reason if update.changes else "desired"
+        derived = principal_update(
+            update.principal_id,
+            update.kind,
+            update.label,
+            update.before,
+            update.after,
+            managed,
+            reason,
+        )
+        if derived != update:
+            raise TamperedPlanFile(
+                path, f"the changes of {update.principal_id} do not follow from its lists"
+            )
+    if {m.mesh_id for m in plan.mesh_admins} != managed:
+        raise TamperedPlanFile(path, "its counts of mesh admins name other meshes than it")
+    before_counts = {m.mesh_id: m.before for m in plan.mesh_admins}
+    if count_mesh_admins(before_counts, plan.asm_updates) != plan.mesh_admins:
+        raise TamperedPlanFile(path, "its counts of mesh admins do not follow from its updates")
+    accounts = {a.account_id: set(a.assignments) for a in plan.snapshot.cloudsso}
+    for change in plan.sso_changes:
         live = accounts.get(change.assignment.account_id)
-        if live is None or (change.assignment in live) != (change.action == "delete"):
+        if live is None or (change.assignment in live) != isinstance(change, AssignmentDelete):
             raise TamperedPlanFile(
                 path, f"a CloudSSO {change.action} does not match its snapshot of the account"
             )
-
-
-def _outside(grants: tuple[MeshRole, ...], managed: frozenset[str]) -> frozenset[MeshRole]:
-    return frozenset(g for g in grants if g.mesh_id not in managed)
