@@ -40,6 +40,7 @@ def render_json(report: ApplyReport) -> str:
         "succeeded": report.succeeded,
         "write_calls": report.write_calls,
         "verification_reads": report.verification_reads,
+        "stopped_by": report.stopped_by,
         "summary": {o: len(report.of(o)) for o in ("done", "failed", "skipped")},
         "items": [asdict(item) for item in report.items],
     }
