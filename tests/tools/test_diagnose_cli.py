@@ -39,6 +39,20 @@ def failing_request_id(*args: str) -> str:
     return match[1]
 
 
+def plan_denied(emu: Emulator, rule: DenyRule) -> str:
+    """The RequestId the example's plan names when `rule` refuses a call; the rule is lifted
+    before the diagnosis, which must not be refused itself."""
+    emu.set_knobs(deny=(rule,))
+    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
+    emu.set_knobs(deny=())
+    return request_id
+
+
+def diagnosed(request_id: str) -> tuple[dict, str]:  # type: ignore[type-arg]
+    """`permctl diagnose` in JSON and as text."""
+    return diagnose_json(request_id), runner.invoke(app, ["diagnose", request_id]).stdout
+
+
 def diagnose_json(*args: str) -> dict:  # type: ignore[type-arg]
     result = runner.invoke(app, ["diagnose", *args, "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -70,9 +84,7 @@ def test_a_throttled_call_is_shown_as_throttled(emu: Emulator) -> None:
 def test_an_access_denial_names_action_resource_policy_kind_and_the_allowing_statement(
     emu: Emulator,
 ) -> None:
-    emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
-    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
-    emu.set_knobs(deny=())
+    request_id = plan_denied(emu, DenyRule("ListAccessAssignments"))
 
     diagnosis = diagnose_json(request_id)
 
@@ -105,9 +117,7 @@ def test_an_access_denial_names_action_resource_policy_kind_and_the_allowing_sta
 
 
 def test_a_denial_names_the_product_of_the_call(emu: Emulator) -> None:
-    emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
-    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
-    emu.set_knobs(deny=())
+    request_id = plan_denied(emu, DenyRule("ListAccessAssignments"))
 
     text = runner.invoke(app, ["diagnose", request_id]).stdout
 
@@ -116,12 +126,9 @@ def test_a_denial_names_the_product_of_the_call(emu: Emulator) -> None:
 
 
 def test_an_explicit_deny_names_the_matched_policy_and_offers_no_allow(emu: Emulator) -> None:
-    emu.set_knobs(deny=(DenyRule("ListAccessAssignments", kind="explicit"),))
-    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
-    emu.set_knobs(deny=())
+    request_id = plan_denied(emu, DenyRule("ListAccessAssignments", kind="explicit"))
 
-    diagnosis = diagnose_json(request_id)
-    text = runner.invoke(app, ["diagnose", request_id]).stdout
+    diagnosis, text = diagnosed(request_id)
 
     denied = diagnosis["access_denied"]
     assert (denied["explicit_deny"], denied["matched_policies"]) == (
@@ -139,12 +146,9 @@ def test_an_explicit_deny_names_the_matched_policy_and_offers_no_allow(emu: Emul
 def test_a_control_policy_denial_says_only_the_resource_directory_can_lift_it(
     emu: Emulator,
 ) -> None:
-    emu.set_knobs(deny=(DenyRule("ListAccessAssignments", kind="control"),))
-    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
-    emu.set_knobs(deny=())
+    request_id = plan_denied(emu, DenyRule("ListAccessAssignments", kind="control"))
 
-    diagnosis = diagnose_json(request_id)
-    text = runner.invoke(app, ["diagnose", request_id]).stdout
+    diagnosis, text = diagnosed(request_id)
 
     denied = diagnosis["access_denied"]
     assert denied["policy_type"] == "ControlPolicy"
