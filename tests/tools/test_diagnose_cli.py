@@ -175,7 +175,7 @@ def test_the_request_id_a_failed_apply_item_names_is_diagnosed(emu: Emulator) ->
     assert match, result.stdout
     text = runner.invoke(app, ["diagnose", match[1]]).stdout
     assert "API         servicemesh:GrantUserPermissions (2020-01-11)" in text
-    assert "servicemesh:GrantUserPermissions on acs:servicemesh:*:" in text
+    assert "servicemesh:GrantUserPermissions on * was explicitly denied" in text
     assert "Denying policies: Custom deny-permissions-changes" in text
 
 

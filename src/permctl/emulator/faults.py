@@ -206,7 +206,7 @@ def denied(
         "AuthPrincipalDisplayName": caller.display_name,
         "AuthPrincipalOwnerId": account_id,
     }
-    resource = _resource_arn(service, params, account_id, sorted(rule.resource_ids))
+    resource = _resource_arn(service, params, account_id)
     detail: dict[str, Any] = {
         "AuthAction": auth_action,
         **principal,
@@ -225,14 +225,13 @@ def denied(
     )
 
 
-def _resource_arn(
-    service: str, params: Mapping[str, str], account_id: str, resource_ids: list[str]
-) -> str:
+def _resource_arn(service: str, params: Mapping[str, str], account_id: str) -> str:
     """The resource a denied call acted on, as RAM names it: a mesh or a CloudSSO directory;
-    other calls are not authorized per resource."""
+    other calls (GrantUserPermissions among them: "All Resources" on its page) are not
+    authorized per resource."""
     if service == "cloudsso" and params.get("DirectoryId"):
         return f"acs:cloudsso:*:{account_id}:directory/{params['DirectoryId']}"
-    mesh = params.get("ServiceMeshId") or next(iter(resource_ids), None)
+    mesh = params.get("ServiceMeshId")
     if service == "servicemesh" and mesh:
         return f"acs:servicemesh:*:{account_id}:servicemesh/{mesh}"
     return "*"
