@@ -7,6 +7,7 @@ first one names it and sets the exit status (128 + its number: 130, 143).
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -66,6 +67,10 @@ def stop_on_signals() -> Iterator[Interrupt]:
     def handle(signum: int, frame: FrameType | None) -> None:
         interrupt.request(signum)
 
+    if threading.current_thread() is not threading.main_thread():
+        # Only the main thread may handle signals; elsewhere the process keeps its own ways.
+        yield interrupt
+        return
     previous = {number: signal.signal(number, handle) for number in STOP_SIGNALS}
     try:
         yield interrupt
