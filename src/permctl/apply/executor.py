@@ -203,13 +203,13 @@ class _AsmApply:
             refusal, request_id, detail = error, error.request_id, error.api_message
             outcome = "failed"
         with self._written_lock:
+            # At once, so that a stopped run never sees a written grant as neither.
             self._granting.difference_update(ids)
-        for grant in grants:
             if refusal is None:
-                with self._written_lock:
-                    self._written.append((grant, request_id))
-                    self._unverified[grant.principal_id] = request_id
-            else:
+                self._written += [(grant, request_id) for grant in grants]
+                self._unverified.update(dict.fromkeys(ids, request_id))
+        for grant in grants:
+            if refusal is not None:
                 self._results.add(_asm_ref(grant).refused(refusal, _grant_refusal_advice(grant)))
             if self._results.audit:
                 self._results.audit.record(
