@@ -59,10 +59,6 @@ class Scheduler:
     def stopped(self) -> bool:
         return self._stop_deadline is not None
 
-    @property
-    def running(self) -> int:
-        return self._running
-
     def run(self) -> None:
         """Until nothing is queued, waiting or running (or, once stopped, running). A job that
         raises stops the run: what is running finishes, nothing new starts, and the exception
