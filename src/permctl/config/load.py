@@ -56,7 +56,11 @@ def load_files(paths: Sequence[Path]) -> Config:
     configs: list[Config] = []
     problems: list[ConfigProblem] = []
     for path in paths:
-        read = read_file(path)
+        try:
+            read = read_file(path)
+        except ConfigError as error:  # a file that cannot be read at all
+            problems += error.problems
+            continue
         problems += read.problems
         if read.config is not None:
             configs.append(read.config)
