@@ -197,7 +197,7 @@ def _membership_page(
 ) -> dict[str, Any]:
     size = ctx.params.integer("MaxResults", 10, 1, 100)
     page = by_token(in_order(entities), ctx.params.get("NextToken"), size, "NextToken")
-    return {field: [render(e) for e in page.items], **_page_fields(page, size)}
+    return {field: [render(e) for e in page.items], **_page_fields(ctx, page, size)}
 
 
 def _group_member(user: SsoUserDoc, group_id: str) -> dict[str, Any]:
