@@ -44,6 +44,7 @@ class ConfigurationApply:
     count_write: Callable[[], None]
     audit: AuditLog | None = None
     names: Mapping[str, str] = field(default_factory=dict)  # account id -> name, for display
+    stopped: Callable[[], bool] = lambda: False  # apply was asked to stop: start nothing new
     created: dict[str, str] = field(default_factory=dict)  # placeholder id -> real id
     failed: set[str] = field(default_factory=set)  # ids whose change did not go through
 
@@ -57,6 +58,8 @@ class ConfigurationApply:
         """Creates, then updates, then re-provisioning of what was updated."""
         updated: list[AccessConfigurationUpdate] = []
         for change in changes:
+            if self._not_started(change):
+                continue
             if isinstance(change, AccessConfigurationCreate):
                 self._create(change)
             elif isinstance(change, AccessConfigurationUpdate) and self._update(change):
@@ -65,8 +68,23 @@ class ConfigurationApply:
 
     def after_assignments(self, changes: Iterable[AccessConfigurationChange]) -> None:
         for change in changes:
-            if isinstance(change, AccessConfigurationDelete):
+            if isinstance(change, AccessConfigurationDelete) and not self._not_started(change):
                 self._delete(change)
+
+    def _not_started(self, change: AccessConfigurationChange) -> bool:
+        """Whether apply was asked to stop before this change; if so it is reported skipped
+        (and an assignment of a configuration not created is skipped in turn)."""
+        if not self.stopped():
+            return False
+        name = (
+            change.after.name
+            if isinstance(change, AccessConfigurationCreate)
+            else change.before.name
+        )
+        ref = _ref(change.action, change.configuration_id, name)
+        self.record(ref.result("skipped", "not started: apply was stopped"))
+        self.failed.add(change.configuration_id)
+        return True
 
     # -- create and update ------------------------------------------------------------------
 

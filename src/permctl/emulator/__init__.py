@@ -36,7 +36,10 @@ clients talk to it when configured with
         emu.dump()            # the live state, in the schema below
 
 `Knobs` (seeded) add latency, throttling, 5xx errors, a QPS cap, task delays and failures,
-writes that fail after they were applied, the real API's quirks and 403 denials.
+writes that fail after they were applied and 403 denials. Answers take the shapes the API
+pages document; knobs switch to native JSON shapes (arrays, booleans, numbers), to IsRamRole
+as the DescribeUserPermissions page reads it, and to quoted CloudSSO filters taken literally
+or refused.
 `python -m permctl.emulator serve --state FILE` runs it from a shell.
 
 The state schema (YAML or JSON; ids are strings, a number is taken as its digits; every

@@ -291,7 +291,7 @@ class AccessConfigurationCreate:
     """CreateAccessConfiguration, then its policies. `configuration_id` is the placeholder the
     file's assignments carry until the API gives the real id."""
 
-    action: ClassVar[str] = "create"
+    action: ClassVar[Literal["create"]] = "create"
     configuration_id: str
     after: AccessConfiguration
     diff: AccessConfigurationDiff
@@ -303,7 +303,7 @@ class AccessConfigurationUpdate:
     """Attributes and policies brought to `after`, then re-provisioning wherever it is out of
     date. An update with no diff only re-provisions (`stale_account_ids`, as read)."""
 
-    action: ClassVar[str] = "update"
+    action: ClassVar[Literal["update"]] = "update"
     configuration_id: str
     before: AccessConfiguration
     after: AccessConfiguration
@@ -317,7 +317,7 @@ class AccessConfigurationUpdate:
 class AccessConfigurationDelete:
     """DeleteAccessConfiguration of one the file does not list (prune_access_configurations)."""
 
-    action: ClassVar[str] = "delete"
+    action: ClassVar[Literal["delete"]] = "delete"
     configuration_id: str
     before: AccessConfiguration
 

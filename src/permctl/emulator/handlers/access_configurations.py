@@ -361,7 +361,7 @@ def list_provisionings(ctx: Context) -> dict[str, Any]:
                 "UpdateTime": provisioning.updated,
             }
         )
-    return {"AccessConfigurationProvisionings": rendered, **_page_fields(page, size)}
+    return {"AccessConfigurationProvisionings": rendered, **_page_fields(ctx, page, size)}
 
 
 HANDLERS: dict[str, Handler] = {
