@@ -1,14 +1,15 @@
 """CloudSSO access configurations: what each grants, where it is provisioned, and the calls
 that change them.
 
-Reading costs the paginated listing plus one ListPermissionPoliciesInAccessConfiguration per
-access configuration asked for; provisionings are listed only for those the listing flags
-ReprovisionRequired (a provisioning that is up to date needs nothing).
+Reading costs the paginated listing (once a plan: resolving names keeps it for the read)
+plus one ListPermissionPoliciesInAccessConfiguration per access configuration asked for;
+provisionings are listed only for those the listing flags ReprovisionRequired (a provisioning
+that is up to date needs nothing).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -36,18 +37,14 @@ class AccessConfigurationListing:
     reprovision_required: frozenset[str]
     read: dict[str, LiveAccessConfiguration]  # id -> record, for the ones asked for
 
-    def id_named(self, name: str) -> str | None:
-        """The id of the access configuration with this name; the API compares names without
-        case."""
-        matches = [i for i, n in self.names.items() if n.lower() == name.lower()]
-        return matches[0] if len(matches) == 1 else None
-
 
 class AccessConfigurationProvider:
     def __init__(self, connection: Connection, cloudsso: CloudSsoProvider) -> None:
         self._connection = connection
         self._client = connection.client("cloudsso")
         self._cloudsso = cloudsso  # for its task polling
+        # A listing made to resolve names, kept for the one `read` of the same plan after it.
+        self._listings: dict[str, list[Any]] = {}
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -56,7 +53,8 @@ class AccessConfigurationProvider:
     ) -> AccessConfigurationListing:
         """The listing, and the policies (and stale provisionings) of the access configurations
         named in `wanted` (names or ids) that exist, or of every one with `everything`."""
-        entries = self._list_all(directory_id)
+        listed = directory_id in self._listings
+        entries = self._listings.pop(directory_id) if listed else self._list_all(directory_id)
         names = {e.access_configuration_id: e.access_configuration_name for e in entries}
         if everything:
             wanted = list(names)
@@ -66,7 +64,7 @@ class AccessConfigurationProvider:
             if REPROVISION_REQUIRED in (e.status_notifications or [])
         )
         listing = AccessConfigurationListing(names, stale, {})
-        ids = {i for ref in wanted if (i := ref if ref in names else listing.id_named(ref))}
+        ids = {i for ref in wanted if (i := id_of(ref, names))}
         chosen = [e for e in entries if e.access_configuration_id in ids]
         records = self._connection.map(
             partial(self._record, directory_id, stale),
@@ -75,6 +73,16 @@ class AccessConfigurationProvider:
         )
         listing.read.update({r.configuration_id: r for r in records})
         return listing
+
+    def names(self, directory_id: str) -> dict[str, str]:
+        """id -> name of every access configuration of the directory. The listing is kept for
+        the `read` that follows, so a plan lists them once."""
+        if directory_id not in self._listings:
+            self._listings[directory_id] = self._list_all(directory_id)
+        return {
+            e.access_configuration_id: e.access_configuration_name
+            for e in self._listings[directory_id]
+        }
 
     def _list_all(self, directory_id: str) -> list[Any]:
         entries: list[Any] = []
@@ -276,6 +284,15 @@ class AccessConfigurationProvider:
             raise
         tasks: Iterable[Any] = body.tasks or []
         return Task(next((t.task_id for t in tasks), None), body.request_id)
+
+
+def id_of(ref: str, names: Mapping[str, str]) -> str | None:
+    """An id as written, or the id of the one access configuration with that name: the API
+    compares names without case."""
+    if ref in names:
+        return ref
+    matches = [i for i, name in names.items() if name.lower() == ref.lower()]
+    return matches[0] if len(matches) == 1 else None
 
 
 def _is(policy: Any, policy_type: str) -> bool:

@@ -26,6 +26,7 @@ from permctl.model import (
     new_access_configuration_id,
 )
 from permctl.providers import MeshAccount, Providers, Session, accounts_of_meshes
+from permctl.providers.access_configurations import id_of
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
 
@@ -216,13 +217,25 @@ def _resolve_cloudsso(
 ) -> DesiredCloudSso:
     directory_id = section.directory
     sso = providers.cloudsso
+    # A file that manages access configurations lists them all anyway: names resolve in that
+    # one listing, which the read of what they grant then reuses.
+    listed = (
+        providers.access_configurations.names(directory_id)
+        if section.access_configurations
+        else None
+    )
     resolved = {
         kind: sso.resolve(
             directory_id, kind, sorted({r for s in section.assignments for r in refs(s)})
         )
         for kind, refs in _SSO_REFS.items()
+        if not (kind is ACCESS_CONFIGURATION and listed is not None)
     }
     declared = {spec.name.lower(): spec.name for spec in section.access_configurations}
+    if listed is not None:
+        refs = {s.access_configuration for s in section.assignments}
+        resolved[ACCESS_CONFIGURATION] = {ref: id_of(ref, listed) for ref in refs}
+        findings.names.update(listed)
     resolved[ACCESS_CONFIGURATION] = {
         ref: found or _to_be_created(ref, declared)
         for ref, found in resolved[ACCESS_CONFIGURATION].items()
@@ -231,8 +244,12 @@ def _resolve_cloudsso(
 
     def ids_of(spec: AssignmentSpec, kind: EntityKind, field_name: str) -> list[str]:
         def candidates() -> list[str]:
-            names = sso.all_names(directory_id, kind)
-            return names + list(declared.values()) if kind is ACCESS_CONFIGURATION else names
+            if kind is not ACCESS_CONFIGURATION:
+                return sso.all_names(directory_id, kind)
+            existing = (
+                list(listed.values()) if listed is not None else sso.all_names(directory_id, kind)
+            )
+            return existing + list(declared.values())
 
         return _found(
             spec, field_name, resolved[kind], findings, f"CloudSSO {kind.noun}", candidates
