@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from permctl.model import Assignment
 from permctl.plan.access_configurations import (
@@ -32,14 +32,7 @@ DriftKind = Literal[
     "access_configuration_differs",
     "reprovision_required",
 ]
-DRIFT_KINDS: tuple[DriftKind, ...] = (
-    "live_not_in_file",
-    "in_file_missing_live",
-    "role_mismatch",
-    "expired_still_live",
-    "access_configuration_differs",
-    "reprovision_required",
-)
+DRIFT_KINDS: tuple[DriftKind, ...] = get_args(DriftKind)
 # The principal_type of an item about an access configuration itself (its principal_id is
 # the access configuration's id).
 ACCESS_CONFIGURATION = "AccessConfiguration"
