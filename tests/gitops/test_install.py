@@ -16,11 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from project_metadata import REPO, SOURCE, VERSION
 
-REPO = Path(__file__).parents[2]
-PYPROJECT = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-VERSION = re.search(r'^version = "([^"]+)"', PYPROJECT, re.MULTILINE)[1]  # type: ignore[index]
-SOURCE = re.search(r'^Source = "([^"]+)"', PYPROJECT, re.MULTILINE)[1]  # type: ignore[index]
 RELEASE_WHEEL = f"{SOURCE}/releases/download/v{VERSION}/permctl-{VERSION}-py3-none-any.whl"
 CONTROLLED = {f"git+{SOURCE}@v{VERSION}", RELEASE_WHEEL}
 # Tools the project's own workflows install by name: published on the index by their authors.
