@@ -33,6 +33,9 @@ from pathlib import Path
 
 import pytest
 
+# Installing and running pytest inside it takes longer than the suite's per-test timeout.
+pytestmark = pytest.mark.timeout(420)
+
 REPO = Path(__file__).parents[2]
 README = REPO / "README.md"
 # What a clean clone does not have: virtualenvs, caches, build output, the repository itself.
@@ -109,7 +112,7 @@ def run(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
         start_new_session=True,
     )
     try:
-        output, _ = process.communicate(timeout=240)
+        output, _ = process.communicate(timeout=360)
     finally:
         # Whatever a failing step left behind (the background emulator) ends with the test.
         with contextlib.suppress(ProcessLookupError):
