@@ -93,3 +93,34 @@ def test_no_more_jobs_run_at_once_than_workers() -> None:
         scheduler.add(job)
     scheduler.run()
     assert peak == 3
+
+
+def test_a_stopped_scheduler_lets_the_running_job_end_and_starts_nothing_more() -> None:
+    ran: list[str] = []
+    scheduler = Scheduler(workers=1)
+
+    def first() -> None:
+        scheduler.stop()  # as a signal handler would, while a job runs
+        scheduler.add(lambda: ran.append("follow-up"))
+        ran.append("first")
+
+    scheduler.add(first)
+    scheduler.add(lambda: ran.append("queued"))
+    scheduler.add(lambda: ran.append("later"), delay_s=0.01)
+    scheduler.run()
+    assert ran == ["first"] and scheduler.stopped
+
+
+def test_a_stopped_scheduler_waits_no_longer_than_its_grace() -> None:
+    release, ended = threading.Event(), threading.Event()
+    scheduler = Scheduler(workers=1)
+
+    def hung() -> None:
+        scheduler.stop(grace_s=0.0)
+        release.wait(5)
+        ended.set()
+
+    scheduler.add(hung)
+    scheduler.run()  # returns while the job still runs
+    assert not ended.is_set()
+    release.set()

@@ -21,6 +21,7 @@ from emulator_support import (
     SignedHttp,
     api_error,
     clients,
+    described_permissions,
     org_state,
 )
 from manual_clock import ManualClock
@@ -101,8 +102,8 @@ def test_a_write_can_fail_after_it_was_applied(emu: Emulator, sdk: Clients) -> N
     error = api_error(lambda: grant_prod_readonly(sdk, BOB))
     assert (error.code, error.status_code) == ("ServiceUnavailable", 503)
     emu.set_knobs(fail_after_write_rate=0.0)
-    permissions = describe(sdk, BOB).body.permissions
-    assert [(p.resource_id, p.role_name) for p in permissions] == [(PROD, "istio-readonly")]
+    permissions = described_permissions(sdk.servicemesh, BOB)
+    assert [(p["ResourceId"], p["RoleName"]) for p in permissions] == [(PROD, "istio-readonly")]
     (write,) = emu.writes
     assert isinstance(write, GrantWrite)
     assert write.request_id == error.data["RequestId"]

@@ -135,6 +135,7 @@ class Dispatcher:
                 failure.extra.get("AccessDeniedDetail") if failure else None,
                 call.request.method,
                 call.request.path or "/",
+                route.service if (route := ROUTES.get((call.version, call.action))) else "",
             )
         )
 

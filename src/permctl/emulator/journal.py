@@ -31,6 +31,7 @@ class Call:
     access_denied: Mapping[str, Any] | None = None  # the 403's AccessDeniedDetail
     method: str = "POST"
     path: str = "/"
+    product: str = ""  # the service code (servicemesh, cloudsso...); empty for an unknown action
 
     @property
     def throttled(self) -> bool:
