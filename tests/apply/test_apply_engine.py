@@ -73,14 +73,18 @@ def test_a_job_that_raises_stops_new_work_and_is_raised() -> None:
 
 def test_no_more_jobs_run_at_once_than_workers() -> None:
     running, peak, lock = 0, 0, threading.Lock()
-    release = threading.Event()
+    all_busy = threading.Event()
 
     def job() -> None:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
-        release.wait(0.02)
+            if running == 3:
+                all_busy.set()
+        # Held until three run at once, however slowly threads start; a scheduler that never
+        # runs three would leave peak below 3 once the deadline passes.
+        all_busy.wait(timeout=10)
         with lock:
             running -= 1
 

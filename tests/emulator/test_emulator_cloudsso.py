@@ -3,7 +3,6 @@ and the tasks that change them."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from emulator_support import (
     api_error,
     org_state,
 )
+from manual_clock import ManualClock
 
 from permctl.emulator import AssignmentKey, AssignmentWrite, Emulator
 from permctl.emulator.schema import StateFileError
@@ -350,8 +350,9 @@ NEW_KEY = (BILLING, DEV_TEST, "Group", DEVELOPERS)
 
 
 def test_a_created_assignment_is_visible_only_once_its_task_succeeds(
-    emu: Emulator, sdk: Clients
+    frozen: Emulator, frozen_sdk: Clients, clock: ManualClock
 ) -> None:
+    emu, sdk = frozen, frozen_sdk
     emu.set_knobs(task_delay_s=0.5)
     task = create(sdk)
     assert (task.status, task.task_type) == ("InProgress", "CreateAccessAssignment")
@@ -362,7 +363,9 @@ def test_a_created_assignment_is_visible_only_once_its_task_succeeds(
     )
     assert task_status(sdk, task.task_id).status == "InProgress"
     assert NEW_KEY not in on_dev_test(sdk)
-    time.sleep(0.55)
+    clock.advance(0.25)
+    assert task_status(sdk, task.task_id).status == "InProgress"
+    clock.advance(0.25)
     status = task_status(sdk, task.task_id)
     assert (status.status, status.task_type, status.failure_reason) == (
         "Success",

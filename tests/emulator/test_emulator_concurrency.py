@@ -81,7 +81,7 @@ def run_client(emu: Emulator, thread: int, calls: int) -> dict[str, tuple[MeshGr
 
 
 def test_sixteen_clients_lose_no_write_and_see_no_error(emu: Emulator) -> None:
-    start = threading.Barrier(THREADS)
+    start = threading.Barrier(THREADS, timeout=60)  # a client that never starts fails the test
 
     def client(thread: int) -> dict[str, tuple[MeshGrant, ...]]:
         start.wait()

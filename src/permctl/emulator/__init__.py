@@ -33,8 +33,11 @@ clients talk to it when configured with
         emu.count("GrantUserPermissions")
         emu.writes            # GrantWrite(before, after) and AssignmentWrite records
         emu.set_knobs(throttle_rate=0.2)
+        emu.wait_until(lambda: emu.count("GrantUserPermissions") > 0, timeout_s=30)
         emu.dump()            # the live state, in the schema below
 
+`Emulator(..., clock=...)` gives it a clock of its own (epoch seconds) for call times, the QPS
+cap's second and task delays: a clock a test moves makes them independent of machine speed.
 `Knobs` (seeded) add latency, throttling, 5xx errors, a QPS cap, task delays and failures,
 writes that fail after they were applied and 403 denials. Answers take the shapes the API
 pages document; knobs switch to native JSON shapes (arrays, booleans, numbers), to IsRamRole
