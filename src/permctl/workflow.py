@@ -26,6 +26,7 @@ from permctl.providers import (
     open_session,
 )
 from permctl.providers.live import read_live_state
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.resolve import resolve
 from permctl.savedsafety import SAFETY_CONTEXT, safety_record
 
@@ -37,7 +38,7 @@ class Target:
 
     emulator_state: Path | None = None
     profile: str | None = None
-    concurrency: int = 8
+    concurrency: int = DEFAULT_CEILING
     quiet: bool = False
 
 

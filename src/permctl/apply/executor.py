@@ -32,6 +32,7 @@ from permctl.errors import ApiError, PermctlError
 from permctl.model import Assignment, MeshRole
 from permctl.providers import CloudSsoProvider, MeshAccount
 from permctl.providers.cloudsso import Task
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.providers.progress import ReadProgress
 
 
@@ -40,7 +41,7 @@ def apply_changes(
     *,
     mesh_accounts: Sequence[MeshAccount],
     cloudsso: CloudSsoProvider,
-    concurrency: int = 8,
+    concurrency: int = DEFAULT_CEILING,
     audit: AuditLog | None = None,
     show_progress: bool = False,
     batch_size: int = GRANT_BATCH_SIZE,

@@ -38,6 +38,7 @@ from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, read_plan_file
 from permctl.providers import Session
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.render import text
 from permctl.savedsafety import check_saved_plan_safety
 from permctl.workflow import connect, plan_run
@@ -90,7 +91,7 @@ def apply(
     force: Force = False,
     allow_lockout: AllowLockout = False,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Apply the changes a plan shows: plans, shows the plan and asks (or --auto-approve);

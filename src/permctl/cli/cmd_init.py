@@ -14,6 +14,7 @@ from permctl.config import Config
 from permctl.drift.files import write_atomically
 from permctl.errors import PermctlError
 from permctl.importer import ImportRequest, MeshRequest, import_file
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.workflow import Target, connect
 
 # Variables by which the credentials chain finds a key, a role to assume through OIDC, or a
@@ -102,7 +103,7 @@ def init(
     region: Region = "cn-shanghai",
     emulator: EmulatorState = None,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Write a commented starter permissions file.

@@ -26,6 +26,7 @@ from permctl.cli.options import (
 )
 from permctl.plan import Plan
 from permctl.providers.connection import CALLER
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.render import json as json_render
 from permctl.render import markdown, text
 from permctl.workflow import connect, plan_run, save_plan
@@ -53,7 +54,7 @@ def plan(
     force: Force = False,
     allow_lockout: AllowLockout = False,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Show what apply would change: reads live state, writes nothing.

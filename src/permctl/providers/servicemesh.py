@@ -100,8 +100,8 @@ def grant_payload(kind: PrincipalKind, permissions: Iterable[MeshRole]) -> str:
 
 class ServiceMeshProvider:
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._client = connection.client("servicemesh")
+        self._connection = connection.service("servicemesh")
+        self._client = self._connection.client
 
     def list_meshes(self) -> dict[str, str]:
         """Mesh id -> name for every mesh of the account in the configured region."""

@@ -1,0 +1,295 @@
+"""How fast permctl calls each API: concurrency that finds the limit itself, and the limits
+Alibaba Cloud publishes.
+
+Limits are per API and per account, and few are published. Each (account, API product) gets
+an `ApiPace`, an AIMD controller in the manner of TCP congestion control:
+
+- it starts with START_IN_FLIGHT calls in flight and, until the first throttling answer,
+  adds one slot per call that succeeds (doubling every round trip, up to the ceiling);
+- a throttling answer (a `Throttling*` code, HTTP 429, or any error carrying Retry-After)
+  halves the slots, once per round trip whatever the number of throttled answers, and sets
+  a pace: the calls accepted in the last second (a limit is counted per second), less a
+  margin. From then on slots grow by one per round trip's worth of successes and the pace by
+  2 % a second (at least one call/s a second), probing for more;
+- Retry-After (x-acs-retry-after) stops new calls of that product until it has passed;
+- never more than the ceiling (`--concurrency`) in flight.
+
+Published limits are kept by default, below what the controller learns: `PublishedLimits`
+spaces calls of each (account, action) so that they never exceed MARGIN of the limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import MappingProxyType
+
+log = logging.getLogger("permctl.api")
+
+START_IN_FLIGHT = 8
+DEFAULT_CEILING = 32
+# The share of a limit permctl uses: what arrives at the API bunches up a little on the way.
+MARGIN = 0.95
+# How fast a learned pace probes for more: 2 % a second, and at least one call/s a second.
+PACE_GROWTH_PER_S = 0.02
+
+Clock = Callable[[], float]
+
+# CloudSSO's published limits, per account: 100 calls/s for most operations, 20/s for these.
+CLOUDSSO_DEFAULT_QPS = 100.0
+CLOUDSSO_LOW_QPS = 20.0
+CLOUDSSO_LOW_QPS_ACTIONS = frozenset(
+    {
+        "CreateAccessAssignment",
+        "DeleteAccessAssignment",
+        "GetTask",
+        "GetTaskStatus",
+        "ProvisionAccessConfiguration",
+        "DeprovisionAccessConfiguration",
+        "ListAccessConfigurationProvisionings",
+    }
+)
+
+
+def published_qps(product: str, action: str) -> float | None:
+    """The published calls/s per account of one action; None where none is published."""
+    if product != "cloudsso":
+        return None
+    return CLOUDSSO_LOW_QPS if action in CLOUDSSO_LOW_QPS_ACTIONS else CLOUDSSO_DEFAULT_QPS
+
+
+class RunStopped(Exception):
+    """Raised in a call that was waiting to start (or to retry) when its run stopped."""
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """A throttling answer; `retry_after_s` when the API said how long to wait."""
+
+    retry_after_s: float | None
+
+
+def throttling(error: BaseException) -> Throttled | None:
+    """Whether an SDK failure is the API refusing the call for its rate. Read by name, as the
+    SDK's own retry policy reads its exceptions (an answer is never wrapped in its
+    UnretryableException)."""
+    if getattr(error, "name", None) == "ThrottlingException":  # answered with x-acs-retry-after
+        after_ms = getattr(error, "retry_after", None)
+        return Throttled(after_ms / 1000 if after_ms else None)
+    code = str(getattr(error, "code", "") or "")
+    if code.startswith("Throttling") or getattr(error, "status_code", None) == 429:
+        return Throttled(None)
+    return None
+
+
+class Spacing:
+    """At most `rate` starts a second, one every 1/rate seconds (no burst: the API counts
+    calls per second, and a burst would spend a second's quota at once)."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._next = 0.0
+
+    def delay(self, now: float) -> float:
+        return max(0.0, self._next - now)
+
+    def take(self, now: float) -> None:
+        self._next = max(now, self._next) + 1 / self.rate
+
+
+class ApiPace:
+    """The calls of one API product in one account. Thread-safe."""
+
+    def __init__(
+        self, name: str, ceiling: int, published: PublishedLimits, clock: Clock = time.monotonic
+    ) -> None:
+        self.name = name
+        self.ceiling = ceiling
+        self._published = published
+        self._clock = clock
+        self._condition = threading.Condition()
+        self.slots = float(min(START_IN_FLIGHT, ceiling))
+        self._slow_start = True
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.calls = 0
+        self.throttled = 0
+        self._pace: Spacing | None = None
+        self._resume_at = 0.0
+        self._cut_at = -math.inf
+        self._accepted: deque[float] = deque()  # when calls of the last second succeeded
+        self._stopped = False
+
+    @property
+    def pace(self) -> float | None:
+        """The learned calls/s, once the API has throttled."""
+        return self._pace.rate if self._pace else None
+
+    @contextmanager
+    def slot(self, action: str) -> Iterator[_Attempt]:
+        """Hold one call slot for one attempt of `action`: waits for a free slot, for
+        Retry-After to pass and for the paces (learned and published) to allow a start."""
+        started = self._acquire(action)
+        attempt = _Attempt(started)
+        try:
+            yield attempt
+        finally:
+            self._release(attempt)
+
+    def _acquire(self, action: str) -> float:
+        with self._condition:
+            while True:
+                if self._stopped:
+                    raise RunStopped(action)
+                now = self._clock()
+                wait = max(
+                    self._resume_at - now,
+                    self._pace.delay(now) if self._pace else 0.0,
+                    self._published.delay(action, now),
+                )
+                if wait <= 0 and self.in_flight < int(self.slots):
+                    break
+                self._condition.wait(wait if wait > 0 else None)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            if self._pace:
+                self._pace.take(now)
+            self._published.take(action, now)
+            return now
+
+    def stop(self) -> None:
+        """Calls waiting for a slot give up."""
+        with self._condition:
+            self._stopped = True
+            self._condition.notify_all()
+
+    def _release(self, attempt: _Attempt) -> None:
+        with self._condition:
+            now = self._clock()
+            self.in_flight -= 1
+            self.calls += 1
+            if attempt.throttled is not None:
+                self._on_throttled(attempt, now)
+            elif attempt.succeeded:
+                self._on_success(now)
+            self._condition.notify_all()
+
+    def _on_success(self, now: float) -> None:
+        self._accepted.append(now)
+        while self._accepted and self._accepted[0] <= now - 1.0:
+            self._accepted.popleft()
+        growth = 1.0 if self._slow_start else 1.0 / self.slots
+        self.slots = min(float(self.ceiling), self.slots + growth)
+        if self._pace:
+            self._pace.rate += max(PACE_GROWTH_PER_S, 1 / self._pace.rate)
+
+    def _on_throttled(self, attempt: _Attempt, now: float) -> None:
+        self.throttled += 1
+        throttled = attempt.throttled
+        assert throttled is not None
+        if throttled.retry_after_s:
+            self._resume_at = max(self._resume_at, now + throttled.retry_after_s)
+        if attempt.started < self._cut_at:
+            return  # sent before the last cut: the cut already answered its round trip
+        self._cut_at = now
+        self._slow_start = False
+        self.slots = max(1.0, self.slots / 2)
+        while self._accepted and self._accepted[0] <= now - 1.0:
+            self._accepted.popleft()
+        learned = max(1.0, MARGIN * len(self._accepted))
+        self._pace = Spacing(min(learned, self._pace.rate) if self._pace else learned)
+
+    def summary(self) -> str:
+        pace = f", paced at {self.pace:.0f} calls/s" if self.pace else ""
+        return (
+            f"{self.name}: settled at {int(self.slots)} in flight (at most {self.most_in_flight}, "
+            f"ceiling {self.ceiling}){pace}; {self.throttled} throttled answers in "
+            f"{self.calls} calls"
+        )
+
+
+class _Attempt:
+    """What one attempt came to, told by the caller before its slot is released."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.succeeded = False
+        self.throttled: Throttled | None = None
+
+
+class PublishedLimits:
+    """The published limits of one account, one `Spacing` per action that has one."""
+
+    def __init__(self, product: str, enforce: bool = True) -> None:
+        self._product = product
+        self._enforce = enforce
+        self._spacings: dict[str, Spacing | None] = {}
+
+    def _spacing(self, action: str) -> Spacing | None:
+        if action not in self._spacings:
+            qps = published_qps(self._product, action) if self._enforce else None
+            self._spacings[action] = Spacing(MARGIN * qps) if qps else None
+        return self._spacings[action]
+
+    def delay(self, action: str, now: float) -> float:
+        spacing = self._spacing(action)
+        return spacing.delay(now) if spacing else 0.0
+
+    def take(self, action: str, now: float) -> None:
+        if spacing := self._spacing(action):
+            spacing.take(now)
+
+
+class Pacing:
+    """Every `ApiPace` of one run, shared by the connections of its identities: two roles in
+    one account share that account's limits."""
+
+    def __init__(
+        self,
+        ceiling: int = DEFAULT_CEILING,
+        *,
+        published_limits: bool = True,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.ceiling = ceiling
+        self._published_limits = published_limits
+        self._clock = clock
+        self._paces: dict[tuple[str, str], ApiPace] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def pace(self, account: str, product: str) -> ApiPace:
+        with self._lock:
+            key = (account, product)
+            if key not in self._paces:
+                self._paces[key] = ApiPace(
+                    f"{product} in {account}",
+                    self.ceiling,
+                    PublishedLimits(product, self._published_limits),
+                    self._clock,
+                )
+                if self._stopped:
+                    self._paces[key].stop()
+            return self._paces[key]
+
+    @property
+    def paces(self) -> Mapping[tuple[str, str], ApiPace]:
+        with self._lock:
+            return MappingProxyType(dict(self._paces))
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        for pace in self.paces.values():
+            pace.stop()
+
+    def log_summary(self) -> None:
+        """With -v: the concurrency each product settled on and the throttled answers."""
+        for pace in self.paces.values():
+            log.info("pace %s", pace.summary())
