@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from permctl.cloudlimits import published_qps
+
 log = logging.getLogger("permctl.api")
 
 START_IN_FLIGHT = 8
@@ -40,29 +42,6 @@ MARGIN = 0.95
 PACE_GROWTH_PER_S = 0.02
 
 Clock = Callable[[], float]
-
-# CloudSSO's published limits, per account: 100 calls/s for most operations, 20/s for these.
-CLOUDSSO_DEFAULT_QPS = 100.0
-CLOUDSSO_LOW_QPS = 20.0
-CLOUDSSO_LOW_QPS_ACTIONS = frozenset(
-    {
-        "CreateAccessAssignment",
-        "DeleteAccessAssignment",
-        "GetTask",
-        "GetTaskStatus",
-        "ProvisionAccessConfiguration",
-        "DeprovisionAccessConfiguration",
-        "ListAccessConfigurationProvisionings",
-    }
-)
-
-
-def published_qps(product: str, action: str) -> float | None:
-    """The published calls/s per account of one action; None where none is published."""
-    if product != "cloudsso":
-        return None
-    return CLOUDSSO_LOW_QPS if action in CLOUDSSO_LOW_QPS_ACTIONS else CLOUDSSO_DEFAULT_QPS
-
 
 class RunStopped(Exception):
     """Raised in a call that was waiting to start (or to retry) when its run stopped."""
