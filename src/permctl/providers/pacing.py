@@ -9,7 +9,8 @@ an `ApiPace`, an AIMD controller in the manner of TCP congestion control:
 - a throttling answer (a `Throttling*` code, HTTP 429, or any error carrying Retry-After)
   halves the slots, once per round trip whatever the number of throttled answers, and sets
   a pace: the calls accepted in the last second (a limit is counted per second), less a
-  margin. From then on slots grow by one per round trip's worth of successes and the pace by
+  margin. That second's quota being spent, no call starts before its first call is a second
+  old (unless the answer said, with Retry-After, how long to wait). From then on slots grow by one per round trip's worth of successes and the pace by
   2 % a second (at least one call/s a second), probing for more;
 - Retry-After (x-acs-retry-after) stops new calls of that product until it has passed;
 - never more than the ceiling (`--concurrency`) in flight.
@@ -183,6 +184,9 @@ class ApiPace:
             self._accepted.popleft()
         learned = max(1.0, MARGIN * len(self._accepted))
         self._pace = Spacing(min(learned, self._pace.rate) if self._pace else learned)
+        if self._accepted and not throttled.retry_after_s:
+            # The second's quota is spent: nothing passes before its first call leaves it.
+            self._resume_at = max(self._resume_at, self._accepted[0] + 1.0)
 
     def summary(self) -> str:
         pace = f", paced at {self.pace:.0f} calls/s" if self.pace else ""
