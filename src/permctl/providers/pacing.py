@@ -9,9 +9,12 @@ an `ApiPace`, an AIMD controller in the manner of TCP congestion control:
 - a throttling answer (a `Throttling*` code, HTTP 429, or any error carrying Retry-After)
   halves the slots, once per round trip whatever the number of throttled answers, and sets
   a pace: the calls accepted in the last second (a limit is counted per second), less a
-  margin. That second's quota being spent, no call starts before its first call is a second
-  old (unless the answer said, with Retry-After, how long to wait). From then on slots grow by one per round trip's worth of successes and the pace by
-  2 % a second (at least one call/s a second), probing for more;
+  margin. That second's quota being spent, no call starts before the calls over that pace
+  have left the second (unless the answer said, with Retry-After, how long to wait). A
+  throttling answer well below the pace (another caller's share, or chance), or after fewer
+  than EVIDENCE calls in the last second, leaves it be.
+  From then on slots grow by one per round trip's worth of successes and the pace by 2 % a
+  second (at least one call/s a second), probing for more;
 - Retry-After (x-acs-retry-after) stops new calls of that product until it has passed;
 - never more than the ceiling (`--concurrency`) in flight.
 
@@ -39,6 +42,9 @@ START_IN_FLIGHT = 8
 DEFAULT_CEILING = 32
 # The share of a limit permctl uses: what arrives at the API bunches up a little on the way.
 MARGIN = 0.95
+# Fewer calls accepted in the last second than this do not tell a limit from chance: a throttling
+# answer then only cuts the slots.
+EVIDENCE = 10
 # How fast a learned pace probes for more: 2 % a second, and at least one call/s a second.
 PACE_GROWTH_PER_S = 0.02
 
@@ -182,11 +188,18 @@ class ApiPace:
         self.slots = max(1.0, self.slots / 2)
         while self._accepted and self._accepted[0] <= now - 1.0:
             self._accepted.popleft()
-        learned = max(1.0, MARGIN * len(self._accepted))
-        self._pace = Spacing(min(learned, self._pace.rate) if self._pace else learned)
-        if self._accepted and not throttled.retry_after_s:
-            # The second's quota is spent: nothing passes before its first call leaves it.
-            self._resume_at = max(self._resume_at, self._accepted[0] + 1.0)
+        accepted = len(self._accepted)
+        if accepted < EVIDENCE:
+            return  # too few calls to tell a limit per second from chance
+        if self._pace is None or accepted >= MARGIN * self._pace.rate:
+            # Throttled at the pace it went: what passed in the last second is the limit. (Below
+            # it, the answer is another caller's share or chance: the pace stands.)
+            self._pace = Spacing(MARGIN * accepted)
+        excess = accepted - int(self._pace.rate)
+        if excess > 0 and not throttled.retry_after_s:
+            # The second's quota is spent: nothing passes before the calls over the pace have
+            # left it.
+            self._resume_at = max(self._resume_at, self._accepted[excess - 1] + 1.0)
 
     def summary(self) -> str:
         pace = f", paced at {self.pace:.0f} calls/s" if self.pace else ""
