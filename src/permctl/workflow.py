@@ -25,8 +25,9 @@ from permctl.providers import (
     open_providers,
     open_session,
 )
-from permctl.providers.live import read_live_state
+from permctl.providers.live import EarlyReads, read_live_state
 from permctl.providers.pacing import DEFAULT_CEILING
+from permctl.providers.together import started
 from permctl.resolve import resolve
 from permctl.savedsafety import SAFETY_CONTEXT, safety_record
 
@@ -99,8 +100,10 @@ def utc_today() -> date:
 def plan_run(config: Config, session: Session, today: date | None = None) -> PlanRun:
     """Unlisted principals are always read: a plan shows their grants on managed meshes as
     unmanaged even when it leaves them alone."""
-    desired = resolve(config, session)
-    live = read_live_state(desired, session, include_unlisted=True)
+    early = EarlyReads(session, asm=config.asm is not None)
+    with started(*early.reads):
+        desired = resolve(config, session)
+        live = read_live_state(desired, session, include_unlisted=True, early=early)
     plan = build_plan(desired, live, today or utc_today())
     return PlanRun(config, desired, live, plan, session.identities)
 

@@ -50,6 +50,7 @@ PACE_GROWTH_PER_S = 0.02
 
 Clock = Callable[[], float]
 
+
 class RunStopped(Exception):
     """Raised in a call that was waiting to start (or to retry) when its run stopped."""
 
