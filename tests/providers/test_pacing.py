@@ -4,6 +4,7 @@ emulator, with the real SDK clients."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import threading
@@ -95,7 +96,7 @@ def test_retry_after_holds_every_call_of_that_api_until_it_has_passed(crowded: E
     with open_providers(settings_for(crowded, concurrency=1)) as providers:
         _read_all(providers, 12)
     calls = sorted(crowded.calls, key=lambda c: c.time)
-    throttled = [(call, after) for call, after in zip(calls, calls[1:]) if call.code]
+    throttled = [(call, after) for call, after in itertools.pairwise(calls) if call.code]
     assert throttled, "seed 5 throttles some of these calls"
     for answer, following in throttled:
         assert following.time >= answer.time + answer.elapsed_ms / 1000 + 0.15
@@ -161,7 +162,8 @@ class _Clock:
 
 def _pace(ceiling: int = 32) -> tuple[ApiPace, _Clock]:
     clock = _Clock()
-    return ApiPace("servicemesh", ceiling, PublishedLimits("servicemesh"), clock), clock
+    pace = ApiPace("servicemesh", "test", ceiling, PublishedLimits("servicemesh"), clock=clock)
+    return pace, clock
 
 
 def _call(pace: ApiPace, throttled: Throttled | None = None) -> None:
@@ -201,7 +203,7 @@ def test_a_burst_of_throttled_answers_cuts_once_and_sets_a_pace() -> None:
 
 def test_cloudssos_published_limits_space_its_writes() -> None:
     clock = _Clock()
-    pace = ApiPace("cloudsso", 32, PublishedLimits("cloudsso"), clock)
+    pace = ApiPace("cloudsso", "test", 32, PublishedLimits("cloudsso"), clock=clock)
     limits = PublishedLimits("cloudsso")
     limits.take("CreateAccessAssignment", clock.now)
     assert limits.delay("CreateAccessAssignment", clock.now) == pytest.approx(1 / (0.95 * 20))

@@ -14,7 +14,9 @@ an `ApiPace`, an AIMD controller in the manner of TCP congestion control:
   throttling answer well below the pace (another caller's share, or chance), or after fewer
   than EVIDENCE calls in the last second, leaves it be.
   From then on slots grow by one per round trip's worth of successes and the pace by 2 % a
-  second (at least one call/s a second), probing for more;
+  second (at least one call/s a second), probing for more. A limit may count every API of
+  the account: what the account's other products stop using of the total it was throttled
+  at, a product may take at once (`AccountCalls`);
 - Retry-After (x-acs-retry-after) stops new calls of that product until it has passed;
 - never more than the ceiling (`--concurrency`) in flight.
 
@@ -90,15 +92,57 @@ class Spacing:
         self._next = max(now, self._next) + 1 / self.rate
 
 
+class AccountCalls:
+    """The calls of every product of one account accepted in the last second, and the total
+    the account was last throttled at: a limit may count the account's calls of every API,
+    so what one product stops using another may take. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._accepted: deque[tuple[float, str]] = deque()
+        self._total: float | None = None
+
+    def _trim(self, now: float) -> None:
+        while self._accepted and self._accepted[0][0] <= now - 1.0:
+            self._accepted.popleft()
+
+    def accepted(self, product: str, now: float) -> None:
+        with self._lock:
+            self._accepted.append((now, product))
+            self._trim(now)
+
+    def learn(self, now: float) -> None:
+        """A product was throttled at its pace: the account's calls of the last second."""
+        with self._lock:
+            self._trim(now)
+            self._total = MARGIN * len(self._accepted)
+
+    def spare(self, product: str, now: float) -> float:
+        """The calls/s the other products leave of the total; 0 before any throttling."""
+        with self._lock:
+            if self._total is None:
+                return 0.0
+            self._trim(now)
+            return self._total - sum(1 for _, other in self._accepted if other != product)
+
+
 class ApiPace:
     """The calls of one API product in one account. Thread-safe."""
 
     def __init__(
-        self, name: str, ceiling: int, published: PublishedLimits, clock: Clock = time.monotonic
+        self,
+        product: str,
+        account: str,
+        ceiling: int,
+        published: PublishedLimits,
+        account_calls: AccountCalls | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
-        self.name = name
+        self.product = product
+        self.name = f"{product} in {account}"
         self.ceiling = ceiling
         self._published = published
+        self._account_calls = account_calls or AccountCalls()
         self._clock = clock
         self._condition = threading.Condition()
         self.slots = float(min(START_IN_FLIGHT, ceiling))
@@ -107,7 +151,8 @@ class ApiPace:
         self.most_in_flight = 0
         self.calls = 0
         self.throttled = 0
-        self._pace: Spacing | None = None
+        self._learned: float | None = None  # calls/s, from the last throttling at its pace
+        self._spacing = Spacing(1.0)  # at the learned pace, or what the account leaves spare
         self._resume_at = 0.0
         self._cut_at = -math.inf
         self._accepted: deque[float] = deque()  # when calls of the last second succeeded
@@ -115,8 +160,8 @@ class ApiPace:
 
     @property
     def pace(self) -> float | None:
-        """The learned calls/s, once the API has throttled."""
-        return self._pace.rate if self._pace else None
+        """The calls/s it keeps to, once the API has throttled."""
+        return self._spacing.rate if self._learned else None
 
     @contextmanager
     def slot(self, action: str) -> Iterator[_Attempt]:
@@ -135,9 +180,12 @@ class ApiPace:
                 if self._stopped:
                     raise RunStopped(action)
                 now = self._clock()
+                if self._learned:
+                    spare = self._account_calls.spare(self.product, now)
+                    self._spacing.rate = max(self._learned, spare)
                 wait = max(
                     self._resume_at - now,
-                    self._pace.delay(now) if self._pace else 0.0,
+                    self._spacing.delay(now) if self._learned else 0.0,
                     self._published.delay(action, now),
                 )
                 if wait <= 0 and self.in_flight < int(self.slots):
@@ -145,8 +193,8 @@ class ApiPace:
                 self._condition.wait(wait if wait > 0 else None)
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
-            if self._pace:
-                self._pace.take(now)
+            if self._learned:
+                self._spacing.take(now)
             self._published.take(action, now)
             return now
 
@@ -168,13 +216,14 @@ class ApiPace:
             self._condition.notify_all()
 
     def _on_success(self, now: float) -> None:
+        self._account_calls.accepted(self.product, now)
         self._accepted.append(now)
         while self._accepted and self._accepted[0] <= now - 1.0:
             self._accepted.popleft()
         growth = 1.0 if self._slow_start else 1.0 / self.slots
         self.slots = min(float(self.ceiling), self.slots + growth)
-        if self._pace:
-            self._pace.rate += max(PACE_GROWTH_PER_S, 1 / self._pace.rate)
+        if self._learned:
+            self._learned += max(PACE_GROWTH_PER_S, 1 / self._learned)
 
     def _on_throttled(self, attempt: _Attempt, now: float) -> None:
         self.throttled += 1
@@ -192,11 +241,13 @@ class ApiPace:
         accepted = len(self._accepted)
         if accepted < EVIDENCE:
             return  # too few calls to tell a limit per second from chance
-        if self._pace is None or accepted >= MARGIN * self._pace.rate:
+        if self._learned is None or accepted >= MARGIN * self._learned:
             # Throttled at the pace it went: what passed in the last second is the limit. (Below
             # it, the answer is another caller's share or chance: the pace stands.)
-            self._pace = Spacing(MARGIN * accepted)
-        excess = accepted - int(self._pace.rate)
+            self._learned = MARGIN * accepted
+            self._account_calls.learn(now)
+        self._spacing.rate = self._learned
+        excess = accepted - int(self._learned)
         if excess > 0 and not throttled.retry_after_s:
             # The second's quota is spent: nothing passes before the calls over the pace have
             # left it.
@@ -258,6 +309,7 @@ class Pacing:
         self._published_limits = published_limits
         self._clock = clock
         self._paces: dict[tuple[str, str], ApiPace] = {}
+        self._accounts: dict[str, AccountCalls] = {}
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -266,9 +318,11 @@ class Pacing:
             key = (account, product)
             if key not in self._paces:
                 self._paces[key] = ApiPace(
-                    f"{product} in {account}",
+                    product,
+                    account,
                     self.ceiling,
                     PublishedLimits(product, self._published_limits),
+                    self._accounts.setdefault(account, AccountCalls()),
                     self._clock,
                 )
                 if self._stopped:
