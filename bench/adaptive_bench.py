@@ -10,7 +10,9 @@ Organisations: the read benchmark's (2,000 principals on 8 meshes, 20,000 assign
    CloudSSO's published limits by default (ListAccessAssignments at 95/s); the figure
    without them is printed too.
 2. 30 ms a call, a global cap of 150 calls/s permctl is not told: API phase against
-   accepted calls / 150 (goal <= 1.2x), and the share of calls throttled (goal <= 5 %).
+   accepted calls / 150 (goal <= 1.2x), and the share of calls throttled (goal <= 5 %). With
+   the published limits kept, CloudSSO's calls go at 95/s at most once the other products are
+   done; the figure without them is printed too.
 3. 30 ms a call, DescribeUserPermissions capped at 50/s: the calls/s of each action; the
    other actions must not slow down to that pace.
 4. Apply of the apply benchmark's 1,000 CloudSSO changes with the emulator enforcing
@@ -191,19 +193,25 @@ def scenario_1(name: str, state: dict[str, Any]) -> bool:
 
 
 def scenario_2(name: str, state: dict[str, Any]) -> bool:
-    server = Server(state, Knobs(seed=7, latency_ms=30, qps_cap=150))
-    try:
-        served = permctl_read(server, state)
-    finally:
-        server.stop()
-    wall, bound = served.span_s(), served.accepted / 150
-    share = served.throttled / len(served.calls)
-    print(
-        f"[2 {name}] 30 ms, cap 150/s: API phase {wall:.2f} s; accepted {served.accepted} / 150"
-        f" = {bound:.2f} s; ratio {wall / bound:.2f} (goal <= 1.20); throttled "
-        f"{served.throttled} of {len(served.calls)} = {share:.1%} (goal <= 5 %)"
-    )
-    return wall <= 1.2 * bound and share <= 0.05
+    met = True
+    for label, settings in (
+        ("defaults", {}),
+        ("without the published limits", {"published_limits": False}),
+    ):
+        server = Server(state, Knobs(seed=7, latency_ms=30, qps_cap=150))
+        try:
+            served = permctl_read(server, state, **settings)
+        finally:
+            server.stop()
+        wall, bound = served.span_s(), served.accepted / 150
+        share = served.throttled / len(served.calls)
+        print(
+            f"[2 {name}] 30 ms, cap 150/s, permctl {label}: API phase {wall:.2f} s; accepted "
+            f"{served.accepted} / 150 = {bound:.2f} s; ratio {wall / bound:.2f} (goal <= 1.20); "
+            f"throttled {served.throttled} of {len(served.calls)} = {share:.1%} (goal <= 5 %)"
+        )
+        met &= wall <= 1.2 * bound and share <= 0.05
+    return met
 
 
 def scenario_3(name: str, state: dict[str, Any]) -> bool:
