@@ -31,17 +31,17 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection
 from typing import Any
 
 from alibabacloud_cloudsso20210515 import models as sso_models
 from alibabacloud_servicemesh20200111 import models as asm_models
 from apply_bench import desired_state as apply_desired_state
+from apply_bench import serve
 from read_bench import DIRECTORY_ID, desired_state, organisation
 
 from permctl.apply import Changes, apply_changes
 from permctl.cloudlimits import CLOUDSSO_LOW_QPS
-from permctl.emulator import Emulator, Knobs
+from permctl.emulator import Knobs
 from permctl.plan import build_plan
 from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
 from permctl.providers import AccessKey, ConnectionSettings, Session, open_providers
@@ -79,19 +79,6 @@ class Served:
         return Counter(action for action, _, _, _ in self.calls)
 
 
-def serve(state: dict[str, Any], knobs: Knobs, conn: Connection) -> None:
-    with Emulator(state, knobs=knobs) as emu:
-        conn.send((emu.url, emu.access_key_id, emu.access_key_secret))
-        while (command := conn.recv()) != "stop":
-            if command == "reset":
-                emu.reset_log()
-                conn.send("ok")
-            else:
-                conn.send(
-                    Served([(c.action, c.code, c.time, c.elapsed_ms / 1000) for c in emu.calls])
-                )
-
-
 class Server:
     def __init__(self, state: dict[str, Any], knobs: Knobs) -> None:
         self._conn, theirs = multiprocessing.Pipe()
@@ -110,8 +97,7 @@ class Server:
 
     def served(self) -> Served:
         self._conn.send("calls")
-        served: Served = self._conn.recv()
-        return served
+        return Served(self._conn.recv())
 
     def stop(self) -> None:
         self._conn.send("stop")

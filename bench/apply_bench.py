@@ -120,16 +120,17 @@ def _kept_and_new(
     return live[half:] + sorted(new)
 
 
-def serve(state: dict[str, Any], latency_ms: int, conn: Connection) -> None:
-    """The emulator in its own process; answers "reset" (clear the call log) and "counts"."""
-    with Emulator(state, knobs=Knobs(seed=7, latency_ms=latency_ms)) as emu:
+def serve(state: dict[str, Any], knobs: Knobs, conn: Connection) -> None:
+    """The emulator in its own process; answers "reset" (clear the call log) and "calls":
+    (action, error code, arrival, seconds taken) of each call since."""
+    with Emulator(state, knobs=knobs) as emu:
         conn.send((emu.url, emu.access_key_id, emu.access_key_secret))
         while (command := conn.recv()) != "stop":
             if command == "reset":
                 emu.reset_log()
                 conn.send("ok")
             else:
-                conn.send(Counter(call.action for call in emu.calls))
+                conn.send([(c.action, c.code, c.time, c.elapsed_ms / 1000) for c in emu.calls])
 
 
 def report(
@@ -174,7 +175,7 @@ def run(args: argparse.Namespace) -> bool:
     desired = desired_state(state, 0.10, args.sso_changes, seed=7)
     ours, theirs = multiprocessing.Pipe()
     server = multiprocessing.Process(
-        target=serve, args=(state, args.latency_ms, theirs), daemon=True
+        target=serve, args=(state, Knobs(seed=7, latency_ms=args.latency_ms), theirs), daemon=True
     )
     server.start()
     url, key_id, key_secret = ours.recv()
@@ -201,8 +202,8 @@ def run(args: argparse.Namespace) -> bool:
         )
         wall_s = time.monotonic() - started
         rss_after_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ours.send("counts")
-    calls = ours.recv()
+    ours.send("calls")
+    calls = Counter(action for action, _, _, _ in ours.recv())
     ours.send("stop")
     server.join()
     print(result.summary())

@@ -19,23 +19,10 @@ from collections import Counter
 from pathlib import Path
 
 from permctl.emulator import Emulator, Knobs
-from permctl.emulator.journal import Call
+from permctl.emulator.journal import most_in_flight
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_ROUND_TRIPS = 5
-
-
-def most_in_flight(calls: list[Call]) -> int:
-    edges = sorted(
-        edge
-        for call in calls
-        for edge in ((call.time, 1), (call.time + call.elapsed_ms / 1000, -1))
-    )
-    most = current = 0
-    for _, step in edges:
-        current += step
-        most = max(most, current)
-    return most
 
 
 def run(latency_ms: int) -> bool:

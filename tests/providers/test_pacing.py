@@ -15,7 +15,7 @@ import pytest
 from emulated_org import base_state, settings_for
 
 from permctl.emulator import DenyRule, Emulator, Knobs
-from permctl.emulator.journal import Call
+from permctl.emulator.journal import most_in_flight
 from permctl.errors import ApiError
 from permctl.model import PrincipalKind
 from permctl.providers import Providers, RetryPolicy, open_providers
@@ -50,20 +50,6 @@ def _read_all(providers: Providers, count: int = USERS) -> None:
     read = providers.servicemesh.read_principals(user_refs(count))
     assert len(read) == count
     assert all(p.permissions for p in read.values())
-
-
-def _most_overlapping(calls: list[Call]) -> int:
-    """The most calls the emulator was answering at once."""
-    edges = sorted(
-        edge
-        for call in calls
-        for edge in ((call.time, 1), (call.time + call.elapsed_ms / 1000, -1))
-    )
-    most = current = 0
-    for _, step in edges:
-        current += step
-        most = max(most, current)
-    return most
 
 
 def test_under_a_cap_on_one_api_it_backs_off_retries_and_reads_everything(
@@ -107,7 +93,7 @@ def test_never_more_calls_in_flight_than_the_ceiling(crowded: Emulator) -> None:
     with open_providers(settings_for(crowded, concurrency=3)) as providers:
         _read_all(providers)
         assert providers.connection.pacing.paces[ASM].most_in_flight == 3
-    assert _most_overlapping(crowded.calls) <= 3
+    assert most_in_flight(crowded.calls) <= 3
 
 
 def test_a_throttled_call_is_retried_up_to_the_policy_then_reported(crowded: Emulator) -> None:
