@@ -43,7 +43,6 @@ from permctl.apply import Changes, apply_changes
 from permctl.cloudlimits import CLOUDSSO_LOW_QPS
 from permctl.emulator import Knobs
 from permctl.plan import build_plan
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
 from permctl.providers import AccessKey, ConnectionSettings, Session, open_providers
 from permctl.providers.connection import _CLIENT_CLASSES, SERVICES, sdk_config
 from permctl.providers.live import read_live_state
@@ -88,7 +87,6 @@ class Server:
         self.settings = ConnectionSettings(
             endpoints={service: url for service in SERVICES},
             access_key=AccessKey(key_id, key_secret),
-            quiet=True,
         )
 
     def reset(self) -> None:
@@ -227,9 +225,7 @@ def scenario_4(name: str, state: dict[str, Any]) -> bool:
         with open_providers(server.settings) as providers:
             session = Session.of(providers)
             live = read_live_state(desired, session, include_unlisted=True)
-            changes = Changes.from_plan(
-                build_plan(desired, live, utc_today()), DEFAULT_DEPROVISION_STRATEGY
-            )
+            changes = Changes.from_plan(build_plan(desired, live, utc_today()))
             server.reset()
             result = apply_changes(
                 changes, mesh_accounts=session.mesh_accounts, cloudsso=providers.cloudsso

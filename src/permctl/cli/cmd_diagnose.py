@@ -12,10 +12,10 @@ import typer
 from permctl.cli.app import app, stdout_console
 from permctl.cli.options import EmulatorState, Profile
 from permctl.config.schema import ROLE_ARN_PATTERN
-from permctl.diagnose import diagnose as diagnose_request
-from permctl.diagnose import render_text
 from permctl.errors import PermctlError
 from permctl.providers import RoleAccess
+from permctl.tools.diagnose import diagnose as diagnose_request
+from permctl.tools.diagnose import render_text
 from permctl.workflow import Target, connect_as
 
 
@@ -61,7 +61,7 @@ def diagnose(
             f"--assume-role {assume_role!r} is not a RAM role ARN such as "
             "acs:ram::1234567890123456:role/name"
         )
-    where = Target(emulator_state=emulator, profile=profile, quiet=True)
+    where = Target(emulator_state=emulator, profile=profile)
     role = RoleAccess(assume_role, external_id, "permctl-diagnose") if assume_role else None
     with connect_as(where, role) as providers:
         diagnosis = diagnose_request(request_id, providers)

@@ -10,10 +10,10 @@ import typer
 from permctl.cli.app import app, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, target
 from permctl.config import Config
-from permctl.drift.files import write_atomically
 from permctl.errors import PermctlError
-from permctl.importer import ImportRequest, MeshRequest, import_file
+from permctl.files import write_atomically
 from permctl.providers.pacing import DEFAULT_CEILING
+from permctl.tools.importer import ImportRequest, MeshRequest, import_file
 from permctl.workflow import connect
 
 

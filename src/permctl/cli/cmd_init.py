@@ -11,10 +11,10 @@ import typer
 from permctl.cli.app import app, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, Region, target
 from permctl.config import Config
-from permctl.drift.files import write_atomically
 from permctl.errors import PermctlError
-from permctl.importer import ImportRequest, MeshRequest, import_file
+from permctl.files import write_atomically
 from permctl.providers.pacing import DEFAULT_CEILING
+from permctl.tools.importer import ImportRequest, MeshRequest, import_file
 from permctl.workflow import Target, connect
 
 # Variables by which the credentials chain finds a key, a role to assume through OIDC, or a

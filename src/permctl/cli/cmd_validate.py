@@ -9,9 +9,9 @@ from pathlib import Path
 
 import typer
 
-from permctl.accounts import section_roles
 from permctl.cli.app import EXIT_ERROR, app, fail
 from permctl.config import Config, expand_paths, load_files
+from permctl.config.identities import section_roles
 from permctl.errors import ConfigError, ConfigProblem
 
 DEFAULT_FILE = Path("permissions.yaml")

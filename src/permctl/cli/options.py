@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from permctl.cli.progress import ReadProgress
 from permctl.config import Config, expand_paths, load_files
+from permctl.plan import Override
 from permctl.workflow import Target
 
 DEFAULT_FILE = Path("permissions.yaml")
@@ -78,5 +80,16 @@ def load_config(files: list[Path] | None) -> Config:
     return load_files(expand_paths(files or [DEFAULT_FILE]))
 
 
+def overrides(force: bool, allow_lockout: bool) -> frozenset[Override]:
+    """The overrides the safety gate is to accept, from the flags that give them."""
+    given: tuple[tuple[Override, bool], ...] = (("force", force), ("allow_lockout", allow_lockout))
+    return frozenset(override for override, flag in given if flag)
+
+
 def target(emulator: Path | None, profile: str | None, concurrency: int, quiet: bool) -> Target:
-    return Target(emulator_state=emulator, profile=profile, concurrency=concurrency, quiet=quiet)
+    return Target(
+        emulator_state=emulator,
+        profile=profile,
+        concurrency=concurrency,
+        progress=ReadProgress(quiet=quiet),
+    )

@@ -24,11 +24,12 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from alibabacloud_cloudsso20210515.client import Client as CloudSsoClient
@@ -66,7 +67,6 @@ from permctl.errors import (
     without_credentials,
 )
 from permctl.providers.pacing import DEFAULT_CEILING, Pacing, RunStopped, Throttled, throttling
-from permctl.providers.progress import ReadProgress
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -127,6 +127,21 @@ class RoleAccess:
 CALLER = "the caller's own credentials"
 
 
+class Progress(Protocol):
+    """Shows how far a batch of calls has got; `track` yields the `advance()` to call per item."""
+
+    def track(self, label: str, total: int) -> AbstractContextManager[Callable[[], None]]: ...
+
+
+class _Silent:
+    @contextmanager
+    def track(self, label: str, total: int) -> Iterator[Callable[[], None]]:
+        yield lambda: None
+
+
+NO_PROGRESS: Progress = _Silent()
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 8
@@ -146,7 +161,8 @@ class ConnectionSettings:
     concurrency: int = DEFAULT_CEILING  # the ceiling of calls in flight per API product
     # False: the published limits (CloudSSO's) are not kept, only what throttling teaches.
     published_limits: bool = True
-    quiet: bool = False
+    # How long reads are shown to whoever runs permctl; the CLI passes a progress bar.
+    progress: Progress = field(default_factory=lambda: NO_PROGRESS)
     # False for the embedded emulator: its endpoints must win over PERMCTL_ENDPOINT*.
     endpoints_from_env: bool = True
     # Set: every call is made as this role, assumed with the credentials above.
@@ -316,7 +332,6 @@ class Connection:
         self._credential = credential_client(settings)
         self._clients: dict[str, Any] = {}
         self._pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="permctl-api")
-        self._progress = ReadProgress(quiet=settings.quiet)
         self._owns_pacing = pacing is None
         self.pacing = pacing or Pacing(
             settings.concurrency, published_limits=settings.published_limits
@@ -384,7 +399,7 @@ class Connection:
         pool is bounded, so nesting could wait on itself."""
         futures = {self._pool.submit(fn, item): index for index, item in enumerate(items)}
         results: list[Any] = [None] * len(futures)
-        with self._progress.track(label, total=len(futures)) as advance:
+        with self.settings.progress.track(label, total=len(futures)) as advance:
             try:
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from permctl.accounts import accounts_of_principal, section_roles
 from permctl.config import Config
+from permctl.config.identities import accounts_of_principal, section_roles
 from permctl.config.schema import CloudSsoSection, PrincipalSpec
-from permctl.diagnose import policy_document
 from permctl.providers import ASM, RoleAccess
 from permctl.providers.connection import CALLER
 from permctl.providers.ram import is_principal_id
+from permctl.tools.diagnose import policy_document
 
 ANY = "*"
 DIAGNOSE_ACTIONS = ("openapiexplorer:GetRequestLog", "ram:DecodeDiagnosticMessage")
