@@ -29,8 +29,10 @@ clients talk to it when configured with
         emu.set_knobs(throttle_rate=0.2)
         emu.dump()            # the live state, in the schema below
 
-`Knobs` (seeded) add latency, throttling, 5xx errors, a QPS cap, task delays and failures,
-writes that fail after they were applied, the real API's quirks and 403 denials.
+`Knobs` (seeded) add latency, throttling, 5xx errors, a QPS cap (over all calls, per action
+and account with `api_qps_caps`, and CloudSSO's published limits with `published_limits`),
+task delays and failures, writes that fail after they were applied, the real API's quirks and
+403 denials.
 `python -m permctl.emulator serve --state FILE` runs it from a shell.
 
 The state schema (YAML or JSON; ids are strings, a number is taken as its digits; every
