@@ -111,6 +111,12 @@ class AccountCalls:
             self._accepted.append((now, product))
             self._trim(now)
 
+    def recent(self, product: str, now: float) -> list[float]:
+        """When the product's calls of the last second were accepted, oldest first."""
+        with self._lock:
+            self._trim(now)
+            return [at for at, which in self._accepted if which == product]
+
     def learn(self, now: float) -> None:
         """A product was throttled at its pace: the account's calls of the last second."""
         with self._lock:
@@ -155,7 +161,6 @@ class ApiPace:
         self._spacing = Spacing(1.0)  # at the learned pace, or what the account leaves spare
         self._resume_at = 0.0
         self._cut_at = -math.inf
-        self._accepted: deque[float] = deque()  # when calls of the last second succeeded
         self._stopped = False
 
     @property
@@ -217,9 +222,6 @@ class ApiPace:
 
     def _on_success(self, now: float) -> None:
         self._account_calls.accepted(self.product, now)
-        self._accepted.append(now)
-        while self._accepted and self._accepted[0] <= now - 1.0:
-            self._accepted.popleft()
         growth = 1.0 if self._slow_start else 1.0 / self.slots
         self.slots = min(float(self.ceiling), self.slots + growth)
         if self._learned:
@@ -236,9 +238,8 @@ class ApiPace:
         self._cut_at = now
         self._slow_start = False
         self.slots = max(1.0, self.slots / 2)
-        while self._accepted and self._accepted[0] <= now - 1.0:
-            self._accepted.popleft()
-        accepted = len(self._accepted)
+        recent = self._account_calls.recent(self.product, now)
+        accepted = len(recent)
         if accepted < EVIDENCE:
             return  # too few calls to tell a limit per second from chance
         if self._learned is None or accepted >= MARGIN * self._learned:
@@ -251,7 +252,7 @@ class ApiPace:
         if excess > 0 and not throttled.retry_after_s:
             # The second's quota is spent: nothing passes before the calls over the pace have
             # left it.
-            self._resume_at = max(self._resume_at, self._accepted[excess - 1] + 1.0)
+            self._resume_at = max(self._resume_at, recent[excess - 1] + 1.0)
 
     def summary(self) -> str:
         pace = f", paced at {self.pace:.0f} calls/s" if self.pace else ""
