@@ -95,18 +95,16 @@ def read_asm(
     providers: Providers,
     holders: Callable[[], tuple[frozenset[str], frozenset[str]]] | None,
 ) -> dict[str, AsmPrincipalLive]:
-    """`holders`, when given, tells who holds any permission: they are read too, once it has
-    answered; the file's principals are read meanwhile."""
-    listed = {p.principal_id: p.kind for p in asm.principals}
-    read = providers.servicemesh.read_principals
-    if not holders:
-        return read(listed.items())
-    held, (users, roles) = together(partial(read, listed.items()), holders)
-    unlisted = {
-        **dict.fromkeys(sorted(users - listed.keys()), PrincipalKind.RAM_USER),
-        **dict.fromkeys(sorted(roles - listed.keys() - users), PrincipalKind.RAM_ROLE),
-    }
-    return {**held, **read(unlisted.items())}
+    """`holders`, when given, tells who holds any permission: they are read too (a plan
+    starts that listing before resolving the file, so its answer is there by now)."""
+    refs = {p.principal_id: p.kind for p in asm.principals}
+    if holders:
+        users, roles = holders()
+        for principal_id in sorted(users - refs.keys()):
+            refs[principal_id] = PrincipalKind.RAM_USER
+        for principal_id in sorted(roles - refs.keys()):
+            refs[principal_id] = PrincipalKind.RAM_ROLE
+    return providers.servicemesh.read_principals(refs.items())
 
 
 def name_unlisted(
