@@ -255,8 +255,17 @@ class _SsoApply:
         self._polling = cloudsso.polling
         self._scheduler = scheduler
         self._results = results
-        self._creates = [s for s in changes.assignments if isinstance(s.change, AssignmentCreate)]
-        self._deletes = [s for s in changes.assignments if isinstance(s.change, AssignmentDelete)]
+        # Every create ends before any delete starts, so a swap never leaves a gap in access.
+        self._creates: list[AssignmentStep] = []
+        self._deletes: list[AssignmentStep] = []
+        for step in changes.assignments:
+            match step.change:
+                case AssignmentCreate():
+                    self._creates.append(step)
+                case AssignmentDelete():
+                    self._deletes.append(step)
+                case _:
+                    unhandled(step.change)
         self._creates_left = len(self._creates)
         self._failed_holders: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
