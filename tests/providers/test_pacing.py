@@ -8,12 +8,15 @@ import itertools
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from emulated_org import base_state, settings_for
+from typer.testing import CliRunner
 
+from permctl.cli import app
 from permctl.emulator import DenyRule, Emulator, Knobs
 from permctl.emulator.journal import most_in_flight
 from permctl.errors import ApiError
@@ -21,6 +24,8 @@ from permctl.model import PrincipalKind
 from permctl.providers import Providers, RetryPolicy, open_providers
 from permctl.providers.pacing import START_IN_FLIGHT, ApiPace, PublishedLimits, Throttled
 
+REPO = Path(__file__).parents[2]
+RUN_THREADS = ("permctl-api", "permctl-step")  # a run's, not the emulator's
 FIRST_USER = 278525736090000000
 USERS = 40
 ASM = ("the caller's account", "servicemesh")
@@ -128,11 +133,33 @@ def test_ctrl_c_during_a_read_leaves_no_thread_and_no_call_behind(crowded: Emula
         interrupt.start()
         _read_all(providers)
     interrupt.join()
-    assert [t.name for t in threading.enumerate() if t.name.startswith("permctl-api")] == []
+    assert [t.name for t in threading.enumerate() if t.name.startswith(RUN_THREADS)] == []
     made = len(crowded.calls)
     assert made < USERS
     threading.Event().wait(0.25)  # no call left waiting to start fires after the fact
     assert len(crowded.calls) == made
+
+
+def test_ctrl_c_during_a_plan_leaves_no_thread_and_no_call_behind(
+    point_at: Callable[[Emulator], None],
+) -> None:
+    """A plan starts its independent reads together, on threads of their own."""
+    with Emulator(REPO / "examples" / "live-state.yaml", knobs=Knobs(latency_ms=150)) as emu:
+        point_at(emu)
+        interrupt = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
+        interrupt.start()
+        result = CliRunner().invoke(
+            app, ["plan", "--quiet", str(REPO / "permissions.yaml.example")]
+        )
+        interrupt.join()
+        assert result.exit_code == 130  # interrupted, not finished
+        ours = [t for t in threading.enumerate() if t.name.startswith(RUN_THREADS)]
+        for thread in ours:
+            thread.join(timeout=2)  # a call in flight ends within its latency
+        assert [t.name for t in ours if t.is_alive()] == []
+        made = len(emu.calls)
+        threading.Event().wait(0.2)
+        assert len(emu.calls) == made
 
 
 # -- the controller alone, on a clock of its own -------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
@@ -42,26 +42,34 @@ class Once(Generic[T]):
 
 def together(*steps: Callable[[], Any]) -> list[Any]:
     """Run `steps` at once (not on a connection's pool: a step may itself use it); their
-    results in order. The first failure is raised once every step has ended."""
+    results in order. The first failure (or Ctrl-C) is raised at once: the steps still
+    running end when the run's connections close, which stops their calls."""
     if len(steps) <= 1:
         return [step() for step in steps]
-    with ThreadPoolExecutor(len(steps), thread_name_prefix="permctl-step") as pool:
+    pool = ThreadPoolExecutor(len(steps), thread_name_prefix="permctl-step")
+    try:
         futures = [pool.submit(step) for step in steps]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future in done and (failure := future.exception()) is not None:
+                raise failure
         return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @contextmanager
 def started(*reads: Callable[[], Any]) -> Iterator[None]:
     """Start `reads` (`Once.get`s, whose answers later steps pick up) in the background while
-    the block runs; on the way out, wait for them (one round trip at most). Their failures
-    are left to the step that needs the answer."""
+    the block runs. Their failures are left to the step that needs the answer; on the way out
+    nothing waits for them (a read still running ends when the run's connections close)."""
     if not reads:
         yield
         return
-    with ThreadPoolExecutor(len(reads), thread_name_prefix="permctl-step") as pool:
-        futures: list[Future[Any]] = [pool.submit(read) for read in reads]
-        try:
-            yield
-        finally:
-            for future in futures:
-                future.cancel()
+    pool = ThreadPoolExecutor(len(reads), thread_name_prefix="permctl-step")
+    try:
+        for read in reads:
+            pool.submit(read)
+        yield
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
