@@ -331,7 +331,10 @@ class Connection:
         self.settings = settings
         self._credential = credential_client(settings)
         self._clients: dict[str, Any] = {}
-        self._pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="permctl-api")
+        # One pool per API product: a product held back by its pace must not hold the
+        # threads another product's calls are waiting for.
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._pools_lock = threading.Lock()
         self._owns_pacing = pacing is None
         self.pacing = pacing or Pacing(
             settings.concurrency, published_limits=settings.published_limits
@@ -344,7 +347,10 @@ class Connection:
         """Calls waiting to start (or to retry) give up; calls in flight end; no thread stays."""
         self._closing.set()
         self.pacing.stop()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._pools_lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
         if self._owns_pacing:
             self.pacing.log_summary()
 
@@ -354,6 +360,14 @@ class Connection:
             config.credential = self._credential
             self._clients[service] = _CLIENT_CLASSES[service](config)
         return self._clients[service]
+
+    def _pool(self, product: str) -> ThreadPoolExecutor:
+        with self._pools_lock:
+            if product not in self._pools:
+                self._pools[product] = ThreadPoolExecutor(
+                    self.settings.concurrency, thread_name_prefix=f"permctl-api-{product}"
+                )
+            return self._pools[product]
 
     def service(self, service: str) -> ServiceConnection:
         """The calls of one API product, paced as one."""
@@ -393,11 +407,14 @@ class Connection:
         _log_call(action, started, "failed", getattr(failure, "request_id", None), failure)
         return failure
 
-    def map(self, fn: Callable[[A], T], items: Iterable[A], *, label: str) -> list[T]:
-        """`fn` over `items` on the shared pool, results in input order; the first failure
-        cancels what has not started and is raised. Never call `map` from inside `fn`: the
-        pool is bounded, so nesting could wait on itself."""
-        futures = {self._pool.submit(fn, item): index for index, item in enumerate(items)}
+    def map(
+        self, fn: Callable[[A], T], items: Iterable[A], *, label: str, product: str = "any"
+    ) -> list[T]:
+        """`fn` over `items` on the pool of `product` (the API `fn` calls), results in input
+        order; the first failure cancels what has not started and is raised. Never call `map`
+        from inside `fn`: the pool is bounded, so nesting could wait on itself."""
+        pool = self._pool(product)
+        futures = {pool.submit(fn, item): index for index, item in enumerate(items)}
         results: list[Any] = [None] * len(futures)
         with self.settings.progress.track(label, total=len(futures)) as advance:
             try:
@@ -428,7 +445,7 @@ class ServiceConnection:
         return self.connection.call(action, send, product=self.service)
 
     def map(self, fn: Callable[[A], T], items: Iterable[A], *, label: str) -> list[T]:
-        return self.connection.map(fn, items, label=label)
+        return self.connection.map(fn, items, label=label, product=self.service)
 
 
 class _WithoutCredentials(logging.Filter):

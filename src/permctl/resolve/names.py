@@ -193,7 +193,10 @@ def _meshes_of(section: AsmSection, account: MeshAccount, several: bool) -> _Acc
 
 def _principal_ids(specs: list[PrincipalSpec], providers: Providers) -> list[str | None]:
     return providers.connection.map(
-        partial(_principal_id, providers=providers), specs, label="Resolving RAM principals"
+        partial(_principal_id, providers=providers),
+        specs,
+        label="Resolving RAM principals",
+        product="ram",
     )
 
 
