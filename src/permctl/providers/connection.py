@@ -12,8 +12,8 @@ open a new HTTP session, TCP connection and, over HTTPS, a new TLS context (cert
 loaded again, ~45 ms of CPU here) and handshake for every call, where the blocking ones keep
 pooled keep-alive connections: measured against the emulator (HTTP, 30 ms a call, 300 calls),
 async was no faster at 32 in flight (0.47 s against 0.38 s) for the same client CPU, and over
-HTTPS it would cost far more. A thread waiting on a socket costs no CPU; the pool holds
-`ceiling` threads, and the paces decide how many of them call at once.
+HTTPS it would cost far more. A thread waiting on a socket costs no CPU; each product's pool
+holds `ceiling` threads, and its pace decides how many of them call at once.
 """
 
 from __future__ import annotations
@@ -322,7 +322,8 @@ def sdk_config(settings: ConnectionSettings, service: str) -> SdkConfig:
 
 
 class Connection:
-    """Owns the SDK clients and the shared thread pool of one identity in a permctl run.
+    """Owns the SDK clients and the thread pools (one per API product) of one identity in a
+    permctl run.
 
     `pacing` is shared by the connections of one run, so that identities in one account share
     its limits; a connection given none paces itself."""
