@@ -16,7 +16,8 @@ an `ApiPace`, an AIMD controller in the manner of TCP congestion control:
   From then on slots grow by one per round trip's worth of successes and the pace by 2 % a
   second (at least one call/s a second), probing for more. A limit may count every API of
   the account: what the account's other products stop using of the total it was throttled
-  at, a product may take at once (`AccountCalls`);
+  at, a product may take at once, and a product still doubling stops doubling (halving its
+  slots once) when another product of its account is throttled (`AccountCalls`);
 - Retry-After (x-acs-retry-after) stops new calls of that product until it has passed;
 - never more than the ceiling (`--concurrency`) in flight.
 
@@ -101,6 +102,7 @@ class AccountCalls:
         self._lock = threading.Lock()
         self._accepted: deque[tuple[float, str]] = deque()
         self._total: float | None = None
+        self.last_cut = -math.inf  # when a product of the account was last throttled
 
     def _trim(self, now: float) -> None:
         while self._accepted and self._accepted[0][0] <= now - 1.0:
@@ -116,6 +118,10 @@ class AccountCalls:
         with self._lock:
             self._trim(now)
             return [at for at, which in self._accepted if which == product]
+
+    def cut(self, now: float) -> None:
+        with self._lock:
+            self.last_cut = now
 
     def learn(self, now: float) -> None:
         """A product was throttled at its pace: the account's calls of the last second."""
@@ -185,6 +191,7 @@ class ApiPace:
                 if self._stopped:
                     raise RunStopped(action)
                 now = self._clock()
+                self._follow_account_cut()
                 if self._learned:
                     spare = self._account_calls.spare(self.product, now)
                     self._spacing.rate = max(self._learned, spare)
@@ -202,6 +209,15 @@ class ApiPace:
                 self._spacing.take(now)
             self._published.take(action, now)
             return now
+
+    def _follow_account_cut(self) -> None:
+        """Another product of the account was throttled while this one was still doubling:
+        the limit may count both, so stop doubling (once) before its own answers say so."""
+        cut = self._account_calls.last_cut
+        if self._slow_start and cut > self._cut_at:
+            self._slow_start = False
+            self._cut_at = cut
+            self.slots = max(1.0, self.slots / 2)
 
     def stop(self) -> None:
         """Calls waiting for a slot give up."""
@@ -238,6 +254,7 @@ class ApiPace:
         self._cut_at = now
         self._slow_start = False
         self.slots = max(1.0, self.slots / 2)
+        self._account_calls.cut(now)
         recent = self._account_calls.recent(self.product, now)
         accepted = len(recent)
         if accepted < EVIDENCE:
