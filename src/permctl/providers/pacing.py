@@ -15,9 +15,9 @@ an `ApiPace`, an AIMD controller in the manner of TCP congestion control:
   than EVIDENCE calls in the last second, leaves it be.
   From then on slots grow by one per round trip's worth of successes and the pace by 2 % a
   second (at least one call/s a second), probing for more. A limit may count every API of
-  the account: what the account's other products stop using of the total it was throttled
-  at, a product may take at once, and a product still doubling stops doubling (halving its
-  slots once) when another product of its account is throttled (`AccountCalls`);
+  the account: what the account's other products do not use (or stop using) of the total it
+  was throttled at, a product may take at once, and a product still doubling stops doubling
+  (halving its slots once) when another product of its account is throttled (`AccountCalls`);
 - Retry-After (x-acs-retry-after) stops new calls of that product until it has passed;
 - never more than the ceiling (`--concurrency`) in flight.
 
@@ -48,6 +48,8 @@ MARGIN = 0.95
 # Fewer calls accepted in the last second than this do not tell a limit from chance: a throttling
 # answer then only cuts the slots.
 EVIDENCE = 10
+# A product that started no call for this long leaves its share of its account's total.
+CLAIM_S = 0.5
 # How fast a learned pace probes for more: 2 % a second, and at least one call/s a second.
 PACE_GROWTH_PER_S = 0.02
 
@@ -94,15 +96,19 @@ class Spacing:
 
 
 class AccountCalls:
-    """The calls of every product of one account accepted in the last second, and the total
-    the account was last throttled at: a limit may count the account's calls of every API,
-    so what one product stops using another may take. Thread-safe."""
+    """The calls of every product of one account accepted in the last second, what each goes
+    at, and the total the account was last throttled at: a limit may count the account's calls
+    of every API, so what one product does not use (or stops using) another may take.
+    Thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._accepted: deque[tuple[float, str]] = deque()
         self._total: float | None = None
         self.last_cut = -math.inf  # when a product of the account was last throttled
+        # What each product goes at (its pace, else what passed in the last second), and when
+        # it last started a call: a product idle for CLAIM_S claims nothing.
+        self._claims: dict[str, tuple[float, float]] = {}
 
     def _trim(self, now: float) -> None:
         while self._accepted and self._accepted[0][0] <= now - 1.0:
@@ -129,13 +135,25 @@ class AccountCalls:
             self._trim(now)
             self._total = MARGIN * len(self._accepted)
 
+    def claim(self, product: str, pace: float | None, now: float) -> None:
+        """A product starts a call, going at `pace` (None: as fast as it is let)."""
+        with self._lock:
+            if pace is None:
+                self._trim(now)
+                pace = sum(1.0 for _, which in self._accepted if which == product)
+            self._claims[product] = (pace, now)
+
     def spare(self, product: str, now: float) -> float:
         """The calls/s the other products leave of the total; 0 before any throttling."""
         with self._lock:
             if self._total is None:
                 return 0.0
-            self._trim(now)
-            return self._total - sum(1 for _, other in self._accepted if other != product)
+            claimed = sum(
+                pace
+                for other, (pace, at) in self._claims.items()
+                if other != product and at > now - CLAIM_S
+            )
+            return self._total - claimed
 
 
 class ApiPace:
@@ -208,6 +226,7 @@ class ApiPace:
             if self._learned:
                 self._spacing.take(now)
             self._published.take(action, now)
+            self._account_calls.claim(self.product, self.pace, now)
             return now
 
     def _follow_account_cut(self) -> None:
@@ -263,7 +282,8 @@ class ApiPace:
             # Throttled at the pace it went: what passed in the last second is the limit. (Below
             # it, the answer is another caller's share or chance: the pace stands.)
             self._learned = MARGIN * accepted
-            self._account_calls.learn(now)
+        # What the account passed in the last second is what it may share from now on.
+        self._account_calls.learn(now)
         self._spacing.rate = self._learned
         excess = accepted - int(self._learned)
         if excess > 0 and not throttled.retry_after_s:
