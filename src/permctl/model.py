@@ -86,6 +86,18 @@ class Assignment:
     principal_id: str
 
 
+@dataclass(frozen=True, order=True)
+class GroupMember:
+    """A CloudSSO user in a group: whoever holds the group's access configurations."""
+
+    user_id: str
+    user_name: str
+
+
+# group id -> its members, for the groups whose members could be read
+GroupMembers = Mapping[str, tuple[GroupMember, ...]]
+
+
 @dataclass(frozen=True)
 class Mesh:
     alias: str

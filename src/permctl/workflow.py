@@ -12,6 +12,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from permctl import __version__
+from permctl.access import (
+    AccessFilter,
+    AccessRow,
+    expand_groups,
+    group_ids,
+    rows_from_live,
+)
 from permctl.apply import (
     ApplyReport,
     AuditLog,
@@ -22,8 +29,9 @@ from permctl.apply import (
 )
 from permctl.config import Config
 from permctl.config.identities import section_roles
-from permctl.model import DesiredState, LiveState
+from permctl.model import DesiredState, GroupMembers, LiveState
 from permctl.plan import Override, Plan, build_plan
+from permctl.plan.people import groups_to_expand
 from permctl.plan.saved import TamperedPlanFile, read_plan_file, write_plan_file
 from permctl.providers import (
     ConnectionSettings,
@@ -116,7 +124,30 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
         desired = resolve(config, session)
         live = read_live_state(desired, session, include_unlisted=True, early=early)
     plan = build_plan(desired, live, today or utc_today())
+    plan = plan.with_people(_members_of_changed_groups(plan, session))
     return PlanRun(config, desired, live, plan, session.identities)
+
+
+def access_rows(config: Config, session: Session, keep: AccessFilter) -> list[AccessRow]:
+    """Live access: the reads of a plan, then the members of each group holding wanted access,
+    whoever `keep` asks for (a name may be any group's member)."""
+    desired = resolve(config, session)
+    live = read_live_state(desired, session, include_unlisted=True)
+    rows = rows_from_live(config, desired, live)
+    members: GroupMembers = MappingProxyType({})
+    groups = group_ids(row for row in rows if keep.keeps_access(row))
+    if desired.cloudsso is not None and groups:
+        members = session.cloudsso.cloudsso.read_group_members(
+            desired.cloudsso.directory_id, groups
+        )
+    return keep.select(expand_groups(rows, members))
+
+
+def _members_of_changed_groups(plan: Plan, session: Session) -> GroupMembers:
+    groups = groups_to_expand(plan.sso_changes, plan.snapshot)
+    if plan.directory_id is None or not groups:
+        return MappingProxyType({})
+    return session.cloudsso.cloudsso.read_group_members(plan.directory_id, groups)
 
 
 def save_plan(run: PlanRun, path: Path, accepted: frozenset[Override]) -> None:

@@ -241,3 +241,23 @@ def test_a_plan_without_a_valid_record_of_its_safety_checks_is_refused(
     code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
     assert code == 1
     assert why in err and emu.calls == ()
+
+
+def test_a_plan_whose_safety_settings_were_edited_is_refused(emu: Emulator, tmp_path: Path) -> None:
+    file, plan = saved_plan(emu, tmp_path)
+    edit_by_hand(
+        plan, lambda document: document["safety"]["settings"].update(max_delete_percent=99.0)
+    )
+    code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
+    assert code == 1
+    assert "refusing the saved plan: its safety settings are not those of the files" in err
+    assert emu.calls == ()
+
+
+def test_a_plan_saved_in_format_1_is_refused_with_plan_again(emu: Emulator, tmp_path: Path) -> None:
+    file, plan = saved_plan(emu, tmp_path)
+    edit_by_hand(plan, lambda document: document.update(format_version="1"))
+    code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
+    assert code == 1
+    assert "plan file format '1' is not supported (this permctl reads format '2')" in err
+    assert "run permctl plan again" in err and emu.calls == ()

@@ -51,6 +51,7 @@ SSO_ALICE, SSO_BOB, PLATFORM, DEVELOPERS = (
     "g-developers01",
 )
 FILLER_ACCOUNTS = 20
+PLATFORM_FILLERS = 24  # platform-admins: alice and these fillers, three pages of 10
 KEY_ID, KEY_SECRET = "permctl-emulator-key", "permctl-emulator-secret-not-real"
 STS_KEY_ID, STS_KEY_SECRET, STS_TOKEN = "permctl-sts-key", "permctl-sts-secret", "token-not-real"
 CONCURRENT_USERS = 64  # RAM users the concurrency test writes to, one thread owning each
@@ -156,8 +157,12 @@ def org_state() -> dict[str, Any]:
                         *fillers,
                     ],
                     "groups": [
-                        {"id": PLATFORM, "name": "platform-admins"},
-                        {"id": DEVELOPERS, "name": "developers"},
+                        {
+                            "id": PLATFORM,
+                            "name": "platform-admins",
+                            "members": [SSO_ALICE, *(u["id"] for u in fillers[:PLATFORM_FILLERS])],
+                        },
+                        {"id": DEVELOPERS, "name": "developers", "members": [SSO_BOB, SSO_ALICE]},
                         {"id": "g-platformops1", "name": "platform-ops"},
                     ],
                     "access_configurations": [

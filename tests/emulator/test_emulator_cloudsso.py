@@ -18,15 +18,18 @@ from emulator_support import (
     DIRECTORY,
     ECS_ADMIN,
     PLATFORM,
+    PLATFORM_FILLERS,
     RD,
     ROOT,
     SSO_ALICE,
     SSO_BOB,
     Clients,
     api_error,
+    org_state,
 )
 
 from permctl.emulator import AssignmentKey, AssignmentWrite, Emulator
+from permctl.emulator.schema import StateFileError
 
 TARGET = {"target_type": "RD-Account"}
 
@@ -417,3 +420,80 @@ def test_a_change_naming_what_does_not_exist_is_refused(
 def test_an_unknown_deprovision_strategy_is_refused(sdk: Clients) -> None:
     error = api_error(lambda: delete(sdk, "Everything", **NEW))
     assert (error.code, error.status_code) == ("InvalidParameter.DeprovisionStrategy", 400)
+
+
+# -- group memberships ---------------------------------------------------------------------
+
+
+def test_group_members_are_listed_page_by_page_as_the_sdk_models_them(
+    shared_sdk: Clients,
+) -> None:
+    members: list[Any] = []
+    token, pages = None, 0
+    while True:
+        request = sso.ListGroupMembersRequest(
+            directory_id=DIRECTORY, group_id=PLATFORM, next_token=token
+        )
+        body = shared_sdk.cloudsso.list_group_members(request).body
+        members += body.group_members
+        pages += 1
+        assert (body.total_counts, body.max_results) == (PLATFORM_FILLERS + 1, 10)
+        if not body.is_truncated:
+            assert body.next_token is None
+            break
+        token = body.next_token
+    assert pages == 3
+    assert [m.user_id for m in members][:2] == [SSO_ALICE, "u-filler000000"]
+    assert len({m.user_id for m in members}) == PLATFORM_FILLERS + 1
+    first = members[0].to_map()
+    assert first == {
+        "Description": "",
+        "DisplayName": "alice",
+        "Email": "",
+        "GroupId": PLATFORM,
+        "JoinTime": "2024-01-15T08:00:00Z",
+        "ProvisionType": "Manual",
+        "Status": "Enabled",
+        "UserId": SSO_ALICE,
+        "UserName": "alice",
+    }
+
+
+def test_a_users_joined_groups_are_listed_with_their_names(shared_sdk: Clients) -> None:
+    request = sso.ListJoinedGroupsForUserRequest(
+        directory_id=DIRECTORY, user_id=SSO_ALICE, max_results=1
+    )
+    first = shared_sdk.cloudsso.list_joined_groups_for_user(request).body
+    assert (first.total_counts, first.is_truncated) == (2, True)
+    request.next_token = first.next_token
+    second = shared_sdk.cloudsso.list_joined_groups_for_user(request).body
+    assert second.is_truncated is False
+    assert [
+        (g.group_id, g.group_name, g.user_id) for g in [*first.joined_groups, *second.joined_groups]
+    ] == [
+        (PLATFORM, "platform-admins", SSO_ALICE),
+        (DEVELOPERS, "developers", SSO_ALICE),
+    ]
+
+
+def test_memberships_of_what_does_not_exist_are_refused(shared_sdk: Clients) -> None:
+    client = shared_sdk.cloudsso
+    group = api_error(
+        lambda: client.list_group_members(
+            sso.ListGroupMembersRequest(directory_id=DIRECTORY, group_id="g-nobody")
+        )
+    )
+    user = api_error(
+        lambda: client.list_joined_groups_for_user(
+            sso.ListJoinedGroupsForUserRequest(directory_id=DIRECTORY, user_id="u-nobody")
+        )
+    )
+    assert (group.code, group.status_code) == ("EntityNotExists.Group", 404)
+    assert (user.code, user.status_code) == ("EntityNotExists.User", 404)
+
+
+def test_a_group_member_must_be_a_user_of_the_directory() -> None:
+    state = org_state()
+    state["cloudsso"]["directories"][0]["groups"][1]["members"].append("u-ghost")
+    with pytest.raises(StateFileError, match="group 'g-developers01' has unknown member 'u-ghost'"):
+        Emulator(state)

@@ -8,7 +8,8 @@ clients talk to it when configured with
   GrantUserPermissions, DescribeServiceMeshes
 - cloudsso 2021-05-15: ListDirectories, ListUsers, GetUser, ListGroups, GetGroup,
   ListAccessConfigurations, GetAccessConfiguration, ListAccessAssignments,
-  CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus
+  CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus, ListGroupMembers,
+  ListJoinedGroupsForUser
 - resourcedirectorymaster 2022-04-19: ListAccounts, ListAuthorizedAccounts,
   ListAuthorizedFolders, ListFoldersForParent, GetFolder
 - ram 2015-05-01: GetUser, GetRole, ListUsers, ListRoles, DecodeDiagnosticMessage (of the
@@ -66,7 +67,8 @@ reference must resolve, and all problems are reported at once):
         - id: d-00fc2p61abcd
           name: example-directory
           users: [{id: u-00q8wbq42wiltcrkabcd, name: alice}]
-          groups: [{id: g-00jqzghi2n3lwnvgabcd, name: platform-admins}]
+          groups:                       # members: user ids (optional)
+            - {id: g-00jqzghi2n3lwnvgabcd, name: platform-admins, members: [u-00q8wbq42wiltcrkabcd]}
           access_configurations: [{id: ac-00jhtfl8thteu6ujabcd, name: ECS-Admin}]
           assignments:
             - access_configuration: ac-00jhtfl8thteu6ujabcd

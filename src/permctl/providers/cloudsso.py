@@ -13,13 +13,14 @@ from typing import Any
 from alibabacloud_cloudsso20210515 import models as sso_models
 
 from permctl.errors import ApiError
-from permctl.model import Assignment
+from permctl.model import Assignment, GroupMember, GroupMembers
 from permctl.providers.connection import Connection
 
 TARGET_TYPE = "RD-Account"
+PERMISSION_DENIED = ("NoPermission", "Forbidden")  # error codes of a call the caller may not make
 BUSY_REASON = "another task on this access assignment is still running"
 ASSIGNMENT_PAGE_SIZE = 20  # the API's maximum
-DIRECTORY_PAGE_SIZE = 100  # the API's maximum for users, groups and access configurations
+DIRECTORY_PAGE_SIZE = 100  # the API's maximum for users, groups, members, configurations
 
 
 @dataclass(frozen=True)
@@ -250,23 +251,62 @@ class CloudSsoProvider:
         return _listing(self._assignment_entries(directory_id, None))
 
     def _assignment_entries(self, directory_id: str, account_id: str | None) -> list[Any]:
-        entries: list[Any] = []
-        token: str | None = None
-        while True:
-            request = sso_models.ListAccessAssignmentsRequest(
+        return self._every_page(
+            "ListAccessAssignments",
+            partial(
+                sso_models.ListAccessAssignmentsRequest,
                 directory_id=directory_id,
                 target_type=TARGET_TYPE if account_id else None,
                 target_id=account_id,
                 max_results=ASSIGNMENT_PAGE_SIZE,
-                next_token=token,
-            )
-            body = self._connection.call(
-                "ListAccessAssignments", partial(self._client.list_access_assignments, request)
-            ).body
-            entries += body.access_assignments or []
+            ),
+            "access_assignments",
+        )
+
+    def _every_page(self, action: str, request: Callable[..., Any], field_name: str) -> list[Any]:
+        """The entries of a NextToken listing (`request` makes a page's request from its
+        `next_token`), page after page until it is no longer truncated."""
+        send = getattr(self._client, _snake(action))
+        entries: list[Any] = []
+        token: str | None = None
+        while True:
+            body = self._connection.call(action, partial(send, request(next_token=token))).body
+            entries += getattr(body, field_name) or []
             token = body.next_token if body.is_truncated else None
             if not token:
                 return entries
+
+    # -- group members ----------------------------------------------------------------------
+
+    def read_group_members(self, directory_id: str, group_ids: Iterable[str]) -> GroupMembers:
+        """Every member of each group, every page, the groups in parallel. A group deleted
+        since it was seen has no members; one whose members the caller may not read is left
+        out, so that its access is shown by group rather than a report or plan failing."""
+        groups = sorted(set(group_ids))
+        per_group = self._connection.map(
+            lambda group_id: self._group_members(directory_id, group_id),
+            groups,
+            label="Reading CloudSSO group members",
+        )
+        read = zip(groups, per_group, strict=True)
+        return MappingProxyType({group: members for group, members in read if members is not None})
+
+    def _group_members(self, directory_id: str, group_id: str) -> tuple[GroupMember, ...] | None:
+        request = partial(
+            sso_models.ListGroupMembersRequest,
+            directory_id=directory_id,
+            group_id=group_id,
+            max_results=DIRECTORY_PAGE_SIZE,
+        )
+        try:
+            entries = self._every_page("ListGroupMembers", request, "group_members")
+        except ApiError as error:
+            if error.code.startswith("EntityNotExists.Group"):
+                return ()
+            if error.code.startswith(PERMISSION_DENIED):
+                return None
+            raise
+        return tuple(GroupMember(e.user_id, e.user_name or e.user_id) for e in entries)
 
     # -- changes ----------------------------------------------------------------------------
 
