@@ -438,10 +438,6 @@ class ServiceConnection:
         self.service = service
         self.client = connection.client(service)
 
-    @property
-    def settings(self) -> ConnectionSettings:
-        return self.connection.settings
-
     def call(self, action: str, send: Callable[[], T]) -> T:
         return self.connection.call(action, send, product=self.service)
 
