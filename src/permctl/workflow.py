@@ -27,6 +27,7 @@ from permctl.apply import (
     check_made_from,
     check_not_stale,
 )
+from permctl.apply.interrupt import Interrupt
 from permctl.config import Config
 from permctl.config.identities import section_roles
 from permctl.model import DesiredState, GroupMembers, LiveState
@@ -44,6 +45,7 @@ from permctl.providers import (
 from permctl.providers.connection import NO_PROGRESS, Progress
 from permctl.providers.live import EarlyReads, read_live_state
 from permctl.providers.pacing import DEFAULT_CEILING
+from permctl.providers.servicemesh import kind_disagreement
 from permctl.providers.together import started
 from permctl.resolve import resolve
 
@@ -110,6 +112,19 @@ class PlanRun:
     live: LiveState
     plan: Plan
     identities: Mapping[str, str]  # section or mesh account -> who read (and will write) it
+
+    def warnings(self) -> list[str]:
+        """What the live read said that permctl chose not to believe, one sentence each."""
+        listed = (
+            {p.principal_id: p.label for p in self.desired.asm.principals}
+            if self.desired.asm
+            else {}
+        )
+        found = (
+            kind_disagreement(self.plan.describe(pid, listed.get(pid)), live, pid in listed)
+            for pid, live in sorted(self.live.asm.items())
+        )
+        return [warning for warning in found if warning]
 
 
 def utc_today() -> date:
@@ -179,18 +194,22 @@ def apply_fresh(
     accepted: frozenset[Override],
     *,
     show: Callable[[Plan], None],
+    warn: Callable[[list[str]], None],
     confirm: Callable[[Plan], None],
     audit_log: Path | None = None,
+    interrupt: Interrupt | None = None,
 ) -> ApplyReport:
-    """Plan, `show` the plan, pass it through the safety gate, `confirm` it when it changes
-    anything, apply it."""
+    """Plan, `warn` of what the live read said that permctl does not believe, `show` the plan,
+    pass it through the safety gate, `confirm` it when it changes anything, apply it."""
     with connect(config, target) as session:
-        plan = plan_run(config, session).plan
+        run = plan_run(config, session)
+        warn(run.warnings())
+        plan = run.plan
         show(plan)
         plan.raise_if_unsafe(accepted)
         if plan.has_changes:
             confirm(plan)
-        return _execute(Changes.from_plan(plan), session, target, audit_log)
+        return _execute(Changes.from_plan(plan), session, target, audit_log, interrupt)
 
 
 def apply_saved(
@@ -200,6 +219,7 @@ def apply_saved(
     accepted: frozenset[Override],
     *,
     audit_log: Path | None = None,
+    interrupt: Interrupt | None = None,
 ) -> ApplyReport:
     """Apply exactly a saved plan, refused before any write when it is unsafe or what it
     touches moved since it was made."""
@@ -209,11 +229,15 @@ def apply_saved(
         check_not_stale(
             changes, mesh_accounts=session.mesh_accounts, cloudsso=session.cloudsso.cloudsso
         )
-        return _execute(changes, session, target, audit_log)
+        return _execute(changes, session, target, audit_log, interrupt)
 
 
 def _execute(
-    changes: Changes, session: Session, target: Target, audit_log: Path | None
+    changes: Changes,
+    session: Session,
+    target: Target,
+    audit_log: Path | None,
+    interrupt: Interrupt | None,
 ) -> ApplyReport:
     if changes.is_empty:
         return ApplyReport((), 0)
@@ -225,4 +249,5 @@ def _execute(
             concurrency=target.concurrency,
             audit=audit,
             progress=target.progress,
+            interrupt=interrupt,
         )

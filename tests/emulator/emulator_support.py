@@ -26,10 +26,12 @@ from alibabacloud_resourcedirectorymaster20220419.client import Client as RdClie
 from alibabacloud_servicemesh20200111.client import Client as ServiceMeshClient
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from alibabacloud_tea_openapi.models import Config
+from alibabacloud_tea_openapi.models import Config, OpenApiRequest
 from alibabacloud_tea_openapi.utils import Utils
+from alibabacloud_tea_util.models import RuntimeOptions
 
 from permctl.emulator import Emulator
+from permctl.providers.servicemesh import DESCRIBE_USER_PERMISSIONS, permission_entries
 
 PROD = "c57b848115458460583a4260cb713abc"
 STAGING = "c4ec191f4e12145c09286ea3e2b8fabc"
@@ -294,3 +296,11 @@ class SignedHttp:
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
+
+
+def described_permissions(client: ServiceMeshClient, principal: str) -> list[Mapping[str, Any]]:
+    """DescribeUserPermissions' entries, whatever shape they came in: the SDK's typed model
+    cannot read the documented one (a single permission as an object)."""
+    request = OpenApiRequest(body={"SubAccountUserId": principal})
+    reply = client.call_api(DESCRIBE_USER_PERMISSIONS, request, RuntimeOptions())
+    return permission_entries(reply["body"])

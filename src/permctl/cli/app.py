@@ -13,7 +13,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from permctl import __version__
-from permctl.errors import ApiError, ConfigError, PermctlError
+from permctl.errors import ApiError, ConfigError, PermctlError, diagnose_hint
 
 
 class _Commands(TyperGroup):
@@ -132,7 +132,7 @@ def fail(error: PermctlError) -> NoReturn:
     elif isinstance(error, ApiError):
         console.print(f"[red]error[/red] {escape(str(error))}")
         if error.request_id:
-            console.print(f"  to see why: permctl diagnose {error.request_id}")
+            console.print(f"  {diagnose_hint(error.request_id)}", markup=False)
     else:
         console.print(f"[red]error[/red] {escape(str(error))}")
     sys.exit(EXIT_ERROR)

@@ -22,7 +22,7 @@ from permctl.cli.options import (
     overrides,
     target,
 )
-from permctl.cli.show import show_plan
+from permctl.cli.show import show_plan, show_warnings
 from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.workflow import connect, plan_run, save_plan
 
@@ -58,6 +58,7 @@ def plan(
     config = load_config(files)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
+    show_warnings(run.warnings())
     show_plan(run.plan, output_format, run.identities)
     accepted = overrides(force, allow_lockout)
     run.plan.raise_if_unsafe(accepted)

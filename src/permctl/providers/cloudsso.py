@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -58,11 +59,20 @@ ACCESS_CONFIGURATION = EntityKind(
 )
 
 
-def filter_eq(attribute: str, value: str) -> str:
-    """`Attribute eq "value"`, quoted so that spaces, quotes and backslashes in a name stay
-    part of the value instead of changing the filter."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{attribute} eq "{escaped}"'
+# What a filter value may hold and still mean one thing however the server reads it: the API
+# pages show values unquoted (`UserName eq alice`), so a space or a quote would be ambiguous.
+_FILTER_SAFE = re.compile(r"[A-Za-z0-9_.@+-]+")
+
+
+def filter_eq(attribute: str, value: str) -> str | None:
+    """`Attribute eq value` in the documented, unquoted form; None when `value` holds anything
+    that form cannot carry unambiguously, so that it is looked up in the full listing instead."""
+    return f"{attribute} eq {value}" if _FILTER_SAFE.fullmatch(value) else None
+
+
+def filter_refused(error: ApiError) -> bool:
+    """The server would not take the filter (not a throttle that outlasted the retries)."""
+    return error.status == 400 and not error.code.startswith("Throttling")
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,9 @@ class _Catalog:
     listed: int = 0  # entries the full listing has returned so far
     complete: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held while the rest of the listing is read, so that lookups falling back to it at the
+    # same time read it once.
+    listing: threading.Lock = field(default_factory=threading.Lock)
 
     def id_of(self, ref: str) -> str | None:
         if ref in self.names:
@@ -179,8 +192,10 @@ class CloudSsoProvider:
         return self._catalogs.setdefault((directory_id, kind), _Catalog())
 
     def _list_rest(self, directory_id: str, kind: EntityKind, catalog: _Catalog) -> None:
-        while not catalog.complete:
-            self._list_page(directory_id, kind, catalog)
+        """The rest of the full listing; read once per run, then known."""
+        with catalog.listing:
+            while not catalog.complete:
+                self._list_page(directory_id, kind, catalog)
 
     def _list_page(self, directory_id: str, kind: EntityKind, catalog: _Catalog) -> None:
         body = self._list(directory_id, kind, None, catalog.next_token)
@@ -193,14 +208,33 @@ class CloudSsoProvider:
             catalog.complete = not catalog.next_token
 
     def _look_up(self, directory_id: str, kind: EntityKind, catalog: _Catalog, ref: str) -> None:
+        """An id by Get; a name by a filtered listing, trusted only for an exact match. A name
+        no filter can carry, a filter the server refuses, and a filter that finds no exact
+        match all fall back to the full listing: a name is unknown only when it is not there."""
         if ref.startswith(kind.id_prefix):
             found = self._get(directory_id, kind, ref)
-        else:
-            found = kind.entries(
-                self._list(directory_id, kind, filter_eq(kind.filter_attribute, ref), None)
-            )
+            with catalog.lock:
+                catalog.names.update(found)
+            return
+        if self._filtered(directory_id, kind, catalog, ref):
+            return
+        self._list_rest(directory_id, kind, catalog)
+
+    def _filtered(self, directory_id: str, kind: EntityKind, catalog: _Catalog, ref: str) -> bool:
+        """Whether a filtered listing found `ref` exactly."""
+        filter_ = filter_eq(kind.filter_attribute, ref)
+        if filter_ is None:
+            return False
+        try:
+            body = self._list(directory_id, kind, filter_, None)
+        except ApiError as error:
+            if filter_refused(error):
+                return False
+            raise
+        exact = {i: name for i, name in kind.entries(body).items() if name == ref}
         with catalog.lock:
-            catalog.names.update(found)
+            catalog.names.update(exact)
+        return bool(exact)
 
     def _list(
         self, directory_id: str, kind: EntityKind, filter_: str | None, token: str | None
@@ -245,10 +279,10 @@ class CloudSsoProvider:
             sorted(set(account_ids)),
             label="Reading CloudSSO assignments",
         )
-        return _listing(entry for entries in per_account for entry in entries)
+        return assignment_listing(entry for entries in per_account for entry in entries)
 
     def read_all_assignments(self, directory_id: str) -> AssignmentListing:
-        return _listing(self._assignment_entries(directory_id, None))
+        return assignment_listing(self._assignment_entries(directory_id, None))
 
     def _assignment_entries(self, directory_id: str, account_id: str | None) -> list[Any]:
         return self._every_page(
@@ -390,7 +424,7 @@ def _assignment_fields(assignment: Assignment) -> dict[str, str]:
     }
 
 
-def _listing(entries: Iterable[Any]) -> AssignmentListing:
+def assignment_listing(entries: Iterable[Any]) -> AssignmentListing:
     assignments: set[Assignment] = set()
     names: dict[str, str] = {}
     for entry in entries:

@@ -57,9 +57,12 @@ def _directory(ctx: Context) -> Directory:
     return directory
 
 
-def _page_fields(page: Page[Any], size: int) -> dict[str, Any]:
+def _page_fields(ctx: Context, page: Page[Any], size: int) -> dict[str, Any]:
+    """As the documented examples show, a NextToken comes back even with IsTruncated false;
+    `native_shapes` leaves it out of the last page instead."""
     fields = {"TotalCounts": page.total, "MaxResults": size, "IsTruncated": page.is_truncated}
-    return fields | ({"NextToken": page.next_token} if page.next_token else {})
+    token = page.next_token or (None if ctx.knobs.native_shapes else page.end_token)
+    return fields | ({"NextToken": token} if token else {})
 
 
 # -- users, groups, access configurations: one listing and one Get each, alike ----------------
@@ -75,10 +78,10 @@ def _list_entities(
     size = ctx.params.integer("MaxResults", 10, 1, 100)
     matches = list(entities)
     if text := ctx.params.get("Filter"):
-        wanted = parse_filter(text, (attribute,))
+        wanted = parse_filter(text, (attribute,), ctx.knobs.filter_quotes)
         matches = [e for e in matches if wanted.matches(e.name)]
     page = by_token(in_order(matches), ctx.params.get("NextToken"), size, "NextToken")
-    return {field: [render(e) for e in page.items], **_page_fields(page, size)}
+    return {field: [render(e) for e in page.items], **_page_fields(ctx, page, size)}
 
 
 def _get_entity(
@@ -194,7 +197,7 @@ def _membership_page(
 ) -> dict[str, Any]:
     size = ctx.params.integer("MaxResults", 10, 1, 100)
     page = by_token(in_order(entities), ctx.params.get("NextToken"), size, "NextToken")
-    return {field: [render(e) for e in page.items], **_page_fields(page, size)}
+    return {field: [render(e) for e in page.items], **_page_fields(ctx, page, size)}
 
 
 def _group_member(user: SsoUserDoc, group_id: str) -> dict[str, Any]:
@@ -239,7 +242,7 @@ def list_access_assignments(ctx: Context) -> dict[str, Any]:
         {**_assignment_fields(ctx, directory, k), "CreateTime": directory.assignments[k].created}
         for k in page.items
     ]
-    return {"AccessAssignments": entries, **_page_fields(page, size)}
+    return {"AccessAssignments": entries, **_page_fields(ctx, page, size)}
 
 
 def _assignment_fields(ctx: Context, directory: Directory, key: AssignmentKey) -> dict[str, Any]:
