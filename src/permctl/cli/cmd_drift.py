@@ -24,6 +24,7 @@ from permctl.drift import Baseline, DriftReport, drift_report, read_baseline
 from permctl.drift import document as json_report
 from permctl.drift.metrics import write_metrics
 from permctl.files import OutputFileError, write_atomically
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.render import drift as render
 from permctl.workflow import Target, connect, plan_run
 
@@ -67,7 +68,7 @@ def drift(
         ),
     ] = None,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Report how live state differs from the file: reads what plan reads, changes nothing.

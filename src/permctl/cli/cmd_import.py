@@ -12,6 +12,7 @@ from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, targ
 from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.tools.importer import ImportRequest, MeshRequest, import_file
 from permctl.workflow import connect
 
@@ -61,7 +62,7 @@ def import_(
     ] = "cn-shanghai",
     emulator: EmulatorState = None,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Write a permissions file declaring what is live.

@@ -13,6 +13,7 @@ from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, Regi
 from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.tools.importer import ImportRequest, MeshRequest, import_file
 from permctl.workflow import Target, connect
 
@@ -102,7 +103,7 @@ def init(
     region: Region = "cn-shanghai",
     emulator: EmulatorState = None,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Write a commented starter permissions file.

@@ -23,6 +23,7 @@ from permctl.cli.options import (
     target,
 )
 from permctl.cli.show import show_plan, show_warnings
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.workflow import connect, plan_run, save_plan
 
 
@@ -46,7 +47,7 @@ def plan(
     force: Force = False,
     allow_lockout: AllowLockout = False,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Show what apply would change: reads live state, writes nothing.

@@ -40,8 +40,8 @@ class AccessConfigurationListing:
 
 class AccessConfigurationProvider:
     def __init__(self, connection: Connection, cloudsso: CloudSsoProvider) -> None:
-        self._connection = connection
-        self._client = connection.client("cloudsso")
+        self._connection = connection.service("cloudsso")
+        self._client = self._connection.client
         self._cloudsso = cloudsso  # for its task polling
         # A listing made to resolve names, kept for the one `read` of the same plan after it.
         self._listings: dict[str, list[Any]] = {}

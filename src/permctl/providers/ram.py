@@ -39,8 +39,8 @@ def is_principal_id(ref: str) -> bool:
 
 class RamProvider:
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._client = connection.client("ram")
+        self._connection = connection.service("ram")
+        self._client = self._connection.client
 
     def resolve_user(self, ref: str) -> str | None:
         """The id of a RAM user given by name or id; None when no such user exists."""
