@@ -12,6 +12,9 @@ from permctl.providers import Providers
 from permctl.providers.openapiexplorer import RequestLog
 from permctl.providers.ram import DecodedDenial
 
+# Of the --format json diagnosis: additions keep it, renaming or removing a field makes it "2".
+FORMAT_VERSION = "1"
+
 # NoPermissionPolicyType -> the kind of policy, as a reader should hear it.
 POLICY_KINDS: Mapping[str, str] = {
     "AccountLevelIdentityBasedPolicy": "the identity's RAM policies in its account",
@@ -46,6 +49,7 @@ class Diagnosis:
     def as_json(self) -> dict[str, Any]:
         log = self.log
         return {
+            "format_version": FORMAT_VERSION,
             "request_id": log.request_id,
             "api": log.api,
             "api_version": log.api_version,

@@ -23,6 +23,8 @@ from permctl.providers.connection import CALLER
 from permctl.providers.ram import is_principal_id
 
 ANY = "*"
+# Of the printed document: additions keep it, renaming or removing a field makes it "2".
+FORMAT_VERSION = "1"
 DIAGNOSE_ACTIONS = ("openapiexplorer:GetRequestLog", "ram:DecodeDiagnosticMessage")
 
 
@@ -178,4 +180,4 @@ def _diagnose_policies(assumed: list[str]) -> list[PolicyFor]:
 
 
 def render(policies: list[PolicyFor]) -> dict[str, Any]:
-    return {"policies": [p.as_json() for p in policies]}
+    return {"format_version": FORMAT_VERSION, "policies": [p.as_json() for p in policies]}

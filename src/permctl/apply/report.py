@@ -81,8 +81,13 @@ def _line(item: ItemResult) -> str:
     return f"  {item.outcome:<8} {item.action} {item.display}{code}{why}{rid}"
 
 
+# Additions keep the version; renaming or removing a field would make it "2".
+FORMAT_VERSION = "1"
+
+
 def render_json(report: ApplyReport) -> str:
     document = {
+        "format_version": FORMAT_VERSION,
         "succeeded": report.succeeded,
         "write_calls": report.write_calls,
         "verification_reads": report.verification_reads,

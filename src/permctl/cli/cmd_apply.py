@@ -20,7 +20,7 @@ from permctl.apply import (
     render_json,
     render_text,
 )
-from permctl.cli.app import EXIT_ERROR, app, stderr_console, stdout_console
+from permctl.cli.app import EXIT_ERROR, app, examples, stderr_console, stdout_console
 from permctl.cli.cmd_plan import show
 from permctl.cli.options import (
     AllowLockout,
@@ -53,10 +53,11 @@ class NotConfirmed(PermctlError):
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl apply --emulator examples/live-state.yaml permissions.yaml.example\n\n"
-    "  permctl apply --auto-approve --audit-log audit.jsonl\n\n"
-    "  permctl plan --out plan.json && permctl apply --plan plan.json",
+    epilog=examples(
+        "permctl apply --emulator examples/live-state.yaml permissions.yaml.example",
+        "permctl apply --auto-approve --audit-log audit.jsonl",
+        "permctl plan --out plan.json && permctl apply --plan plan.json",
+    ),
 )
 def apply(
     files: Files = None,

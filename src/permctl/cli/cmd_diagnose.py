@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from permctl.cli.app import app, stdout_console
+from permctl.cli.app import app, examples, stdout_console
 from permctl.cli.options import EmulatorState, Profile
 from permctl.config.schema import ROLE_ARN_PATTERN
 from permctl.diagnose import diagnose as diagnose_request
@@ -25,10 +25,11 @@ class DiagnosisFormat(str, Enum):
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl diagnose 01E1FE97-340E-49A1-9BB9-B47032263B23\n\n"
-    "  permctl diagnose 01E1FE97-... --assume-role acs:ram::1234567890123456:role/diagnose\n\n"
-    "  permctl diagnose 01E1FE97-... --format json",
+    epilog=examples(
+        "permctl diagnose 01E1FE97-340E-49A1-9BB9-B47032263B23",
+        "permctl diagnose 01E1FE97-... --assume-role acs:ram::1234567890123456:role/diagnose",
+        "permctl diagnose 01E1FE97-... --format json",
+    ),
 )
 def diagnose(
     request_id: Annotated[str, typer.Argument(help="The RequestId an error printed.")],

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from permctl.cli.app import EXIT_CHANGES, app, stderr_console, stdout_console
+from permctl.cli.app import EXIT_CHANGES, app, examples, stderr_console, stdout_console
 from permctl.cli.options import (
     Concurrency,
     EmulatorState,
@@ -28,11 +28,12 @@ from permctl.workflow import Target, connect, plan_run
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl drift --emulator examples/live-state.yaml permissions.yaml.example\n\n"
-    "  permctl drift --format markdown > drift.md\n\n"
-    "  permctl drift -q --since-baseline drift.json --out drift.json "
-    "--metrics-file /var/lib/node_exporter/permctl.prom",
+    epilog=examples(
+        "permctl drift --emulator examples/live-state.yaml permissions.yaml.example",
+        "permctl drift --format markdown > drift.md",
+        "permctl drift -q --since-baseline drift.json --out drift.json "
+        "--metrics-file /var/lib/node_exporter/permctl.prom",
+    ),
 )
 def drift(
     files: Files = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from permctl.cli.app import app, stderr_console
+from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, target
 from permctl.config import Config
 from permctl.drift.files import write_atomically
@@ -22,11 +22,12 @@ class ImportUsageError(PermctlError):
 
 @app.command(
     "import",
-    epilog="Examples:\n\n"
-    "  permctl import --emulator examples/live-state.yaml --directory d-00fc2p61abcd "
-    "--mesh c57b848115458460583a4260cb713abc=prod --out imported.yaml\n\n"
-    "  permctl import --mesh c57b848115458460583a4260cb713abc --directory d-00fc2p61abcd "
-    "--accounts dev-test,prod-main --out permissions.yaml --force",
+    epilog=examples(
+        "permctl import --emulator examples/live-state.yaml --directory d-00fc2p61abcd "
+        "--mesh c57b848115458460583a4260cb713abc=prod --out imported.yaml",
+        "permctl import --mesh c57b848115458460583a4260cb713abc --directory d-00fc2p61abcd "
+        "--accounts dev-test,prod-main --out permissions.yaml --force",
+    ),
 )
 def import_(
     mesh: Annotated[

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from permctl.cli.app import app, stderr_console
+from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, Region, target
 from permctl.config import Config
 from permctl.drift.files import write_atomically
@@ -77,10 +77,11 @@ cloudsso:
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl init\n\n"
-    "  permctl init --emulator examples/live-state.yaml --directory d-00fc2p61abcd\n\n"
-    "  permctl init --template --out conf/permissions.yaml",
+    epilog=examples(
+        "permctl init",
+        "permctl init --emulator examples/live-state.yaml --directory d-00fc2p61abcd",
+        "permctl init --template --out conf/permissions.yaml",
+    ),
 )
 def init(
     out: Annotated[Path, typer.Option("--out", help="The file to write.")] = Path(

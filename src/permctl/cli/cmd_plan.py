@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from permctl.cli.app import EXIT_CHANGES, EXIT_ERROR, app, stderr_console, stdout_console
+from permctl.cli.app import EXIT_CHANGES, EXIT_ERROR, app, examples, stderr_console, stdout_console
 from permctl.cli.options import (
     AllowLockout,
     Concurrency,
@@ -34,10 +34,11 @@ EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl plan --emulator examples/live-state.yaml permissions.yaml.example\n\n"
-    "  permctl plan --format markdown > plan.md\n\n"
-    "  permctl plan --out plan.json && permctl apply --plan plan.json",
+    epilog=examples(
+        "permctl plan --emulator examples/live-state.yaml permissions.yaml.example",
+        "permctl plan --format markdown > plan.md",
+        "permctl plan --out plan.json && permctl apply --plan plan.json",
+    ),
 )
 def plan(
     files: Files = None,

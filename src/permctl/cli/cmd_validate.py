@@ -10,11 +10,13 @@ from pathlib import Path
 import typer
 
 from permctl.accounts import section_roles
-from permctl.cli.app import EXIT_ERROR, app, fail
+from permctl.cli.app import EXIT_ERROR, app, examples, fail
 from permctl.config import Config, expand_paths, load_files
 from permctl.errors import ConfigError, ConfigProblem
 
 DEFAULT_FILE = Path("permissions.yaml")
+# Of the --format json report: additions keep it, renaming or removing a field makes it "2".
+FORMAT_VERSION = "1"
 
 
 class OutputFormat(str, Enum):
@@ -56,10 +58,11 @@ def _count(number: int, noun: str) -> str:
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl validate\n\n"
-    "  permctl validate permissions.yaml teams/\n\n"
-    "  permctl validate conf/ --format json",
+    epilog=examples(
+        "permctl validate",
+        "permctl validate permissions.yaml teams/",
+        "permctl validate conf/ --format json",
+    ),
 )
 def validate(
     files: list[Path] | None = typer.Argument(
@@ -97,6 +100,7 @@ def validate(
 
 def _json_report(args: list[Path], summary: Summary | None, problems: list[ConfigProblem]) -> str:
     report = {
+        "format_version": FORMAT_VERSION,
         "valid": summary is not None,
         "problems": [asdict(problem) for problem in problems],
         "summary": {"files": [str(arg) for arg in args], **asdict(summary or Summary(0, 0, 0))},
