@@ -11,7 +11,13 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from typer._click.exceptions import BadParameter, MissingParameter, NoSuchOption, UsageError
+from typer._click.exceptions import (
+    BadParameter,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
+)
 from typer.core import TyperGroup
 
 from permctl import __version__
@@ -215,6 +221,9 @@ def fail(error: PermctlError) -> NoReturn:
 def fail_usage(error: UsageError) -> NoReturn:
     """A mistyped command line: one line naming what is wrong and what would be right, then
     exit 1, never 2, which means "changes" or "drift" to the scripts that run permctl."""
+    if isinstance(error, NoArgsIsHelpError):  # `permctl` alone: the help, on stderr
+        error.show()
+        sys.exit(EXIT_ERROR)
     command = error.ctx.command_path if error.ctx is not None else "permctl"
     stderr_console().print(
         f"error: {command}: {usage_problem(error)} (see {command} --help)", markup=False

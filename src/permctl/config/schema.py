@@ -203,7 +203,7 @@ class AccountAccess(Located):
 
     assume_role: str = Field(
         pattern=ROLE_ARN_PATTERN,
-        description="ARN of the RAM role to assume: acs:ram::<account id>:role/<role name>.",
+        description="ARN of the RAM role to assume: `acs:ram::<account id>:role/<role name>`.",
     )
     external_id: Text | None = Field(
         default=None, description="External id the role's trust policy requires."
