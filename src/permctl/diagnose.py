@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from permctl.policy import policy_document
 from permctl.providers import Providers
 from permctl.providers.openapiexplorer import RequestLog
 from permctl.providers.ram import DecodedDenial
@@ -64,10 +65,6 @@ class Diagnosis:
             "access_denied": _denial_json(self.denial) if self.denial else None,
             "allowing_policy": self.allowing_policy,
         }
-
-
-def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Version": "1", "Statement": statements}
 
 
 def diagnose(request_id: str, providers: Providers) -> Diagnosis:

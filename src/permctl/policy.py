@@ -17,15 +17,16 @@ from typing import Any
 from permctl.accounts import accounts_of_principal, section_roles
 from permctl.config import Config
 from permctl.config.schema import CloudSsoSection, PrincipalSpec
-from permctl.diagnose import policy_document
-from permctl.providers import ASM, RoleAccess
-from permctl.providers.connection import CALLER
-from permctl.providers.ram import is_principal_id
+from permctl.roles import ASM, CALLER, RoleAccess, is_principal_id
 
 ANY = "*"
 # Of the printed document: additions keep it, renaming or removing a field makes it "2".
 FORMAT_VERSION = "1"
 DIAGNOSE_ACTIONS = ("openapiexplorer:GetRequestLog", "ram:DecodeDiagnosticMessage")
+
+
+def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "1", "Statement": statements}
 
 
 class Mode(str, Enum):

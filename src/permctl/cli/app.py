@@ -1,4 +1,9 @@
-"""The typer application and the one place where errors become messages and exit codes."""
+"""The typer application and the one place where errors become messages and exit codes.
+
+The commands import what loads the cloud SDKs (workflow, apply, importer, diagnose) inside
+their functions, never at the top of a module: --version, --help, validate, fmt and schema
+make no call and must not pay the second it takes to import the SDKs and aiohttp.
+"""
 
 from __future__ import annotations
 

@@ -6,20 +6,10 @@ import sys
 from contextlib import nullcontext
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from permctl.apply import (
-    ApplyReport,
-    AuditLog,
-    Changes,
-    apply_changes,
-    check_made_from,
-    check_not_stale,
-    render_json,
-    render_text,
-)
 from permctl.cli.app import EXIT_ERROR, app, examples, stderr_console, stdout_console
 from permctl.cli.cmd_plan import show
 from permctl.cli.options import (
@@ -37,10 +27,12 @@ from permctl.cli.options import (
 from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, read_plan_file
-from permctl.providers import Session
 from permctl.render import text
 from permctl.savedsafety import check_saved_plan_safety
-from permctl.workflow import connect, plan_run
+
+if TYPE_CHECKING:
+    from permctl.apply import ApplyReport, Changes
+    from permctl.providers import Session
 
 
 class ReportFormat(str, Enum):
@@ -101,6 +93,14 @@ def apply(
     overwritten. Exit status: 0 everything applied (or nothing to do), 1 anything failed or
     was skipped, or an error before any write.
     """
+    from permctl.apply import (  # loads the cloud SDKs: see app.py
+        ApplyReport,
+        AuditLog,
+        apply_changes,
+        check_not_stale,
+    )
+    from permctl.workflow import connect
+
     config = load_config(files)
     saved = _saved_changes(plan_file, config, force, allow_lockout) if plan_file else None
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
@@ -132,6 +132,8 @@ def apply(
 def _saved_changes(plan_file: Path, config: Config, force: bool, allow_lockout: bool) -> Changes:
     """The saved plan's changes, refused before any call when it was made from other files or
     is unsafe now; named as the plan recorded them."""
+    from permctl.apply import Changes, check_made_from
+
     saved = read_plan_file(plan_file)
     check_made_from(saved, config)
     checked = check_saved_plan_safety(
@@ -150,6 +152,9 @@ def _fresh_changes(
 ) -> Changes:
     """Plan, show the plan (on stderr when stdout carries the JSON report), check its safety
     and ask for a yes."""
+    from permctl.apply import Changes
+    from permctl.workflow import plan_run
+
     run = plan_run(config, session)
     if output_format is ReportFormat.TEXT:
         show(run.plan, Format.TEXT)
@@ -178,6 +183,8 @@ def _confirm() -> None:
 
 
 def _show_report(report: ApplyReport, output_format: ReportFormat) -> None:
+    from permctl.apply import render_json, render_text
+
     if output_format is ReportFormat.JSON:
         typer.echo(render_json(report))
     elif report.items:

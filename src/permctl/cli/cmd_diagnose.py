@@ -12,11 +12,8 @@ import typer
 from permctl.cli.app import app, examples, stdout_console
 from permctl.cli.options import EmulatorState, Profile
 from permctl.config.schema import ROLE_ARN_PATTERN
-from permctl.diagnose import diagnose as diagnose_request
-from permctl.diagnose import render_text
 from permctl.errors import PermctlError
-from permctl.providers import RoleAccess
-from permctl.workflow import Target, connect_as
+from permctl.roles import RoleAccess
 
 
 class DiagnosisFormat(str, Enum):
@@ -62,6 +59,10 @@ def diagnose(
             f"--assume-role {assume_role!r} is not a RAM role ARN such as "
             "acs:ram::1234567890123456:role/name"
         )
+    from permctl.diagnose import diagnose as diagnose_request  # loads the cloud SDKs: see app.py
+    from permctl.diagnose import render_text
+    from permctl.workflow import Target, connect_as
+
     where = Target(emulator_state=emulator, profile=profile, quiet=True)
     role = RoleAccess(assume_role, external_id, "permctl-diagnose") if assume_role else None
     with connect_as(where, role) as providers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,7 +24,9 @@ from permctl.drift import Baseline, DriftReport, drift_report, read_baseline, re
 from permctl.drift import document as json_report
 from permctl.drift.files import OutputFileError, write_atomically
 from permctl.drift.metrics import write_metrics
-from permctl.workflow import Target, connect, plan_run
+
+if TYPE_CHECKING:
+    from permctl.workflow import Target
 
 
 @app.command(
@@ -100,6 +102,8 @@ def _compare(
     files: list[Path] | None, since_baseline: Path | None, where: Target
 ) -> tuple[DriftReport, Baseline | None]:
     """The full report and the baseline; the baseline is read first so a bad one costs no call."""
+    from permctl.workflow import connect, plan_run  # loads the cloud SDKs: see app.py
+
     config = load_config(files)
     baseline = read_baseline(since_baseline) if since_baseline is not None else None
     with connect(config, where) as session:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from permctl.cli.app import app
-from permctl.emulator.__main__ import main as emulator_main
 
 
 @app.command(
@@ -18,4 +17,6 @@ def emulator(ctx: typer.Context) -> None:
     `permctl emulator serve --state examples/live-state.yaml` prints the endpoint and the
     AccessKey to export; `permctl emulator serve --help` lists the fault knobs.
     """
+    from permctl.emulator.__main__ import main as emulator_main  # only when serving
+
     raise typer.Exit(emulator_main(ctx.args))

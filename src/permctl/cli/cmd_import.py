@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,8 +12,9 @@ from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, targ
 from permctl.config import Config
 from permctl.drift.files import write_atomically
 from permctl.errors import PermctlError
-from permctl.importer import ImportRequest, MeshRequest, import_file
-from permctl.workflow import connect
+
+if TYPE_CHECKING:
+    from permctl.importer import ImportRequest, MeshRequest
 
 
 class ImportUsageError(PermctlError):
@@ -72,6 +73,9 @@ def import_(
 
     Exit status: 0 written, 1 error (also when --out exists and --force is not given).
     """
+    from permctl.importer import import_file  # loads the cloud SDKs: see app.py
+    from permctl.workflow import connect
+
     request = _request(mesh or [], directory, accounts or [], region)
     if out.exists() and not force:
         raise ImportUsageError(f"{out} already exists; use --force to overwrite it")
@@ -86,6 +90,8 @@ def import_(
 def _request(
     meshes: list[str], directory: str | None, accounts: list[str], region: str
 ) -> ImportRequest:
+    from permctl.importer import ImportRequest
+
     if not meshes and directory is None:
         raise ImportUsageError("nothing to import: give --mesh, --directory or both")
     if accounts and directory is None:
@@ -99,6 +105,8 @@ def _request(
 
 
 def _mesh(value: str) -> MeshRequest:
+    from permctl.importer import MeshRequest
+
     mesh_id, equals, alias = (part.strip() for part in value.partition("="))
     if not mesh_id or (equals and not alias):
         raise ImportUsageError(f"--mesh {value!r}: write the mesh id, optionally =alias")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,8 +13,9 @@ from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, Regi
 from permctl.config import Config
 from permctl.drift.files import write_atomically
 from permctl.errors import PermctlError
-from permctl.importer import ImportRequest, MeshRequest, import_file
-from permctl.workflow import Target, connect
+
+if TYPE_CHECKING:
+    from permctl.workflow import Target
 
 # Variables by which the credentials chain finds a key, a role to assume through OIDC, or a
 # credentials service; with none of them and no aliyun CLI configuration, init makes no call.
@@ -142,6 +143,13 @@ def _credentials_found() -> bool:
 
 
 def _from_live_state(region: str, directory: str | None, where: Target) -> str:
+    from permctl.importer import (  # loads the cloud SDKs: see app.py
+        ImportRequest,
+        MeshRequest,
+        import_file,
+    )
+    from permctl.workflow import connect
+
     config = Config.model_validate({"version": 1, "settings": {"region": region}})
     with connect(config, where) as session:
         meshes = session.asm.servicemesh.list_meshes()

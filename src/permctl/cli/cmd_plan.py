@@ -25,10 +25,9 @@ from permctl.cli.options import (
     target,
 )
 from permctl.plan import Plan
-from permctl.providers.connection import CALLER
 from permctl.render import json as json_render
 from permctl.render import markdown, text
-from permctl.workflow import connect, plan_run, save_plan
+from permctl.roles import CALLER
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -62,6 +61,8 @@ def plan(
     Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes
     (--detailed-exitcode only), 1 error or unsafe plan.
     """
+    from permctl.workflow import connect, plan_run, save_plan  # loads the cloud SDKs: see app.py
+
     config = load_config(files)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)

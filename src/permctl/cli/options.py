@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from permctl.config import Config, expand_paths, load_files
-from permctl.workflow import Target
+
+if TYPE_CHECKING:
+    from permctl.workflow import Target
 
 DEFAULT_FILE = Path("permissions.yaml")
 
@@ -72,4 +74,6 @@ def load_config(files: list[Path] | None) -> Config:
 
 
 def target(emulator: Path | None, profile: str | None, concurrency: int, quiet: bool) -> Target:
+    from permctl.workflow import Target  # loads the cloud SDKs: see app.py
+
     return Target(emulator_state=emulator, profile=profile, concurrency=concurrency, quiet=quiet)

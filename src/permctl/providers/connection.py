@@ -50,6 +50,7 @@ from permctl.errors import (
     without_credentials,
 )
 from permctl.providers.progress import ReadProgress
+from permctl.roles import CALLER, RoleAccess
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -88,26 +89,6 @@ class AccessKey:
 
     access_key_id: str
     access_key_secret: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class RoleAccess:
-    """A RAM role to assume, in this or another account, for the calls of one section."""
-
-    role_arn: str
-    external_id: str | None = field(default=None, repr=False)
-    session_name: str = "permctl"
-
-    @property
-    def account_id(self) -> str:
-        """`acs:ram::<account id>:role/<name>`"""
-        return self.role_arn.split(":")[3]
-
-    def describe(self) -> str:
-        return f"{self.role_arn} (session {self.session_name})"
-
-
-CALLER = "the caller's own credentials"
 
 
 @dataclass(frozen=True)
