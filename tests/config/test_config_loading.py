@@ -66,7 +66,7 @@ def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
         tmp_path,
         "version: 1\n"
         "cloudsso:\n"
-        "  directory: d-1\n"
+        "  directory: d-00fc2p61abcd\n"
         "  assignments:\n"
         "    - {access_configuration: A, accounts: &dev [dev-test], users: [bob]}\n"
         "    - {access_configuration: B, accounts: *dev, users: [carol]}\n",

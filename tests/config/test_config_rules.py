@@ -130,7 +130,8 @@ def test_wrong_types_say_what_was_found_and_what_is_expected() -> None:
         "'yes'",
         "broken/wrong_types.yaml:19:10 cloudsso.scope: expected accounts or directory, got a list",
         "broken/wrong_types.yaml:21:18 cloudsso.account.assume_role: 'arn:aws:iam::123:role/x' "
-        "is not a RAM role ARN such as acs:ram::1234567890123456:role/permctl",
+        "is not a RAM role ARN such as acs:ram::1234567890123456:role/permctl (an account id has "
+        "16 digits)",
         "broken/wrong_types.yaml:22:19 cloudsso.account.session_name: 'a b' is not 2 to 64 "
         "letters, digits or . _ @ -",
     ]
@@ -138,8 +139,8 @@ def test_wrong_types_say_what_was_found_and_what_is_expected() -> None:
 
 def test_dates_must_be_real_calendar_dates() -> None:
     assert problems_of("broken/bad_dates.yaml") == [
-        "broken/bad_dates.yaml:6:39 asm.principals[0].expires: '2027-02-30' is not a date; "
-        "write it as YYYY-MM-DD",
+        "broken/bad_dates.yaml:6:39 asm.principals[0].expires: '2027-02-30' is not a real day: "
+        "February 2027 has 28 days",
         "broken/bad_dates.yaml:7:39 asm.principals[1].expires: 'next friday' is not a date; "
         "write it as YYYY-MM-DD",
         "broken/bad_dates.yaml:8:39 asm.principals[2].expires: expected a date written as "

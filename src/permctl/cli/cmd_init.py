@@ -67,7 +67,7 @@ asm:
 
 # CloudSSO access assignments on resource directory accounts.
 cloudsso:
-  directory: d-00000000000000           # CloudSSO directory id
+  directory: d-000000000000             # CloudSSO directory id
   scope: accounts                       # only the accounts named below are managed
   assignments:
     - access_configuration: ReadOnly    # access configuration name or ac- id

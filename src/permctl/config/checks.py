@@ -6,6 +6,7 @@ Every problem points at the place to fix and names the other place involved.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterator
 from typing import NamedTuple
 
@@ -16,6 +17,26 @@ from permctl.errors import ConfigProblem
 from permctl.model import PrincipalKind
 
 _ONE_ROLE = "a principal holds one role per mesh"
+
+# Alibaba Cloud's public regions (finance regions included); a mistyped one would send every
+# call to an endpoint that does not exist.
+REGIONS = frozenset(
+    {
+        "cn-qingdao", "cn-beijing", "cn-zhangjiakou", "cn-huhehaote", "cn-wulanchabu",
+        "cn-hangzhou", "cn-shanghai", "cn-nanjing", "cn-fuzhou", "cn-shenzhen", "cn-heyuan",
+        "cn-guangzhou", "cn-chengdu", "cn-wuhan-lr", "cn-hongkong", "ap-northeast-1",
+        "ap-northeast-2", "ap-southeast-1", "ap-southeast-3", "ap-southeast-5",
+        "ap-southeast-6", "ap-southeast-7", "us-east-1", "us-west-1", "eu-west-1",
+        "eu-central-1", "me-east-1", "me-central-1", "na-south-1", "cn-hangzhou-finance",
+        "cn-shanghai-finance-1", "cn-shenzhen-finance-1", "cn-beijing-finance-1",
+    }
+)  # fmt: skip
+# CloudSSO has two endpoints: cloudsso.cn-shanghai.aliyuncs.com and cloudsso.us-west-1....
+CLOUDSSO_REGIONS = ("cn-shanghai", "us-west-1")
+# As the APIs write them: d-00fc2p61abcd, and an instance id of 32 (or, with a leading c, 33)
+# lowercase letters and digits.
+DIRECTORY_ID = re.compile(r"d-[0-9a-z]{12}")
+MESH_ID = re.compile(r"c?[0-9a-z]{32}")
 _KIND_NOUN = {PrincipalKind.RAM_USER: "RAM user", PrincipalKind.RAM_ROLE: "RAM role"}
 
 
@@ -27,7 +48,41 @@ def check(config: Config) -> list[ConfigProblem]:
         problems.append(problem_at(sso.source, sso.field_path("directory"), message))
     if config.asm is not None:
         problems += _check_asm(config.asm)
+    problems += _shapes(config)
     return problems
+
+
+def _shapes(config: Config) -> Iterator[ConfigProblem]:
+    """Ids and regions that cannot be right, whatever is live: caught offline, at the line."""
+    settings, sso = config.settings, config.cloudsso
+    if settings.region not in REGIONS:
+        message = f"unknown region {settings.region!r}" + (
+            did_you_mean(settings.region, REGIONS) or "; a region id such as cn-shanghai"
+        )
+        yield settings.problem(message, "region")
+    if sso is not None:
+        if settings.region not in CLOUDSSO_REGIONS and "cloudsso" not in settings.endpoints:
+            message = (
+                f"CloudSSO is served only in {' and '.join(CLOUDSSO_REGIONS)}, not in "
+                f"{settings.region}: set settings.region to the region of your directory"
+            )
+            written = "region" in settings.model_fields_set
+            yield (
+                settings.problem(message, "region")
+                if written
+                else problem_at(sso.source, sso.where.dotted(()), message)
+            )
+        if sso.directory and not DIRECTORY_ID.fullmatch(sso.directory):
+            message = f"{sso.directory!r} is not a CloudSSO directory id, written d-00fc2p61abcd"
+            yield sso.problem(message, "directory")
+    if config.asm is not None:
+        for mesh in config.asm.meshes.values():
+            if not MESH_ID.fullmatch(mesh.id):
+                message = (
+                    f"{mesh.id!r} is not a Service Mesh instance id: 32 lowercase letters and "
+                    "digits, such as c57b848115458460583a4260cb713abc"
+                )
+                yield mesh.problem(message, "id")
 
 
 def _check_asm(asm: AsmSection) -> list[ConfigProblem]:

@@ -12,8 +12,10 @@ schema nor in `Config.digest()`.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -43,11 +45,12 @@ Endpoint = Literal["servicemesh", "cloudsso", "resourcedirectory", "ram", "sts",
 DeprovisionStrategy = Literal["DeprovisionForLastAccessAssignmentOnAccount", "None"]
 
 # Patterns and how a message should describe what they expect.
-ROLE_ARN_PATTERN = r"^acs:ram::[0-9]+:role/[^\s/]+$"
+ROLE_ARN_PATTERN = r"^acs:ram::[0-9]{16}:role/[^\s/]+$"
 ENDPOINT_PATTERN = r"^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$"
 SESSION_NAME_PATTERN = r"^[A-Za-z0-9._@-]{2,64}$"
 PATTERN_HINTS = {
-    ROLE_ARN_PATTERN: "a RAM role ARN such as acs:ram::1234567890123456:role/permctl",
+    ROLE_ARN_PATTERN: "a RAM role ARN such as acs:ram::1234567890123456:role/permctl (an "
+    "account id has 16 digits)",
     ENDPOINT_PATTERN: "a host such as servicemesh.aliyuncs.com or a URL such as http://127.0.0.1:8080",
     SESSION_NAME_PATTERN: "2 to 64 letters, digits or . _ @ -",
 }
@@ -70,8 +73,23 @@ def _calendar_date(value: Any) -> Any:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+            raise ValueError(_not_a_date(value)) from None
     raise ValueError("expected a date written as YYYY-MM-DD")
+
+
+def _not_a_date(text: str) -> str:
+    """Why `text` is no date: its shape, or, written YYYY-MM-DD, the day it names."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return f"{text!r} is not a date; write it as YYYY-MM-DD"
+    year, month, day = (int(part) for part in text.split("-"))
+    if not 1 <= month <= 12:
+        return f"{text!r} is not a real day: there is no month {month:02d}"
+    days = calendar.monthrange(year, month)[1]
+    return (
+        f"{text!r} is not a real day: {calendar.month_name[month]} {year} has {days} days"
+        if day
+        else f"{text!r} is not a real day: days start at 01"
+    )
 
 
 def _whole_number(value: Any) -> Any:
