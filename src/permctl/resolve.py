@@ -10,7 +10,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from permctl.errors import ConfigError, ConfigProblem
+from permctl.errors import ApiError, ConfigError, ConfigProblem
 from permctl.model import (
     Assignment,
     CloudSsoPrincipalType,
@@ -76,7 +76,9 @@ def resolve(config: Config, session: Session) -> DesiredState:
     region = config.settings.region
     asm = _resolve_asm(config.asm, session, region, findings) if config.asm else None
     sso = (
-        _resolve_cloudsso(config.cloudsso, session.cloudsso, findings) if config.cloudsso else None
+        _resolve_cloudsso(config.cloudsso, session.cloudsso, region, findings)
+        if config.cloudsso
+        else None
     )
     if findings.problems:
         raise ConfigError(findings.problems)
@@ -200,6 +202,8 @@ def _principal_names(kind: PrincipalKind, providers: Providers) -> list[str]:
 
 # -- CloudSSO -------------------------------------------------------------------------------
 
+NO_SUCH_DIRECTORY = "EntityNotExists.Directory"
+
 _SSO_REFS: Mapping[EntityKind, Callable[[Any], Iterable[str]]] = {
     ACCESS_CONFIGURATION: lambda spec: [spec.access_configuration],
     USER: lambda spec: spec.users,
@@ -208,16 +212,27 @@ _SSO_REFS: Mapping[EntityKind, Callable[[Any], Iterable[str]]] = {
 
 
 def _resolve_cloudsso(
-    section: CloudSsoSection, providers: Providers, findings: _Findings
-) -> DesiredCloudSso:
+    section: CloudSsoSection, providers: Providers, region: str, findings: _Findings
+) -> DesiredCloudSso | None:
+    """None when the directory does not exist: nothing in it can be resolved."""
     directory_id = section.directory
     sso = providers.cloudsso
-    resolved = {
-        kind: sso.resolve(
-            directory_id, kind, sorted({r for s in section.assignments for r in refs(s)})
+    try:
+        resolved = {
+            kind: sso.resolve(
+                directory_id, kind, sorted({r for s in section.assignments for r in refs(s)})
+            )
+            for kind, refs in _SSO_REFS.items()
+        }
+    except ApiError as error:
+        if error.code != NO_SUCH_DIRECTORY:
+            raise
+        message = (
+            f"no CloudSSO directory {directory_id!r} in {region} for this account "
+            "(`aliyun cloudsso ListDirectories` lists yours)"
         )
-        for kind, refs in _SSO_REFS.items()
-    }
+        findings.problem(section, ("directory", None), message)
+        return None
 
     def ids_of(spec: AssignmentSpec, kind: EntityKind, field_name: str) -> list[str]:
         candidates = partial(sso.all_names, directory_id, kind)

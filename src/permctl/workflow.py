@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
 from permctl import __version__
 from permctl.accounts import section_roles
 from permctl.config import Config
+from permctl.config.checks import unknown_protected, utc_today
 from permctl.embedded import embedded_emulator
+from permctl.errors import ConfigError
 from permctl.model import DesiredState, LiveState
 from permctl.plan import Plan, build_plan
 from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
@@ -91,16 +93,16 @@ class PlanRun:
     identities: Mapping[str, str]  # section or mesh account -> who read (and will write) it
 
 
-def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
-
-
 def plan_run(config: Config, session: Session, today: date | None = None) -> PlanRun:
     """Unlisted principals are always read: a plan shows their grants on managed meshes as
     unmanaged even when it leaves them alone."""
     desired = resolve(config, session)
     live = read_live_state(desired, session, include_unlisted=True)
     plan = build_plan(desired, live, today or utc_today())
+    live_refs = {*plan.names, *plan.names.values(), *live.asm}
+    unprotected = list(unknown_protected(config, live_refs))
+    if unprotected:
+        raise ConfigError(unprotected)
     return PlanRun(config, desired, live, plan, session.identities)
 
 

@@ -58,6 +58,7 @@ def test_json_output_reports_validity_problems_and_counts() -> None:
         "format_version": "1",
         "valid": True,
         "problems": [],
+        "warnings": [],
         "summary": {"files": ["merge/split_ok"], "principals": 2, "meshes": 2, "assignments": 1},
     }
     invalid = runner.invoke(app, ["validate", "broken/role_not_a_role.yaml", "--format", "json"])

@@ -24,6 +24,7 @@ from permctl.cli.options import (
     load_config,
     target,
 )
+from permctl.config.checks import expired_entries
 from permctl.plan import Plan
 from permctl.render import json as json_render
 from permctl.render import markdown, text
@@ -61,12 +62,19 @@ def plan(
     Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes
     (--detailed-exitcode only), 1 error or unsafe plan.
     """
-    from permctl.workflow import connect, plan_run, save_plan  # loads the cloud SDKs: see app.py
+    from permctl.workflow import (  # loads the cloud SDKs: see app.py
+        connect,
+        plan_run,
+        save_plan,
+        utc_today,
+    )
 
     config = load_config(files)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
     show(run.plan, output_format, run.identities)
+    for note in expired_entries(config, utc_today()):
+        stderr_console().print(f"note {note}", markup=False)
     blocking = [
         issue
         for issue in run.plan.safety_issues()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
+from datetime import date, datetime, timezone
 from typing import NamedTuple
 
 from permctl.config.problems import did_you_mean
@@ -50,6 +51,67 @@ def check(config: Config) -> list[ConfigProblem]:
         problems += _check_asm(config.asm)
     problems += _shapes(config)
     return problems
+
+
+def utc_today() -> date:
+    """The day expiry dates are compared with: `expires: 2026-11-30` ends after that UTC day."""
+    return datetime.now(timezone.utc).date()
+
+
+def warnings(config: Config, today: date) -> list[ConfigProblem]:
+    """What validate points out without refusing the file: it may be right once live state is
+    known, or it is harmless but stale."""
+    return [*unknown_protected(config), *expired_entries(config, today)]
+
+
+def unknown_protected(
+    config: Config, live: Collection[str] | None = None
+) -> Iterator[ConfigProblem]:
+    """Protected entries naming no principal: a typo there protects nobody. `live`: the ids and
+    names plan read. Offline (None) only the file is known, and protecting a principal it does
+    not list is the usual way to keep break-glass access: only a near miss of a name the file
+    uses, or pruning, which removes what the file does not list, is worth a word."""
+    safety = config.settings.safety
+    known = _principal_refs(config) | set(live or ())
+    pruning = any(s is not None and s.prune_unlisted for s in (config.asm, config.cloudsso))
+    for index, entry in enumerate(safety.protected_principals):
+        hint = did_you_mean(entry, known)
+        if entry in known or (live is None and not hint and not pruning):
+            continue
+        where = "the file or live state" if live is not None else "the file"
+        message = f"protected principal {entry!r} matches no principal in {where}" + (
+            hint or ("" if live is not None else "; plan checks that live state has it")
+        )
+        yield safety.problem(message, "protected_principals", index)
+
+
+def _principal_refs(config: Config) -> set[str]:
+    """Every way the file names a principal: labels, RAM user and role names or ids, CloudSSO
+    users and groups."""
+    refs: set[str] = set()
+    if config.asm is not None:
+        refs |= {ref for p in config.asm.principals for ref in (p.name, p.ref)}
+    if config.cloudsso is not None:
+        refs |= {ref for a in config.cloudsso.assignments for ref in (*a.users, *a.groups)}
+    return refs
+
+
+def expired_entries(config: Config, today: date) -> Iterator[ConfigProblem]:
+    """Entries whose `expires` is past: plan removes what they grant, and then they only
+    mislead whoever reads the file."""
+    if config.asm is not None:
+        for principal in config.asm.principals:
+            if principal.expires is not None and principal.expires < today:
+                message = f"{principal.name} expired on {principal.expires}; remove the entry"
+                yield principal.problem(message, "expires")
+    if config.cloudsso is not None:
+        for assignment in config.cloudsso.assignments:
+            if assignment.expires is not None and assignment.expires < today:
+                message = (
+                    f"the assignment of {assignment.access_configuration} expired on "
+                    f"{assignment.expires}; remove the entry"
+                )
+                yield assignment.problem(message, "expires")
 
 
 def _shapes(config: Config) -> Iterator[ConfigProblem]:
