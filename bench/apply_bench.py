@@ -44,7 +44,6 @@ from permctl.model import (
     SafetySettings,
 )
 from permctl.plan import build_plan
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
 from permctl.providers import AccessKey, ConnectionSettings, Session, open_providers
 from permctl.providers.connection import SERVICES
 from permctl.providers.live import read_live_state
@@ -175,13 +174,10 @@ def run(args: argparse.Namespace) -> bool:
         endpoints={service: url for service in SERVICES},
         access_key=AccessKey(key_id, key_secret),
         concurrency=args.concurrency,
-        quiet=True,
     )
     with open_providers(settings) as providers:
         live = read_live_state(desired, Session.of(providers), include_unlisted=True)
-        changes = Changes.from_plan(
-            build_plan(desired, live, utc_today()), DEFAULT_DEPROVISION_STRATEGY
-        )
+        changes = Changes.from_plan(build_plan(desired, live, utc_today()))
         rss_before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         ours.send("reset")
         ours.recv()

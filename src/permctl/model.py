@@ -7,7 +7,7 @@ plain set arithmetic. All types are frozen and hashable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -19,6 +19,9 @@ ADMIN_ROLE = "istio-admin"
 
 CloudSsoPrincipalType = Literal["User", "Group"]
 CloudSsoScope = Literal["accounts", "directory"]
+# What DeleteAccessAssignment does with the last assignment of a configuration on an account.
+DeprovisionStrategy = Literal["DeprovisionForLastAccessAssignmentOnAccount", "None"]
+DEFAULT_DEPROVISION_STRATEGY: DeprovisionStrategy = "DeprovisionForLastAccessAssignmentOnAccount"
 
 
 class PrincipalKind(str, Enum):
@@ -66,8 +69,11 @@ class AsmPrincipalLive:
     def on_meshes(self, mesh_ids: frozenset[str]) -> frozenset[MeshRole]:
         return frozenset(p for p in self.permissions if p.mesh_id in mesh_ids)
 
-    def outside_meshes(self, mesh_ids: frozenset[str]) -> frozenset[MeshRole]:
-        return frozenset(p for p in self.permissions if p.mesh_id not in mesh_ids)
+
+def outside_meshes(grants: Iterable[MeshRole], mesh_ids: Collection[str]) -> frozenset[MeshRole]:
+    """The grants on meshes other than `mesh_ids`: what a new list must keep verbatim, because
+    a grant replaces the whole list and anything left out of it is revoked."""
+    return frozenset(g for g in grants if g.mesh_id not in mesh_ids)
 
 
 @dataclass(frozen=True, order=True)
@@ -134,6 +140,7 @@ class DesiredCloudSso:
     managed_account_ids: frozenset[str]
     assignments: tuple[DesiredAssignment, ...]
     prune_unlisted: bool = False
+    deprovision_strategy: DeprovisionStrategy = DEFAULT_DEPROVISION_STRATEGY
 
 
 @dataclass(frozen=True)

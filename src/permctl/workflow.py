@@ -1,24 +1,32 @@
-"""The stages in order, shared by every command that talks to the APIs:
-config -> connect -> resolve -> read live state -> plan."""
+"""The stages in order, shared by every command that talks to the APIs, and the only module
+that sequences them: config -> connect -> resolve -> read live state -> plan -> safety gate ->
+apply, or, for a saved plan, read it -> safety gate -> connect -> staleness -> apply."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
 from permctl import __version__
-from permctl.accounts import section_roles
+from permctl.apply import (
+    ApplyReport,
+    AuditLog,
+    Changes,
+    apply_changes,
+    check_made_from,
+    check_not_stale,
+)
 from permctl.config import Config
 from permctl.config.checks import unknown_protected, utc_today
-from permctl.embedded import embedded_emulator
+from permctl.config.identities import section_roles
 from permctl.errors import ConfigError
 from permctl.model import DesiredState, LiveState
-from permctl.plan import Plan, build_plan
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, write_plan_file
+from permctl.plan import Override, Plan, build_plan
+from permctl.plan.saved import TamperedPlanFile, read_plan_file, write_plan_file
 from permctl.providers import (
     ConnectionSettings,
     Providers,
@@ -27,9 +35,9 @@ from permctl.providers import (
     open_providers,
     open_session,
 )
+from permctl.providers.connection import NO_PROGRESS, Progress
 from permctl.providers.live import read_live_state
 from permctl.resolve import resolve
-from permctl.savedsafety import SAFETY_CONTEXT, safety_record
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ class Target:
     emulator_state: Path | None = None
     profile: str | None = None
     concurrency: int = 8
-    quiet: bool = False
+    progress: Progress = NO_PROGRESS
 
 
 @contextmanager
@@ -52,7 +60,7 @@ def connect(config: Config, target: Target) -> Iterator[Session]:
         endpoints=MappingProxyType({str(k): v for k, v in config.settings.endpoints.items()}),
         profile=target.profile,
         concurrency=target.concurrency,
-        quiet=target.quiet,
+        progress=target.progress,
     )
     with (
         _served(settings, target) as served,
@@ -65,7 +73,7 @@ def connect(config: Config, target: Target) -> Iterator[Session]:
 def connect_as(target: Target, role: RoleAccess | None) -> Iterator[Providers]:
     """Providers for commands without a file, as the caller or as `role`."""
     settings = ConnectionSettings(
-        profile=target.profile, concurrency=target.concurrency, quiet=target.quiet
+        profile=target.profile, concurrency=target.concurrency, progress=target.progress
     )
     with (
         _served(settings, target) as served,
@@ -80,6 +88,9 @@ def _served(settings: ConnectionSettings, target: Target) -> Iterator[Connection
     if target.emulator_state is None:
         yield settings
         return
+    # Imported here: the emulator is loaded only by a run that uses it.
+    from permctl.emulator.embedded import embedded_emulator
+
     with embedded_emulator(target.emulator_state, settings) as served:
         yield served
 
@@ -106,19 +117,79 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
     return PlanRun(config, desired, live, plan, session.identities)
 
 
-def save_plan(run: PlanRun, path: Path, *, force: bool, allow_lockout: bool) -> None:
-    """`force` and `allow_lockout` are the overrides the plan was accepted with: apply needs
-    them again to carry out a plan only they made acceptable."""
-    sso = run.config.cloudsso
+def save_plan(run: PlanRun, path: Path, accepted: frozenset[Override]) -> None:
+    """`accepted` are the overrides the plan was accepted with: apply needs them again to carry
+    out a plan only they made acceptable."""
     write_plan_file(
         run.plan,
         path,
         config_digest=run.config.digest(),
         permctl_version=__version__,
-        desired_context={
-            "deprovision_strategy": sso.deprovision_strategy
-            if sso
-            else DEFAULT_DEPROVISION_STRATEGY,
-            SAFETY_CONTEXT: safety_record(run.plan, force=force, allow_lockout=allow_lockout),
-        },
+        planned_with=accepted,
     )
+
+
+def load_saved_plan(path: Path, config: Config, accepted: frozenset[Override]) -> Plan:
+    """The saved plan, refused before any call when it was made from other files or is unsafe
+    now (the files' safety settings are the ones it was planned with: their digest matches)."""
+    saved = read_plan_file(path)
+    check_made_from(saved, config)
+    if saved.plan.safety != config.settings.safety.as_settings():
+        raise TamperedPlanFile(path, "its safety settings are not those of the files")
+    saved.plan.raise_if_unsafe(accepted)
+    return saved.plan
+
+
+def apply_fresh(
+    config: Config,
+    target: Target,
+    accepted: frozenset[Override],
+    *,
+    show: Callable[[Plan], None],
+    confirm: Callable[[Plan], None],
+    audit_log: Path | None = None,
+) -> ApplyReport:
+    """Plan, `show` the plan, pass it through the safety gate, `confirm` it when it changes
+    anything, apply it."""
+    with connect(config, target) as session:
+        plan = plan_run(config, session).plan
+        show(plan)
+        plan.raise_if_unsafe(accepted)
+        if plan.has_changes:
+            confirm(plan)
+        return _execute(Changes.from_plan(plan), session, target, audit_log)
+
+
+def apply_saved(
+    plan_file: Path,
+    config: Config,
+    target: Target,
+    accepted: frozenset[Override],
+    *,
+    audit_log: Path | None = None,
+) -> ApplyReport:
+    """Apply exactly a saved plan, refused before any write when it is unsafe or what it
+    touches moved since it was made."""
+    plan = load_saved_plan(plan_file, config, accepted)
+    with connect(config, target) as session:
+        changes = Changes.from_plan(plan)
+        check_not_stale(
+            changes, mesh_accounts=session.mesh_accounts, cloudsso=session.cloudsso.cloudsso
+        )
+        return _execute(changes, session, target, audit_log)
+
+
+def _execute(
+    changes: Changes, session: Session, target: Target, audit_log: Path | None
+) -> ApplyReport:
+    if changes.is_empty:
+        return ApplyReport((), 0)
+    with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
+        return apply_changes(
+            changes,
+            mesh_accounts=session.mesh_accounts,
+            cloudsso=session.cloudsso.cloudsso,
+            concurrency=target.concurrency,
+            audit=audit,
+            progress=target.progress,
+        )

@@ -216,7 +216,6 @@ def emulator_settings(emu: Emulator, key: AccessKey | None = None) -> Connection
     return ConnectionSettings(
         endpoints={service: emu.url for service in SERVICES},
         access_key=key or AccessKey(emu.access_key_id, emu.access_key_secret),
-        quiet=True,
         endpoints_from_env=False,
     )
 

@@ -29,7 +29,7 @@ from apply_support import (
 from permctl.emulator import Emulator
 from permctl.model import Assignment, MeshRole
 from permctl.plan.changes import sha256_of
-from permctl.planfile import PLAN_KEY_ENV
+from permctl.plan.saved import PLAN_KEY_ENV
 
 ALICE = "278525736094801234"
 
@@ -52,7 +52,7 @@ def edit_by_hand(plan: Path, edit: Callable[[dict[str, Any]], None]) -> None:
     document = json.loads(plan.read_text(encoding="utf-8"))
     edit(document)
     document["snapshot"]["asm"].sort(key=lambda principal: principal["principal_id"])
-    document["snapshot_fingerprint"] = sha256_of(document["snapshot"])
+    document["fingerprint"] = sha256_of(document["snapshot"])
     body = {
         name: value for name, value in document.items() if name not in ("plan_digest", "signature")
     }
@@ -61,16 +61,37 @@ def edit_by_hand(plan: Path, edit: Callable[[dict[str, Any]], None]) -> None:
 
 
 def take_alices_admin_roles(document: dict[str, Any]) -> None:
-    """Alice holds istio-admin on both managed meshes and the file keeps it that way."""
-    admin = [
-        {"mesh_id": mesh, "role": "istio-admin", "role_type": "custom"} for mesh in (STAGING, PROD)
-    ]
+    """Alice holds istio-admin on both managed meshes and the file keeps it that way: the
+    update taking both, with the changes and admin counts that follow from it."""
+    meshes = sorted((STAGING, PROD))
+    admin = [{"mesh_id": mesh, "role": "istio-admin", "role_type": "custom"} for mesh in meshes]
     document["snapshot"]["asm"].append(
         {"principal_id": ALICE, "kind": "ram_user", "permissions": admin}
     )
+    removals = [
+        {
+            "action": "remove",
+            "mesh_id": mesh,
+            "mesh_name": None,
+            "before": "istio-admin",
+            "after": None,
+            "reason": "desired",
+        }
+        for mesh in meshes
+    ]
     document["asm"]["updates"].append(
-        {"principal_id": ALICE, "kind": "ram_user", "label": "alice", "after": []}
+        {
+            "principal_id": ALICE,
+            "principal_name": None,
+            "kind": "ram_user",
+            "label": "alice",
+            "before": admin,
+            "after": [],
+            "changes": removals,
+        }
     )
+    for count in document["safety"]["mesh_admins"]:
+        count["after"] -= count["mesh_id"] in meshes
 
 
 def test_a_saved_plan_applies_without_asking(emu: Emulator, tmp_path: Path) -> None:
@@ -196,16 +217,18 @@ def test_a_plan_accepted_with_an_override_needs_it_again_to_be_applied(
     ("edit", "why"),
     [
         (
-            lambda document: document["desired_context"].pop("safety"),
-            "it does not record the safety checks it was made with",
+            lambda document: document["safety"].update(planned_with=None),
+            "refusing the saved plan: it does not record the overrides it was planned with; "
+            "run permctl plan again",
         ),
         (
-            lambda document: document["desired_context"]["safety"].update(overrides="force"),
-            "its record of the safety checks is not valid",
+            lambda document: document["safety"].update(planned_with="force"),
+            "not a valid permctl plan file: safety.planned_with",
         ),
         (
-            lambda document: document["desired_context"]["safety"]["mesh_admins"].pop(PROD),
-            "its record of the safety checks names other meshes than it",
+            lambda document: document["safety"]["mesh_admins"].pop(),
+            "refusing the saved plan: its counts of mesh admins name other meshes than it; "
+            "run permctl plan again",
         ),
     ],
     ids=["missing", "invalid", "other meshes"],
@@ -217,5 +240,24 @@ def test_a_plan_without_a_valid_record_of_its_safety_checks_is_refused(
     edit_by_hand(plan, edit)
     code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
     assert code == 1
-    assert f"refusing the saved plan: {why}, so its safety cannot be checked again" in err
+    assert why in err and emu.calls == ()
+
+
+def test_a_plan_whose_safety_settings_were_edited_is_refused(emu: Emulator, tmp_path: Path) -> None:
+    file, plan = saved_plan(emu, tmp_path)
+    edit_by_hand(
+        plan, lambda document: document["safety"]["settings"].update(max_delete_percent=99.0)
+    )
+    code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
+    assert code == 1
+    assert "refusing the saved plan: its safety settings are not those of the files" in err
+    assert emu.calls == ()
+
+
+def test_a_plan_saved_in_format_1_is_refused_with_plan_again(emu: Emulator, tmp_path: Path) -> None:
+    file, plan = saved_plan(emu, tmp_path)
+    edit_by_hand(plan, lambda document: document.update(format_version="1"))
+    code, _, err = permctl("apply", "--quiet", "--plan", str(plan), str(file))
+    assert code == 1
+    assert "plan file format '1' is not supported (this permctl reads format '2')" in err
     assert "run permctl plan again" in err and emu.calls == ()

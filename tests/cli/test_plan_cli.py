@@ -18,7 +18,7 @@ from permctl import workflow
 from permctl.cli import app
 from permctl.emulator import Emulator
 from permctl.emulator.faults import DenyRule
-from permctl.planfile import read_plan_file
+from permctl.plan.saved import read_plan_file
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "permissions.yaml.example"
@@ -106,7 +106,7 @@ def test_json_and_markdown_describe_the_same_plan() -> None:
     _, as_json, _ = plan(str(EXAMPLE), "--emulator", str(STATE), "--format", "json")
     _, as_markdown, _ = plan(str(EXAMPLE), "--emulator", str(STATE), "--format", "markdown")
     document = json.loads(as_json)
-    assert document["format_version"] == "1"
+    assert document["format_version"] == "2"
     assert document["summary"]["creates"] == 4
     assert "<summary>Service Mesh: 5 role changes on 4 principals</summary>" in as_markdown
 
@@ -115,7 +115,7 @@ def test_saved_plan_holds_the_snapshot_and_no_secret(emu: Emulator, tmp_path: Pa
     out = tmp_path / "plan.json"
     code, _, err = plan(str(EXAMPLE), "--out", str(out))
     assert code == 0, err
-    saved = read_plan_file(out)
+    saved = read_plan_file(out).plan
     assert {u.principal_id for u in saved.asm_updates} <= {
         p.principal_id for p in saved.snapshot.asm
     }

@@ -9,8 +9,8 @@ import yaml
 from typer.testing import CliRunner
 
 from permctl.cli import app
+from permctl.config.fmt import format_text
 from permctl.errors import PermctlError
-from permctl.fmt import format_text
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "permissions.yaml.example"

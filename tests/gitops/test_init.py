@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from permctl.cli import app
 from permctl.cli.cmd_init import CREDENTIAL_VARIABLES
+from permctl.config.fmt import format_text
 from permctl.emulator import Emulator
-from permctl.fmt import format_text
 
 REPO = Path(__file__).parents[2]
 STATE = REPO / "examples" / "live-state.yaml"

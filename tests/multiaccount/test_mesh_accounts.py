@@ -232,7 +232,7 @@ def test_apply_grants_each_principal_through_its_accounts_identity(
 
 def give_alice_b(*grants: MeshRole) -> None:
     """Another writer replaces the list of account B's alice, through B's role."""
-    with connect_as(Target(quiet=True), RoleAccess(ROLE_B, None, "other-writer")) as providers:
+    with connect_as(Target(), RoleAccess(ROLE_B, None, "other-writer")) as providers:
         providers.servicemesh.grant([ALICE_B], PrincipalKind.RAM_USER, grants)
 
 

@@ -28,7 +28,8 @@ from plan_states import (
 
 from permctl.model import AsmPrincipalLive, DesiredAssignment, MeshRole, PrincipalKind
 from permctl.plan import (
-    AssignmentChange,
+    AssignmentCreate,
+    AssignmentDelete,
     MeshRoleChange,
     UnmanagedGrant,
     build_plan,
@@ -205,7 +206,7 @@ def test_cloudsso_creates_missing_assignments() -> None:
 
     plan = build_plan(desired(sso=cloudsso(wanted), asm=False), live(), TODAY)
 
-    assert plan.sso_changes == (AssignmentChange("create", wanted),)
+    assert plan.sso_changes == (AssignmentCreate(wanted),)
     assert plan.directory_id == "d-dir"
 
 
@@ -225,7 +226,7 @@ def test_cloudsso_undeclared_assignment_in_scope_is_deleted_with_prune() -> None
         desired(sso=cloudsso(prune=True), asm=False), live(assignments=[stray]), TODAY
     )
 
-    assert plan.sso_changes == (AssignmentChange("delete", stray, "unlisted"),)
+    assert plan.sso_changes == (AssignmentDelete(stray, "unlisted"),)
 
 
 def test_cloudsso_assignments_outside_scope_are_never_touched() -> None:
@@ -246,7 +247,7 @@ def test_cloudsso_expired_assignment_still_live_is_deleted_with_reason_expired()
 
     plan = build_plan(desired(sso=cloudsso(expired), asm=False), live(assignments=[old]), TODAY)
 
-    assert plan.sso_changes == (AssignmentChange("delete", old, "expired"),)
+    assert plan.sso_changes == (AssignmentDelete(old, "expired"),)
 
 
 def test_cloudsso_expired_assignment_not_live_plans_nothing() -> None:

@@ -25,7 +25,7 @@ from permctl.model import (
     PrincipalKind,
     SafetySettings,
 )
-from permctl.plan import Plan, build_plan
+from permctl.plan import AssignmentCreate, AssignmentDelete, Plan, build_plan
 
 MANAGED = ("m0", "m1", "m2")
 UNMANAGED = ("x0", "x1")
@@ -97,8 +97,8 @@ def _apply(plan: Plan, live: LiveState) -> LiveState:
         )
     held_assignments = set(live.assignments)
     for change in plan.sso_changes:
-        assert (change.assignment in held_assignments) == (change.action == "delete")
-        if change.action == "create":
+        assert (change.assignment in held_assignments) == isinstance(change, AssignmentDelete)
+        if isinstance(change, AssignmentCreate):
             held_assignments.add(change.assignment)
         else:
             held_assignments.remove(change.assignment)

@@ -1,6 +1,11 @@
-"""Plan.raise_if_unsafe: each refusal, with and without the flag that overrides it."""
+"""Plan.raise_if_unsafe, the one safety gate: each refusal, with and without the override that
+accepts it."""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from plan_states import (
@@ -26,10 +31,23 @@ from permctl.plan import (
     CallerLockout,
     MeshAdminLockout,
     Plan,
+    PlanIsUnsafe,
     ProtectedPrincipalChange,
+    SafetyIssue,
     TooMuchChange,
     build_plan,
 )
+
+
+@contextmanager
+def refused_for(
+    kind: type[SafetyIssue], match: str | None = None
+) -> Iterator[pytest.ExceptionInfo[PlanIsUnsafe]]:
+    """The gate refuses the plan for this one reason, whose message matches `match`."""
+    with pytest.raises(PlanIsUnsafe) as refusal:
+        yield refusal
+    assert [type(issue) for issue in refusal.value.issues] == [kind]
+    assert re.search(match or "", str(refusal.value.issues[0]))
 
 
 def _readonly_team(count: int) -> list:
@@ -47,10 +65,10 @@ def _plan_removing(removed: int, existing: int, safety: SafetySettings) -> Plan:
 def test_removing_more_than_the_threshold_is_too_much_change() -> None:
     plan = _plan_removing(4, 10, SafetySettings(max_delete_percent=30))
 
-    with pytest.raises(TooMuchChange) as raised:
+    with refused_for(TooMuchChange, "4 of 10 existing managed grants \\(40.0%\\)") as refusal:
         plan.raise_if_unsafe()
-    assert "4 of 10 existing managed grants (40.0%)" in str(raised.value)
-    assert "u00 on dev (c-dev): istio-readonly -> nothing" in str(raised.value)
+    assert "u00 on dev (c-dev): istio-readonly -> nothing" in str(refusal.value.issues[0])
+    assert str(refusal.value).endswith("(--force overrides)); nothing was saved or applied")
 
 
 def test_removing_exactly_the_threshold_is_allowed() -> None:
@@ -60,7 +78,7 @@ def test_removing_exactly_the_threshold_is_allowed() -> None:
 def test_too_much_change_is_overridden_by_force() -> None:
     plan = _plan_removing(4, 10, SafetySettings(max_delete_percent=30))
 
-    plan.raise_if_unsafe(force=True)
+    plan.raise_if_unsafe(frozenset({"force"}))
 
 
 def test_threshold_does_not_apply_below_the_minimum_existing_grants() -> None:
@@ -83,7 +101,7 @@ def test_cloudsso_deletes_count_towards_too_much_change() -> None:
         TODAY,
     )
 
-    with pytest.raises(TooMuchChange, match="4 of 10"):
+    with refused_for(TooMuchChange, "4 of 10"):
         plan.raise_if_unsafe()
 
 
@@ -107,8 +125,8 @@ def test_changing_a_protected_principal_is_refused_even_with_force() -> None:
         TODAY,
     )
 
-    with pytest.raises(ProtectedPrincipalChange, match="breakglass \\(u1\\) on prod"):
-        plan.raise_if_unsafe(force=True, allow_lockout=True)
+    with refused_for(ProtectedPrincipalChange, "breakglass \\(u1\\) on prod"):
+        plan.raise_if_unsafe(frozenset({"force", "allow_lockout"}))
 
 
 @pytest.mark.parametrize("protected", ["u1", "ops-bot", "breakglass"])
@@ -156,8 +174,8 @@ def test_deleting_a_protected_cloudsso_principals_assignment_is_refused() -> Non
         TODAY,
     )
 
-    with pytest.raises(ProtectedPrincipalChange):
-        plan.raise_if_unsafe(force=True)
+    with refused_for(ProtectedPrincipalChange):
+        plan.raise_if_unsafe(frozenset({"force"}))
 
 
 def _last_admin_leaves_prod() -> Plan:
@@ -169,12 +187,12 @@ def _last_admin_leaves_prod() -> Plan:
 
 
 def test_leaving_a_mesh_without_any_admin_is_a_lockout() -> None:
-    with pytest.raises(MeshAdminLockout, match="leave prod \\(c-prod\\) with no istio-admin"):
-        _last_admin_leaves_prod().raise_if_unsafe(force=True)
+    with refused_for(MeshAdminLockout, "leave prod \\(c-prod\\) with no istio-admin"):
+        _last_admin_leaves_prod().raise_if_unsafe(frozenset({"force"}))
 
 
 def test_mesh_admin_lockout_is_overridden_by_allow_lockout() -> None:
-    _last_admin_leaves_prod().raise_if_unsafe(allow_lockout=True)
+    _last_admin_leaves_prod().raise_if_unsafe(frozenset({"allow_lockout"}))
 
 
 def test_another_admin_remaining_is_not_a_lockout() -> None:
@@ -204,9 +222,9 @@ def test_removing_the_callers_own_grants_is_a_lockout() -> None:
         TODAY,
     )
 
-    with pytest.raises(CallerLockout, match="deployer \\(u1\\), the identity running permctl"):
-        plan.raise_if_unsafe(force=True)
-    plan.raise_if_unsafe(allow_lockout=True)
+    with refused_for(CallerLockout, "deployer \\(u1\\), the identity running permctl"):
+        plan.raise_if_unsafe(frozenset({"force"}))
+    plan.raise_if_unsafe(frozenset({"allow_lockout"}))
 
 
 def test_adding_to_the_callers_grants_is_fine() -> None:

@@ -147,7 +147,6 @@ def settings_for(emu: Emulator, **overrides: Any) -> ConnectionSettings:
         "endpoints": {service: emu.url for service in SERVICES},
         "access_key": AccessKey(emu.access_key_id, emu.access_key_secret),
         "retry": FAST_RETRIES,
-        "quiet": True,
         **overrides,
     }
     return ConnectionSettings(**values)

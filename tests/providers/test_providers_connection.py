@@ -15,7 +15,6 @@ from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
 
 from permctl.errors import ApiError, ConfigError, CredentialsError
-from permctl.providers import progress
 from permctl.providers.connection import (
     AccessKey,
     Connection,
@@ -27,7 +26,6 @@ from permctl.providers.connection import (
     retry_options,
     sdk_config,
 )
-from permctl.providers.progress import ReadProgress
 
 
 def test_an_http_url_selects_protocol_and_host() -> None:
@@ -171,7 +169,7 @@ def test_a_missing_profile_is_named_in_the_credentials_error() -> None:
 
 
 def test_parallel_results_come_back_in_input_order() -> None:
-    connection = Connection(ConnectionSettings(concurrency=4, quiet=True))
+    connection = Connection(ConnectionSettings(concurrency=4))
     try:
         assert connection.map(lambda n: n * n, range(50), label="squares") == [
             n * n for n in range(50)
@@ -186,32 +184,9 @@ def test_the_first_parallel_failure_is_raised() -> None:
             raise ApiError("DescribeUserPermissions", "Forbidden", "no", "R-7", 403)
         return n
 
-    connection = Connection(ConnectionSettings(concurrency=4, quiet=True))
+    connection = Connection(ConnectionSettings(concurrency=4))
     try:
         with pytest.raises(ApiError, match="R-7"):
             connection.map(fail_on_seven, range(20), label="reads")
     finally:
         connection.close()
-
-
-def _show_progress(quiet: bool) -> None:
-    with ReadProgress(quiet=quiet).track("Reading CloudSSO assignments", total=3) as advance:
-        for _ in range(3):
-            advance()
-
-
-def test_a_progress_bar_shows_on_a_terminal_unless_quiet(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    _show_progress(quiet=True)
-    assert capsys.readouterr().err == ""
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    _show_progress(quiet=False)
-    assert "Reading CloudSSO assignments" in capsys.readouterr().err
-
-
-def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    _show_progress(quiet=False)
-    assert capsys.readouterr().err == ""

@@ -57,8 +57,8 @@ from permctl.apply import (
 from permctl.config import load_file
 from permctl.emulator import AssignmentWrite, Call, Emulator, GrantWrite, Knobs, MeshGrant
 from permctl.errors import ApiError
-from permctl.model import ASM_ROLES, MeshRole
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
+from permctl.model import ASM_ROLES, DEFAULT_DEPROVISION_STRATEGY, MeshRole
+from permctl.plan import AssignmentCreate, AssignmentDelete
 from permctl.providers import (
     AccessKey,
     Providers,
@@ -164,13 +164,7 @@ class Permctl:
 
     def plan(self, file: Path) -> Changes:
         config = load_file(file)
-        run = plan_run(config, Session.of(self.providers))
-        strategy = (
-            config.cloudsso.deprovision_strategy
-            if config.cloudsso
-            else DEFAULT_DEPROVISION_STRATEGY
-        )
-        return Changes.from_plan(run.plan, strategy)
+        return Changes.from_plan(plan_run(config, Session.of(self.providers)).plan)
 
     def apply(self, changes: Changes) -> ApplyReport:
         return apply_changes(
@@ -275,8 +269,8 @@ def _edit_behind_plan(permctl: Permctl, file: Path, run: Run) -> None:
         grant.principal_id: (grant, _edit(grant, rng))
         for grant in rng.sample(list(changes.grants), min(3, len(changes.grants)))
     }
-    creates = [s.assignment for s in changes.assignments if s.change.action == "create"]
-    deletes = [s.assignment for s in changes.assignments if s.change.action == "delete"]
+    creates = [s.assignment for s in changes.assignments if isinstance(s.change, AssignmentCreate)]
+    deletes = [s.assignment for s in changes.assignments if isinstance(s.change, AssignmentDelete)]
     with other_writer(emu, OTHER_KEY) as other:
         for grant, theirs in edited.values():
             other.servicemesh.grant([grant.principal_id], grant.kind, theirs)

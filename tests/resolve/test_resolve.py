@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,11 @@ from emulated_org import (
     PLATFORM,
     PROD,
     PROD_ACCOUNT,
+    READ_ONLY,
     SSO_ALICE,
     STAGING,
     TEAM_ACCOUNT,
+    TEAM_FOLDER,
     base_state,
     settings_for,
 )
@@ -211,3 +214,79 @@ def test_an_account_name_two_accounts_share_asks_for_the_id(tmp_path: Path) -> N
     (problem,) = raised.value.problems
     assert problem.path == "cloudsso.assignments[0].accounts[0]"
     assert "777700000000abcd" in problem.message and DEV_ACCOUNT in problem.message
+
+
+def test_a_mesh_id_the_region_does_not_have_is_reported_at_its_line(
+    tmp_path: Path, providers: Providers
+) -> None:
+    missing = "c0000000000000000000000000000404"
+    text = f"""\
+        version: 1
+        asm:
+          meshes:
+            prod: {PROD}
+            gone: {missing}
+          principals:
+            - name: alice
+              ram_user: alice
+              roles: {{prod: istio-admin}}
+        """
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as raised:
+        resolve(load_files([path]), Session.of(providers))
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.line) == (str(path), 5)
+    assert f"no Service Mesh instance in cn-shanghai named '{missing}'" in problem.message
+
+
+def test_expiry_pruning_and_deprovision_strategy_are_carried_over(
+    tmp_path: Path, providers: Providers
+) -> None:
+    text = f"""\
+        version: 1
+        asm:
+          meshes: {{prod: {PROD}}}
+          prune_unlisted: true
+          principals:
+            - name: alice
+              ram_user: alice
+              roles: {{prod: istio-admin}}
+              expires: 2030-01-31
+        cloudsso:
+          directory: {DIRECTORY}
+          prune_unlisted: true
+          deprovision_strategy: "None"
+          assignments:
+            - access_configuration: ReadOnly
+              accounts: [{PROD_ACCOUNT}]
+              users: [alice]
+              expires: 2030-02-28
+        """
+    desired = resolve(load_files([write(tmp_path, text)]), Session.of(providers))
+    assert desired.asm is not None and desired.cloudsso is not None
+    assert desired.asm.prune_unlisted and desired.cloudsso.prune_unlisted
+    (alice,) = desired.asm.principals
+    assert alice.expires == date(2030, 1, 31)
+    (wanted,) = desired.cloudsso.assignments
+    assert wanted.expires == date(2030, 2, 28)
+    assert wanted.assignment == Assignment(READ_ONLY, PROD_ACCOUNT, "User", SSO_ALICE)
+    assert desired.cloudsso.deprovision_strategy == "None"
+
+
+def test_a_folder_named_by_id_manages_every_account_below_it(
+    tmp_path: Path, providers: Providers
+) -> None:
+    text = f"""\
+        version: 1
+        cloudsso:
+          directory: {DIRECTORY}
+          assignments:
+            - access_configuration: {READ_ONLY}
+              folders: [{TEAM_FOLDER}]
+              groups: [{PLATFORM}]
+        """
+    desired = resolve(load_files([write(tmp_path, text)]), Session.of(providers))
+    assert desired.cloudsso is not None
+    assert desired.cloudsso.managed_account_ids == {TEAM_ACCOUNT}
+    (wanted,) = desired.cloudsso.assignments
+    assert wanted.assignment == Assignment(READ_ONLY, TEAM_ACCOUNT, "Group", PLATFORM)

@@ -26,10 +26,10 @@ from security_support import (
     permctl,
 )
 
-from permctl import planfile
 from permctl.emulator import Emulator
+from permctl.plan import saved as planfile
 from permctl.plan.changes import sha256_of
-from permctl.planfile import PlanFileError, read_plan_file, sign
+from permctl.plan.saved import PlanFileError, read_plan_file, sign
 
 KEY, OTHER_KEY = b"the-plan-key", b"another-plan-key"
 FUZZ = fuzz_settings(default_examples=80)
@@ -208,7 +208,8 @@ FORMAT_VALUES = st.sampled_from(
 EDIT_VALUES = JSON_VALUES | FORMAT_VALUES
 
 
-def _keeps_unmanaged_grants(plan: Any) -> bool:
+def _keeps_unmanaged_grants(saved: Any) -> bool:
+    plan = saved.plan
     held = {p.principal_id: p.permissions for p in plan.snapshot.asm}
     managed = set(plan.managed_mesh_ids)
     return all(

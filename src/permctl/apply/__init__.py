@@ -15,7 +15,7 @@ from permctl.apply.changes import (
     PrincipalGrant,
 )
 from permctl.apply.executor import CHANGED_AFTER_WRITE, apply_changes
-from permctl.apply.report import ApplyReport, ItemResult, render_json, render_text
+from permctl.apply.report import ApplyReport, ItemResult
 from permctl.apply.stale import PlanForOtherFiles, PlanMovedOn, check_made_from, check_not_stale
 
 __all__ = [
@@ -36,6 +36,4 @@ __all__ = [
     "check_made_from",
     "check_not_stale",
     "grant_batches",
-    "render_json",
-    "render_text",
 ]

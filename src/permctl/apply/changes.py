@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from permctl.errors import PermctlError
-from permctl.model import Assignment, MeshRole, PrincipalKind
-from permctl.plan import AssignmentChange, Plan, Snapshot
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY
+from permctl.model import (
+    DEFAULT_DEPROVISION_STRATEGY,
+    Assignment,
+    DeprovisionStrategy,
+    MeshRole,
+    PrincipalKind,
+    outside_meshes,
+)
+from permctl.plan import Plan, Snapshot
+from permctl.plan.changes import CloudSsoChange
 from permctl.providers import MeshAccount, accounts_of_meshes
 
 
@@ -30,7 +37,7 @@ class PrincipalGrant:
 
 @dataclass(frozen=True)
 class AssignmentStep:
-    change: AssignmentChange
+    change: CloudSsoChange
     display: str
 
     @property
@@ -45,7 +52,7 @@ class Changes:
     snapshot: Snapshot
     managed_mesh_ids: frozenset[str]
     directory_id: str | None
-    deprovision_strategy: str = DEFAULT_DEPROVISION_STRATEGY
+    deprovision_strategy: DeprovisionStrategy = DEFAULT_DEPROVISION_STRATEGY
     # id -> name, for messages about what the plan touches
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -53,7 +60,7 @@ class Changes:
         """Every new list must keep, verbatim, what the principal holds on meshes outside the
         managed ones: a grant replaces the whole list, so anything left out is revoked."""
         for grant in self.grants:
-            if outside(grant.before, self.managed_mesh_ids) != outside(
+            if outside_meshes(grant.before, self.managed_mesh_ids) != outside_meshes(
                 grant.after, self.managed_mesh_ids
             ):
                 raise InconsistentChanges(
@@ -79,7 +86,7 @@ class Changes:
         return not (self.grants or self.assignments)
 
     @classmethod
-    def from_plan(cls, plan: Plan, deprovision_strategy: str) -> Changes:
+    def from_plan(cls, plan: Plan) -> Changes:
         return cls(
             grants=tuple(
                 PrincipalGrant(
@@ -97,10 +104,6 @@ class Changes:
             snapshot=plan.snapshot,
             managed_mesh_ids=frozenset(plan.managed_mesh_ids),
             directory_id=plan.directory_id,
-            deprovision_strategy=deprovision_strategy,
+            deprovision_strategy=plan.deprovision_strategy,
             names=plan.names,
         )
-
-
-def outside(grants: Iterable[MeshRole], managed: frozenset[str]) -> frozenset[MeshRole]:
-    return frozenset(g for g in grants if g.mesh_id not in managed)

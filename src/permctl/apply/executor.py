@@ -30,9 +30,10 @@ from permctl.apply.report import ApplyReport, ItemRef, ItemResult, Outcome
 from permctl.apply.scheduler import FINISH, START, Scheduler
 from permctl.errors import ApiError, PermctlError
 from permctl.model import Assignment, MeshRole
+from permctl.plan.changes import AssignmentCreate, AssignmentDelete, CloudSsoChange, unhandled
 from permctl.providers import CloudSsoProvider, MeshAccount
 from permctl.providers.cloudsso import Task
-from permctl.providers.progress import ReadProgress
+from permctl.providers.connection import NO_PROGRESS, Progress
 
 
 def apply_changes(
@@ -42,13 +43,13 @@ def apply_changes(
     cloudsso: CloudSsoProvider,
     concurrency: int = 8,
     audit: AuditLog | None = None,
-    show_progress: bool = False,
+    progress: Progress = NO_PROGRESS,
     batch_size: int = GRANT_BATCH_SIZE,
 ) -> ApplyReport:
     """Apply every change; never raises for a failed item (the report says what happened).
     Each principal is re-read and granted through the identity of its mesh account."""
     total = len(changes.grants) + len(changes.assignments)
-    with ReadProgress(quiet=not show_progress).track("Applying", total) as advance:
+    with progress.track("Applying", total) as advance:
         results = _Results(advance, audit)
         scheduler = Scheduler(concurrency)
         asm = [
@@ -253,8 +254,17 @@ class _SsoApply:
         self._polling = cloudsso.polling
         self._scheduler = scheduler
         self._results = results
-        self._creates = [s for s in changes.assignments if s.change.action == "create"]
-        self._deletes = [s for s in changes.assignments if s.change.action == "delete"]
+        # Every create ends before any delete starts, so a swap never leaves a gap in access.
+        self._creates: list[AssignmentStep] = []
+        self._deletes: list[AssignmentStep] = []
+        for step in changes.assignments:
+            match step.change:
+                case AssignmentCreate():
+                    self._creates.append(step)
+                case AssignmentDelete():
+                    self._deletes.append(step)
+                case _:
+                    unhandled(step.change)
         self._creates_left = len(self._creates)
         self._failed_holders: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
@@ -289,7 +299,7 @@ class _SsoApply:
     def _submit(self, step: AssignmentStep, deadline: float, delay: float) -> None:
         self._results.count_write()
         try:
-            task = self._send(step.assignment, step.change.action)
+            task = self._send(step.change)
         except ApiError as error:
             self._finish(step, "failed", error.api_message, error.code, error.request_id)
             return
@@ -304,10 +314,16 @@ class _SsoApply:
             poll = partial(self._poll, step, task, deadline, self._polling.first_delay_s)
             self._scheduler.add(poll, priority=FINISH, delay_s=self._polling.first_delay_s)
 
-    def _send(self, assignment: Assignment, action: str) -> Task:
-        if action == "create":
-            return self._cloudsso.create_assignment(self._directory_id, assignment)
-        return self._cloudsso.delete_assignment(self._directory_id, assignment, self._strategy)
+    def _send(self, change: CloudSsoChange) -> Task:
+        match change:
+            case AssignmentCreate():
+                return self._cloudsso.create_assignment(self._directory_id, change.assignment)
+            case AssignmentDelete():
+                return self._cloudsso.delete_assignment(
+                    self._directory_id, change.assignment, self._strategy
+                )
+            case _:
+                unhandled(change)
 
     def _poll(self, step: AssignmentStep, task: Task, deadline: float, delay: float) -> None:
         assert task.task_id is not None
@@ -341,7 +357,7 @@ class _SsoApply:
         self._results.add(_sso_ref(step).result(outcome, detail, code, request_id))
         if self._results.audit:
             self._audit(step, outcome, detail, request_id)
-        if step.change.action == "create":
+        if isinstance(step.change, AssignmentCreate):
             with self._lock:
                 if outcome != "done":
                     self._failed_holders.add(_holder(step.assignment))
@@ -356,7 +372,7 @@ class _SsoApply:
         assert self._results.audit is not None
         a = step.assignment
         held = {"access_configuration_id": a.access_configuration_id}
-        create = step.change.action == "create"
+        create = isinstance(step.change, AssignmentCreate)
         self._results.audit.record(
             action="CreateAccessAssignment" if create else "DeleteAccessAssignment",
             section="cloudsso",

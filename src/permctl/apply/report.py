@@ -1,10 +1,9 @@
 """What apply did with each item: done, failed (with the API's code, message and RequestId) or
-skipped (and why), as text for people and JSON for tools."""
+skipped (and why). `render.apply_report` shows it as text for people and JSON for tools."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 Outcome = Literal["done", "failed", "skipped"]
@@ -65,33 +64,3 @@ class ApplyReport:
             f"Apply {'complete' if self.succeeded else 'incomplete'}: {done} done, "
             f"{failed} failed, {skipped} skipped ({self.write_calls} write calls)."
         )
-
-
-def render_text(report: ApplyReport) -> str:
-    lines = [
-        _line(item) for outcome in ("failed", "skipped", "done") for item in report.of(outcome)
-    ]
-    return "\n".join([*lines, report.summary()]) + "\n"
-
-
-def _line(item: ItemResult) -> str:
-    why = f": {item.detail}" if item.detail else ""
-    code = f" [{item.code}]" if item.code else ""
-    rid = f" (RequestId {item.request_id})" if item.request_id else ""
-    return f"  {item.outcome:<8} {item.action} {item.display}{code}{why}{rid}"
-
-
-# Additions keep the version; renaming or removing a field would make it "2".
-FORMAT_VERSION = "1"
-
-
-def render_json(report: ApplyReport) -> str:
-    document = {
-        "format_version": FORMAT_VERSION,
-        "succeeded": report.succeeded,
-        "write_calls": report.write_calls,
-        "verification_reads": report.verification_reads,
-        "summary": {o: len(report.of(o)) for o in ("done", "failed", "skipped")},
-        "items": [asdict(item) for item in report.items],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False)

@@ -12,7 +12,7 @@ from permctl.errors import StalePlan
 from permctl.model import AsmPrincipalLive, LiveState
 from permctl.plan import Snapshot, describe, take_snapshot
 from permctl.plan.safety import MAX_GRANTS_IN_MESSAGE, more_than_shown
-from permctl.planfile import SavedPlan
+from permctl.plan.saved import SavedPlan
 from permctl.providers import CloudSsoProvider, MeshAccount
 
 

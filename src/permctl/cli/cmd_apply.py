@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from permctl.cli.app import EXIT_ERROR, app, examples, stderr_console, stdout_console
-from permctl.cli.cmd_plan import show
 from permctl.cli.options import (
     AllowLockout,
     Concurrency,
@@ -22,17 +21,16 @@ from permctl.cli.options import (
     Profile,
     Quiet,
     load_config,
+    overrides,
     target,
 )
-from permctl.config import Config
+from permctl.cli.show import show_plan
 from permctl.errors import PermctlError
-from permctl.planfile import DEFAULT_DEPROVISION_STRATEGY, read_plan_file
+from permctl.plan import Plan
 from permctl.render import text
-from permctl.savedsafety import check_saved_plan_safety
 
 if TYPE_CHECKING:
-    from permctl.apply import ApplyReport, Changes
-    from permctl.providers import Session
+    from permctl.apply import ApplyReport
 
 
 class ReportFormat(str, Enum):
@@ -93,80 +91,33 @@ def apply(
     overwritten. Exit status: 0 everything applied (or nothing to do), 1 anything failed or
     was skipped, or an error before any write.
     """
-    from permctl.apply import (  # loads the cloud SDKs: see app.py
-        ApplyReport,
-        AuditLog,
-        apply_changes,
-        check_not_stale,
-    )
-    from permctl.workflow import connect
+    from permctl.workflow import apply_fresh, apply_saved  # loads the cloud SDKs: see app.py
 
     config = load_config(files)
-    saved = _saved_changes(plan_file, config, force, allow_lockout) if plan_file else None
-    with connect(config, target(emulator, profile, concurrency, quiet)) as session:
-        mesh_accounts, cloudsso = session.mesh_accounts, session.cloudsso.cloudsso
-        if saved is not None:
-            changes = saved
-            check_not_stale(changes, mesh_accounts=mesh_accounts, cloudsso=cloudsso)
-        else:
-            changes = _fresh_changes(
-                config, session, output_format, auto_approve, force, allow_lockout
-            )
-        if changes.is_empty:
-            report = ApplyReport((), 0)
-        else:
-            with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
-                report = apply_changes(
-                    changes,
-                    mesh_accounts=mesh_accounts,
-                    cloudsso=cloudsso,
-                    concurrency=concurrency,
-                    audit=audit,
-                    show_progress=not quiet,
-                )
+    where = target(emulator, profile, concurrency, quiet)
+    accepted = overrides(force, allow_lockout)
+    if plan_file:
+        report = apply_saved(plan_file, config, where, accepted, audit_log=audit_log)
+    else:
+        report = apply_fresh(
+            config,
+            where,
+            accepted,
+            show=partial(_show_plan, output_format),
+            confirm=lambda _: None if auto_approve else _confirm(),
+            audit_log=audit_log,
+        )
     _show_report(report, output_format)
     if not report.succeeded:
         raise typer.Exit(EXIT_ERROR)
 
 
-def _saved_changes(plan_file: Path, config: Config, force: bool, allow_lockout: bool) -> Changes:
-    """The saved plan's changes, refused before any call when it was made from other files or
-    is unsafe now; named as the plan recorded them."""
-    from permctl.apply import Changes, check_made_from
-
-    saved = read_plan_file(plan_file)
-    check_made_from(saved, config)
-    checked = check_saved_plan_safety(
-        saved, config.settings.safety.as_settings(), force=force, allow_lockout=allow_lockout
-    )
-    return Changes.from_plan(checked, saved.deprovision_strategy)
-
-
-def _fresh_changes(
-    config: Config,
-    session: Session,
-    output_format: ReportFormat,
-    auto_approve: bool,
-    force: bool,
-    allow_lockout: bool,
-) -> Changes:
-    """Plan, show the plan (on stderr when stdout carries the JSON report), check its safety
-    and ask for a yes."""
-    from permctl.apply import Changes
-    from permctl.workflow import plan_run
-
-    run = plan_run(config, session)
+def _show_plan(output_format: ReportFormat, plan: Plan) -> None:
+    """On stderr when stdout carries the JSON report."""
     if output_format is ReportFormat.TEXT:
-        show(run.plan, Format.TEXT)
+        show_plan(plan, Format.TEXT)
     else:
-        stderr_console().print(text.render(run.plan), end="")
-    run.plan.raise_if_unsafe(force=force, allow_lockout=allow_lockout)
-    if run.plan.has_changes and not auto_approve:
-        _confirm()
-    strategy = (
-        config.cloudsso.deprovision_strategy if config.cloudsso else DEFAULT_DEPROVISION_STRATEGY
-    )
-    return Changes.from_plan(run.plan, strategy)
+        stderr_console().print(text.render(plan), end="")
 
 
 def _confirm() -> None:
@@ -183,7 +134,7 @@ def _confirm() -> None:
 
 
 def _show_report(report: ApplyReport, output_format: ReportFormat) -> None:
-    from permctl.apply import render_json, render_text
+    from permctl.render.apply_report import render_json, render_text
 
     if output_format is ReportFormat.JSON:
         typer.echo(render_json(report))

@@ -59,11 +59,13 @@ def diagnose(
             f"--assume-role {assume_role!r} is not a RAM role ARN such as "
             "acs:ram::1234567890123456:role/name"
         )
-    from permctl.diagnose import diagnose as diagnose_request  # loads the cloud SDKs: see app.py
-    from permctl.diagnose import render_text
+    from permctl.tools.diagnose import (  # loads the cloud SDKs: see app.py
+        diagnose as diagnose_request,
+    )
+    from permctl.tools.diagnose import render_text
     from permctl.workflow import Target, connect_as
 
-    where = Target(emulator_state=emulator, profile=profile, quiet=True)
+    where = Target(emulator_state=emulator, profile=profile)
     role = RoleAccess(assume_role, external_id, "permctl-diagnose") if assume_role else None
     with connect_as(where, role) as providers:
         diagnosis = diagnose_request(request_id, providers)

@@ -20,10 +20,11 @@ from permctl.cli.options import (
     load_config,
     target,
 )
-from permctl.drift import Baseline, DriftReport, drift_report, read_baseline, render
+from permctl.drift import Baseline, DriftReport, drift_report, read_baseline
 from permctl.drift import document as json_report
-from permctl.drift.files import OutputFileError, write_atomically
 from permctl.drift.metrics import write_metrics
+from permctl.files import OutputFileError, write_atomically
+from permctl.render import drift as render
 
 if TYPE_CHECKING:
     from permctl.workflow import Target

@@ -17,6 +17,7 @@ def emulator(ctx: typer.Context) -> None:
     `permctl emulator serve --state examples/live-state.yaml` prints the endpoint and the
     AccessKey to export; `permctl emulator serve --help` lists the fault knobs.
     """
-    from permctl.emulator.__main__ import main as emulator_main  # only when serving
+    # Imported here: only this command and --emulator load the emulator.
+    from permctl.emulator.__main__ import main as emulator_main
 
     raise typer.Exit(emulator_main(ctx.args))

@@ -7,8 +7,8 @@ import typer
 from permctl.cli.app import EXIT_ERROR, app, examples, fail, stderr_console
 from permctl.cli.options import DEFAULT_FILE, Files
 from permctl.config import expand_paths
+from permctl.config.fmt import Formatted, format_file
 from permctl.errors import PermctlError
-from permctl.fmt import Formatted, format_file
 
 
 @app.command(

@@ -10,11 +10,11 @@ import typer
 from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, target
 from permctl.config import Config
-from permctl.drift.files import write_atomically
 from permctl.errors import PermctlError
+from permctl.files import write_atomically
 
 if TYPE_CHECKING:
-    from permctl.importer import ImportRequest, MeshRequest
+    from permctl.tools.importer import ImportRequest, MeshRequest
 
 
 class ImportUsageError(PermctlError):
@@ -73,7 +73,7 @@ def import_(
 
     Exit status: 0 written, 1 error (also when --out exists and --force is not given).
     """
-    from permctl.importer import import_file  # loads the cloud SDKs: see app.py
+    from permctl.tools.importer import import_file  # loads the cloud SDKs: see app.py
     from permctl.workflow import connect
 
     request = _request(mesh or [], directory, accounts or [], region)
@@ -90,7 +90,7 @@ def import_(
 def _request(
     meshes: list[str], directory: str | None, accounts: list[str], region: str
 ) -> ImportRequest:
-    from permctl.importer import ImportRequest
+    from permctl.tools.importer import ImportRequest
 
     if not meshes and directory is None:
         raise ImportUsageError("nothing to import: give --mesh, --directory or both")
@@ -105,7 +105,7 @@ def _request(
 
 
 def _mesh(value: str) -> MeshRequest:
-    from permctl.importer import MeshRequest
+    from permctl.tools.importer import MeshRequest
 
     mesh_id, equals, alias = (part.strip() for part in value.partition("="))
     if not mesh_id or (equals and not alias):

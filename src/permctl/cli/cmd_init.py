@@ -11,8 +11,8 @@ import typer
 from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, Region, target
 from permctl.config import Config
-from permctl.drift.files import write_atomically
 from permctl.errors import PermctlError
+from permctl.files import write_atomically
 
 if TYPE_CHECKING:
     from permctl.workflow import Target
@@ -143,7 +143,7 @@ def _credentials_found() -> bool:
 
 
 def _from_live_state(region: str, directory: str | None, where: Target) -> str:
-    from permctl.importer import (  # loads the cloud SDKs: see app.py
+    from permctl.tools.importer import (  # loads the cloud SDKs: see app.py
         ImportRequest,
         MeshRequest,
         import_file,

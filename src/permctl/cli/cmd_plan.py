@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Annotated
 
 import typer
 
-from permctl.cli.app import EXIT_CHANGES, EXIT_ERROR, app, examples, stderr_console, stdout_console
+from permctl.cli.app import EXIT_CHANGES, app, examples, stderr_console
 from permctl.cli.options import (
     AllowLockout,
     Concurrency,
@@ -22,15 +19,11 @@ from permctl.cli.options import (
     Profile,
     Quiet,
     load_config,
+    overrides,
     target,
 )
+from permctl.cli.show import show_plan
 from permctl.config.checks import expired_entries
-from permctl.plan import Plan
-from permctl.render import json as json_render
-from permctl.render import markdown, text
-from permctl.roles import CALLER
-
-EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
 @app.command(
@@ -72,48 +65,16 @@ def plan(
     config = load_config(files)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
-    show(run.plan, output_format, run.identities)
+    show_plan(run.plan, output_format, run.identities)
     for note in expired_entries(config, utc_today()):
         stderr_console().print(f"note {note}", markup=False)
-    blocking = [
-        issue
-        for issue in run.plan.safety_issues()
-        if not issue.overridden_by(force=force, allow_lockout=allow_lockout)
-    ]
-    if blocking:
-        stderr_console().print(
-            f"error: the plan is unsafe ({'; '.join(i.reason for i in blocking)}); "
-            "nothing was saved",
-            markup=False,
-        )
-        raise typer.Exit(EXIT_ERROR)
+    accepted = overrides(force, allow_lockout)
+    run.plan.raise_if_unsafe(accepted)
     if out is not None:
-        save_plan(run, out, force=force, allow_lockout=allow_lockout)
+        save_plan(run, out, accepted)
         if not quiet:
             stderr_console().print(
                 f"Saved the plan to {out}; apply it with: permctl apply --plan {out}", markup=False
             )
     if detailed_exitcode and run.plan.has_changes:
         raise typer.Exit(EXIT_CHANGES)
-
-
-def show(plan: Plan, output_format: Format, identities: Mapping[str, str] = EMPTY) -> None:
-    """`identities` (section -> who acts on it) are shown when some section assumes a role:
-    whoever reviews the plan sees which account each change lands in."""
-    roles = identities if any(who != CALLER for who in identities.values()) else EMPTY
-    if output_format is Format.TEXT:
-        console = stdout_console()
-        console.print(identities_header(roles), end="", markup=False)
-        console.print(text.render(plan), end="")
-    elif output_format is Format.MARKDOWN:
-        typer.echo(identities_header(roles, "- ") + markdown.render(plan), nl=False)
-    else:
-        document = json_render.document(plan) | ({"identities": dict(roles)} if roles else {})
-        typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
-
-
-def identities_header(identities: Mapping[str, str], bullet: str = "  ") -> str:
-    if not identities:
-        return ""
-    lines = [f"{bullet}{section}: {who}" for section, who in sorted(identities.items())]
-    return "Acting as:\n" + "\n".join(lines) + "\n\n"

@@ -9,7 +9,7 @@ import typer
 
 from permctl.cli.app import app, examples
 from permctl.cli.options import Files, load_config
-from permctl.policy import Mode, render, required_policies
+from permctl.tools.policy import Mode, render, required_policies
 
 
 @app.command(

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import typer
 
-from permctl.accounts import section_roles
 from permctl.cli.app import EXIT_ERROR, app, examples, fail, stderr_console
 from permctl.config import Config, expand_paths, load_files
 from permctl.config.checks import utc_today, warnings
+from permctl.config.identities import section_roles
 from permctl.errors import ConfigError, ConfigProblem
 
 DEFAULT_FILE = Path("permissions.yaml")

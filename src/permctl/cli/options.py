@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from permctl.cli.progress import ReadProgress
 from permctl.config import Config, expand_paths, load_files
+from permctl.plan import Override
 
 if TYPE_CHECKING:
     from permctl.workflow import Target
@@ -73,7 +75,18 @@ def load_config(files: list[Path] | None) -> Config:
     return load_files(expand_paths(files or [DEFAULT_FILE]))
 
 
+def overrides(force: bool, allow_lockout: bool) -> frozenset[Override]:
+    """The overrides the safety gate is to accept, from the flags that give them."""
+    given: tuple[tuple[Override, bool], ...] = (("force", force), ("allow_lockout", allow_lockout))
+    return frozenset(override for override, flag in given if flag)
+
+
 def target(emulator: Path | None, profile: str | None, concurrency: int, quiet: bool) -> Target:
     from permctl.workflow import Target  # loads the cloud SDKs: see app.py
 
-    return Target(emulator_state=emulator, profile=profile, concurrency=concurrency, quiet=quiet)
+    return Target(
+        emulator_state=emulator,
+        profile=profile,
+        concurrency=concurrency,
+        progress=ReadProgress(quiet=quiet),
+    )

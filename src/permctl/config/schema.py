@@ -38,11 +38,16 @@ from pydantic_core import CoreSchema
 from permctl.config.sources import Positions, Where, YamlPath, problem_at
 from permctl.config.yamlload import WrittenInt
 from permctl.errors import ConfigProblem
-from permctl.model import PrincipalKind, SafetySettings, SourceRef
+from permctl.model import (
+    DEFAULT_DEPROVISION_STRATEGY,
+    DeprovisionStrategy,
+    PrincipalKind,
+    SafetySettings,
+    SourceRef,
+)
 
 Role = Literal["istio-admin", "istio-ops", "istio-readonly"]
 Endpoint = Literal["servicemesh", "cloudsso", "resourcedirectory", "ram", "sts", "openapiexplorer"]
-DeprovisionStrategy = Literal["DeprovisionForLastAccessAssignmentOnAccount", "None"]
 
 # Patterns and how a message should describe what they expect.
 ROLE_ARN_PATTERN = r"^acs:ram::[0-9]{16}:role/[^\s/]+$"
@@ -394,7 +399,7 @@ class CloudSsoSection(Located):
         "are deleted. When false they are reported as unmanaged and left alone.",
     )
     deprovision_strategy: DeprovisionStrategy = Field(
-        default="DeprovisionForLastAccessAssignmentOnAccount",
+        default=DEFAULT_DEPROVISION_STRATEGY,
         description="What DeleteAccessAssignment does when it removes the last assignment of an "
         "access configuration on an account: deprovision the configuration there, or None.",
     )

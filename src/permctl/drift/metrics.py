@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from permctl.drift.files import write_atomically
 from permctl.drift.report import DriftReport
+from permctl.files import write_atomically
 
 PREFIX = "permctl_drift"
 

@@ -16,7 +16,7 @@ from permctl.plan import (
     Plan,
     drift_items,
 )
-from permctl.render import KIND_NAMES, count_of
+from permctl.render.common import KIND_NAMES, count_of
 
 FORMAT_VERSION = "1"  # of the JSON report, which is also the baseline format
 

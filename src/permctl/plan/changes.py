@@ -1,5 +1,9 @@
-"""The pieces a plan is made of: per-mesh role changes, per-principal updates, CloudSSO
-assignment changes, unmanaged grants and the live snapshot a plan was computed from.
+"""The pieces a plan is made of: its change kinds, unmanaged grants and the live snapshot a
+plan was computed from.
+
+Each kind of change is its own type. Whatever consumes a plan (renderers, the plan document,
+safety, drift, the executor) dispatches on the type with `match`, ending in `assert_never`, so
+mypy names every place a new kind must be handled. `Change` is the union of every kind.
 
 A Service Mesh change is shown per mesh but executed per principal, because
 GrantUserPermissions replaces a principal's whole list: `PrincipalUpdate.after` is that list.
@@ -9,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from itertools import zip_longest
+from typing import Any, ClassVar, Literal, NoReturn
 
 from permctl.model import Assignment, MeshRole, PrincipalKind
 
@@ -21,7 +27,8 @@ AssignmentAction = Literal["create", "delete"]
 
 @dataclass(frozen=True, order=True)
 class MeshRoleChange:
-    """One role on one mesh gained (before None), lost (after None) or swapped."""
+    """One role on one mesh gained (before None), lost (after None) or swapped: the per-mesh
+    view of a `PrincipalUpdate`, derived from its lists by `mesh_role_changes`."""
 
     mesh_id: str
     before: str | None
@@ -39,7 +46,8 @@ class MeshRoleChange:
 
 @dataclass(frozen=True)
 class PrincipalUpdate:
-    """The full new permission list of one principal, and the per-mesh changes behind it.
+    """Service Mesh change kind: the full new permission list of one principal, and the
+    per-mesh changes behind it.
 
     `label` is the name the file gives the principal; None for a principal the file does not list.
     """
@@ -56,11 +64,77 @@ class PrincipalUpdate:
         return tuple(c for c in self.changes if c.action != "add")
 
 
+def principal_update(
+    principal_id: str,
+    kind: PrincipalKind,
+    label: str | None,
+    before: Iterable[MeshRole],
+    after: Iterable[MeshRole],
+    managed: Collection[str],
+    reason: ChangeReason,
+) -> PrincipalUpdate | None:
+    """The update taking a principal from `before` to `after`; None when nothing changes. The
+    engine makes every update through here, and a saved plan's updates are checked against it."""
+    held, wanted = tuple(sorted(set(before))), tuple(sorted(set(after)))
+    changes = mesh_role_changes(held, wanted, managed, reason)
+    if not changes:
+        return None
+    return PrincipalUpdate(principal_id, kind, label, held, wanted, changes)
+
+
+def mesh_role_changes(
+    before: Iterable[MeshRole],
+    after: Iterable[MeshRole],
+    managed: Collection[str],
+    reason: ChangeReason,
+) -> tuple[MeshRoleChange, ...]:
+    """Per managed mesh, the entries lost paired with the entries gained (shown as a role
+    swapped rather than a removal plus an addition), the rest as plain removals or additions."""
+    held, wanted = frozenset(before), frozenset(after)
+    changes: list[MeshRoleChange] = []
+    for mesh_id in sorted(managed):
+        lost = sorted(g for g in held - wanted if g.mesh_id == mesh_id)
+        gained = sorted(g for g in wanted - held if g.mesh_id == mesh_id)
+        changes += [
+            MeshRoleChange(mesh_id, was.role if was else None, now.role if now else None, reason)
+            for was, now in zip_longest(lost, gained)
+        ]
+    return tuple(changes)
+
+
 @dataclass(frozen=True)
 class AssignmentChange:
-    action: AssignmentAction
+    """Base of the CloudSSO assignment change kinds; `action` is the name the plan document and
+    the reports give the kind."""
+
+    action: ClassVar[AssignmentAction]
     assignment: Assignment
     reason: ChangeReason = "desired"
+
+
+@dataclass(frozen=True)
+class AssignmentCreate(AssignmentChange):
+    """CloudSSO change kind: CreateAccessAssignment."""
+
+    action: ClassVar[AssignmentAction] = "create"
+
+
+@dataclass(frozen=True)
+class AssignmentDelete(AssignmentChange):
+    """CloudSSO change kind: DeleteAccessAssignment, with the plan's deprovision strategy."""
+
+    action: ClassVar[AssignmentAction] = "delete"
+
+
+# The change kinds of each service, and of a whole plan. A new kind joins one of these unions.
+AsmChange = PrincipalUpdate
+CloudSsoChange = AssignmentCreate | AssignmentDelete
+Change = AsmChange | CloudSsoChange
+
+
+def unhandled(change: NoReturn) -> NoReturn:
+    """Ends a `match` over change kinds: mypy rejects the call while a kind is left unmatched."""
+    raise AssertionError(f"no case for the change kind {type(change).__name__}")
 
 
 @dataclass(frozen=True, order=True)

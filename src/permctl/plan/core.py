@@ -1,19 +1,28 @@
-"""The Plan: plain immutable data describing what apply would do, plus its own safety check."""
+"""The Plan: plain immutable data describing what apply would do, plus its own safety gate."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from permctl.model import Assignment, SafetySettings
+from permctl.model import (
+    ADMIN_ROLE,
+    DEFAULT_DEPROVISION_STRATEGY,
+    Assignment,
+    DeprovisionStrategy,
+    MeshRole,
+    SafetySettings,
+)
 from permctl.plan.changes import (
-    AssignmentChange,
+    AssignmentCreate,
+    AssignmentDelete,
+    CloudSsoChange,
     MeshRoleChange,
     PrincipalUpdate,
     Snapshot,
     Unmanaged,
 )
-from permctl.plan.safety import SafetyIssue, find_issues
+from permctl.plan.safety import Override, PlanIsUnsafe, SafetyIssue, find_issues
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,29 @@ class MeshAdmins:
     mesh_id: str
     before: int
     after: int
+
+
+def count_mesh_admins(
+    before: Mapping[str, int], updates: Iterable[PrincipalUpdate]
+) -> tuple[MeshAdmins, ...]:
+    """Admins on each managed mesh after `updates`, from the count `before` them: the
+    principals a plan does not update keep their roles, so only its updates move the count."""
+    updated = tuple(updates)
+    return tuple(
+        MeshAdmins(
+            mesh_id,
+            count,
+            count
+            - sum(holds_admin(u.before, mesh_id) for u in updated)
+            + sum(holds_admin(u.after, mesh_id) for u in updated),
+        )
+        for mesh_id, count in sorted(before.items())
+    )
+
+
+def holds_admin(grants: Iterable[MeshRole], mesh_id: str) -> bool:
+    """Whether these grants make their holder an istio-admin of the mesh."""
+    return any(g.mesh_id == mesh_id and g.role == ADMIN_ROLE for g in grants)
 
 
 @dataclass(frozen=True)
@@ -45,7 +77,7 @@ def describe(object_id: str, names: Mapping[str, str], label: str | None = None)
 @dataclass(frozen=True)
 class Plan:
     asm_updates: tuple[PrincipalUpdate, ...]
-    sso_changes: tuple[AssignmentChange, ...]
+    sso_changes: tuple[CloudSsoChange, ...]
     unmanaged: Unmanaged
     snapshot: Snapshot
     managed_mesh_ids: tuple[str, ...]
@@ -58,6 +90,10 @@ class Plan:
     # ASM roles on managed meshes plus CloudSSO assignments in scope, as read live.
     existing_managed_grants: int
     mesh_admins: tuple[MeshAdmins, ...]
+    deprovision_strategy: DeprovisionStrategy = DEFAULT_DEPROVISION_STRATEGY
+    # A plan read back from a file: the overrides `permctl plan` accepted it with. None for a
+    # plan computed in this run.
+    planned_with: frozenset[Override] | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -71,8 +107,8 @@ class Plan:
             removes=actions.count("remove"),
             role_changes=actions.count("change"),
             principals=len(self.asm_updates),
-            creates=sum(1 for c in self.sso_changes if c.action == "create"),
-            deletes=sum(1 for c in self.sso_changes if c.action == "delete"),
+            creates=sum(isinstance(c, AssignmentCreate) for c in self.sso_changes),
+            deletes=sum(isinstance(c, AssignmentDelete) for c in self.sso_changes),
             unmanaged=len(self.unmanaged),
         )
 
@@ -84,10 +120,21 @@ class Plan:
         """Every reason this plan is unsafe, overridable or not, most serious first."""
         return find_issues(self)
 
-    def raise_if_unsafe(self, force: bool = False, allow_lockout: bool = False) -> None:
-        for issue in self.safety_issues():
-            if not issue.overridden_by(force=force, allow_lockout=allow_lockout):
-                raise issue
+    def raise_if_unsafe(self, accepted: frozenset[Override] = frozenset()) -> None:
+        """The one safety gate, for a plan shown, saved, applied fresh or applied from a file.
+
+        An issue passes when `accepted` holds the override it needs and, for a saved plan, when
+        `permctl plan` was given that override too: a plan edited after it was saved, or one
+        that only an override made acceptable, cannot be applied without it.
+        """
+        blocking = tuple(
+            issue
+            for issue in self.safety_issues()
+            if not issue.accepted_by(accepted)
+            or (self.planned_with is not None and not issue.accepted_by(self.planned_with))
+        )
+        if blocking:
+            raise PlanIsUnsafe(blocking, self.planned_with)
 
     def describe(self, object_id: str, label: str | None = None) -> str:
         return describe(object_id, self.names, label)

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from permctl.model import Assignment
-from permctl.plan.changes import AssignmentChange, MeshRoleChange, PrincipalUpdate
+from permctl.plan.changes import (
+    AssignmentCreate,
+    AssignmentDelete,
+    CloudSsoChange,
+    MeshRoleChange,
+    PrincipalUpdate,
+    unhandled,
+)
 from permctl.plan.core import Plan
 
 DriftKind = Literal[
@@ -70,7 +77,7 @@ def drift_items(plan: Plan) -> tuple[DriftItem, ...]:
         for g in plan.unmanaged.asm
     ]
     items += [_assignment_item(c) for c in plan.sso_changes]
-    items += [_assignment_item(AssignmentChange("delete", a)) for a in plan.unmanaged.cloudsso]
+    items += [_assignment_item(AssignmentDelete(a)) for a in plan.unmanaged.cloudsso]
     return tuple(sorted(items))
 
 
@@ -94,21 +101,21 @@ def _mesh_drift(change: MeshRoleChange) -> DriftKind:
     return "role_mismatch" if change.action == "change" else "live_not_in_file"
 
 
-def _assignment_item(change: AssignmentChange) -> DriftItem:
+def _assignment_item(change: CloudSsoChange) -> DriftItem:
     a: Assignment = change.assignment
-    created = change.action == "create"
-    return DriftItem(
-        "cloudsso",
-        _assignment_drift(change),
-        a.principal_type,
-        a.principal_id,
-        a.account_id,
-        None if created else a.access_configuration_id,
-        a.access_configuration_id if created else None,
-    )
-
-
-def _assignment_drift(change: AssignmentChange) -> DriftKind:
+    before: str | None
+    after: str | None
+    match change:
+        case AssignmentCreate():
+            kind: DriftKind = "in_file_missing_live"
+            before, after = None, a.access_configuration_id
+        case AssignmentDelete():
+            kind = "live_not_in_file"
+            before, after = a.access_configuration_id, None
+        case _:
+            unhandled(change)
     if change.reason == "expired":
-        return "expired_still_live"
-    return "in_file_missing_live" if change.action == "create" else "live_not_in_file"
+        kind = "expired_still_live"
+    return DriftItem(
+        "cloudsso", kind, a.principal_type, a.principal_id, a.account_id, before, after
+    )

@@ -6,14 +6,13 @@ same inputs always give the same plan.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 
 from permctl.model import (
-    ADMIN_ROLE,
+    DEFAULT_DEPROVISION_STRATEGY,
     AsmPrincipalLive,
     Assignment,
     DesiredAsm,
@@ -23,19 +22,22 @@ from permctl.model import (
     LiveState,
     MeshRole,
     PrincipalKind,
+    outside_meshes,
 )
 from permctl.plan.changes import (
     AccountSnapshot,
-    AssignmentChange,
+    AssignmentCreate,
+    AssignmentDelete,
     ChangeReason,
-    MeshRoleChange,
+    CloudSsoChange,
     PrincipalSnapshot,
     PrincipalUpdate,
     Snapshot,
     Unmanaged,
     UnmanagedGrant,
+    principal_update,
 )
-from permctl.plan.core import MeshAdmins, Plan
+from permctl.plan.core import MeshAdmins, Plan, count_mesh_admins, holds_admin
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class _AsmPart:
 
 @dataclass(frozen=True)
 class _CloudSsoPart:
-    changes: tuple[AssignmentChange, ...] = ()
+    changes: tuple[CloudSsoChange, ...] = ()
     unmanaged: tuple[Assignment, ...] = ()
     existing: int = 0
 
@@ -79,6 +81,11 @@ def build_plan(desired: DesiredState, live: LiveState, today: date) -> Plan:
         caller_principal_ids=live.caller_principal_ids,
         existing_managed_grants=asm.existing + sso.existing,
         mesh_admins=asm.mesh_admins,
+        deprovision_strategy=(
+            desired.cloudsso.deprovision_strategy
+            if desired.cloudsso
+            else DEFAULT_DEPROVISION_STRATEGY
+        ),
     )
 
 
@@ -141,40 +148,15 @@ def _reconcile(
     managed: frozenset[str],
     reason: ChangeReason,
 ) -> PrincipalUpdate | None:
-    """The principal's new full list: `wanted` on managed meshes, everything else kept verbatim."""
-    on_managed: dict[str, list[MeshRole]] = defaultdict(list)
-    after = [grant for grant in held if grant.mesh_id not in managed]
-    for grant in held:
-        if grant.mesh_id in managed:
-            on_managed[grant.mesh_id].append(grant)
-    changes: list[MeshRoleChange] = []
-    for mesh_id in sorted(on_managed.keys() | wanted.keys()):
-        mesh_changes, mesh_after = _reconcile_mesh(
-            mesh_id, sorted(on_managed.get(mesh_id, ())), wanted.get(mesh_id), reason
-        )
-        changes += mesh_changes
-        after += mesh_after
-    if not changes:
-        return None
-    return PrincipalUpdate(
-        principal_id, kind, label, tuple(sorted(held)), tuple(sorted(after)), tuple(changes)
-    )
+    """The principal's new full list: `wanted` on managed meshes, everything else kept verbatim.
 
-
-def _reconcile_mesh(
-    mesh_id: str, held: list[MeshRole], wanted: str | None, reason: ChangeReason
-) -> tuple[list[MeshRoleChange], list[MeshRole]]:
-    """Changes on one managed mesh, and what the principal holds there afterwards."""
-    keep = [g for g in held if g.role == wanted]
-    others = [g for g in held if g.role != wanted]
-    removals = [MeshRoleChange(mesh_id, g.role, None, reason) for g in others]
-    if wanted is None or keep:
-        return removals, keep
-    granted = [MeshRole(mesh_id, wanted)]
-    if not others:
-        return [MeshRoleChange(mesh_id, None, wanted, reason)], granted
-    # Shown as one role swapped rather than a removal plus an addition.
-    return [MeshRoleChange(mesh_id, others[0].role, wanted, reason), *removals[1:]], granted
+    On a managed mesh a held entry of the wanted role is kept as it is (whatever its role
+    type); otherwise the wanted role is granted and every other entry there is dropped."""
+    after = set(outside_meshes(held, managed))
+    for mesh_id, role in wanted.items():
+        kept = {g for g in held if g.mesh_id == mesh_id and g.role == role}
+        after |= kept or {MeshRole(mesh_id, role)}
+    return principal_update(principal_id, kind, label, held, after, managed, reason)
 
 
 def _mesh_admins(
@@ -182,24 +164,10 @@ def _mesh_admins(
     live: Iterable[AsmPrincipalLive],
     updates: tuple[PrincipalUpdate, ...],
 ) -> tuple[MeshAdmins, ...]:
-    before: dict[str, set[str]] = {mesh_id: set() for mesh_id in managed}
-    for held in live:
-        _add_admins(before, held.principal_id, held.permissions)
-    after = {mesh_id: set(admins) for mesh_id, admins in before.items()}
-    for update in updates:
-        for admins in after.values():
-            admins.discard(update.principal_id)
-        _add_admins(after, update.principal_id, update.after)
-    return tuple(
-        MeshAdmins(mesh_id, len(before[mesh_id]), len(after[mesh_id]))
-        for mesh_id in sorted(managed)
-    )
-
-
-def _add_admins(admins: dict[str, set[str]], principal_id: str, grants: Iterable[MeshRole]) -> None:
-    for grant in grants:
-        if grant.role == ADMIN_ROLE and grant.mesh_id in admins:
-            admins[grant.mesh_id].add(principal_id)
+    before = {
+        mesh_id: sum(holds_admin(held.permissions, mesh_id) for held in live) for mesh_id in managed
+    }
+    return count_mesh_admins(before, updates)
 
 
 def _plan_cloudsso(sso: DesiredCloudSso, live: frozenset[Assignment], today: date) -> _CloudSsoPart:
@@ -208,10 +176,10 @@ def _plan_cloudsso(sso: DesiredCloudSso, live: frozenset[Assignment], today: dat
     expired = {d.assignment for d in sso.assignments} - active
     in_scope = {a for a in live if a.account_id in sso.managed_account_ids}
     undeclared = in_scope - active - expired
-    changes = [AssignmentChange("create", a) for a in active - live]
-    changes += [AssignmentChange("delete", a, "expired") for a in expired & in_scope]
+    changes: list[CloudSsoChange] = [AssignmentCreate(a) for a in active - live]
+    changes += [AssignmentDelete(a, "expired") for a in expired & in_scope]
     if sso.prune_unlisted:
-        changes += [AssignmentChange("delete", a, "unlisted") for a in undeclared]
+        changes += [AssignmentDelete(a, "unlisted") for a in undeclared]
     changes.sort(key=lambda c: (_assignment_key(c.assignment), c.action))
     return _CloudSsoPart(
         changes=tuple(changes),

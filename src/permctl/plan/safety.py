@@ -2,7 +2,7 @@
 
 Each refusal is its own exception class whose constructor writes the message, listing the
 grants involved. `find_issues` returns all of them so a renderer can show every reason at once;
-`Plan.raise_if_unsafe` raises the first one the caller's flags do not override.
+`Plan.raise_if_unsafe`, the one gate, raises `PlanIsUnsafe` with those no override accepts.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from permctl.errors import UnsafePlan
 from permctl.model import ADMIN_ROLE
+from permctl.plan.changes import AssignmentCreate, AssignmentDelete, CloudSsoChange, unhandled
 
 if TYPE_CHECKING:
     from permctl.plan.core import Plan
@@ -40,10 +41,40 @@ class SafetyIssue(UnsafePlan):
         """The grants a message lists; the rest are only counted."""
         return self.grants[:MAX_GRANTS_IN_MESSAGE]
 
-    def overridden_by(self, *, force: bool, allow_lockout: bool) -> bool:
-        return (self.override == "force" and force) or (
-            self.override == "allow_lockout" and allow_lockout
-        )
+    def accepted_by(self, overrides: frozenset[Override]) -> bool:
+        return self.override is not None and self.override in overrides
+
+
+class PlanIsUnsafe(UnsafePlan):
+    """The gate's refusal: every issue no override accepted, and what to do about them.
+
+    `planned_with` is None for a plan computed in this run (shown just before, grants and all,
+    so the message gives the reasons only), else the overrides `permctl plan` accepted the
+    saved plan with (not shown, so the message lists the grants too).
+    """
+
+    def __init__(
+        self, issues: Sequence[SafetyIssue], planned_with: frozenset[Override] | None
+    ) -> None:
+        self.issues = tuple(issues)
+        listing = " | ".join(str(issue) for issue in issues)
+        if planned_with is None:
+            reasons = "; ".join(issue.reason for issue in issues)
+            super().__init__(f"the plan is unsafe ({reasons}); nothing was saved or applied")
+        elif any(issue.override not in planned_with for issue in issues):
+            super().__init__(
+                f"refusing the saved plan: it is unsafe: {listing}; nothing was applied; "
+                "permctl plan did not accept it like this (it was changed after it was saved, "
+                "or it needs an override the plan was not made with); run permctl plan again"
+            )
+        else:
+            flags = " ".join(
+                sorted({OVERRIDE_FLAGS[issue.override] for issue in issues if issue.override})
+            )
+            super().__init__(
+                f"refusing the saved plan: it is unsafe: {listing}; nothing was applied; "
+                f"it was planned with {flags}: pass {flags} again to apply it"
+            )
 
 
 class ProtectedPrincipalChange(SafetyIssue):
@@ -163,9 +194,19 @@ def _removed_or_changed(plan: Plan, of_principal: Callable[[str, str | None], bo
     cloudsso = [
         plan.describe_assignment(change.assignment)
         for change in plan.sso_changes
-        if change.action == "delete" and of_principal(change.assignment.principal_id, None)
+        if _takes_access_away(change) and of_principal(change.assignment.principal_id, None)
     ]
     return asm + cloudsso
+
+
+def _takes_access_away(change: CloudSsoChange) -> bool:
+    match change:
+        case AssignmentCreate():
+            return False
+        case AssignmentDelete():
+            return True
+        case _:
+            unhandled(change)
 
 
 def more_than_shown(grants: Sequence[str]) -> str | None:

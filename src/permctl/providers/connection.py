@@ -13,11 +13,12 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from alibabacloud_cloudsso20210515.client import Client as CloudSsoClient
@@ -49,7 +50,6 @@ from permctl.errors import (
     PermctlError,
     without_credentials,
 )
-from permctl.providers.progress import ReadProgress
 from permctl.roles import CALLER, RoleAccess
 
 T = TypeVar("T")
@@ -91,6 +91,21 @@ class AccessKey:
     access_key_secret: str = field(repr=False)
 
 
+class Progress(Protocol):
+    """Shows how far a batch of calls has got; `track` yields the `advance()` to call per item."""
+
+    def track(self, label: str, total: int) -> AbstractContextManager[Callable[[], None]]: ...
+
+
+class _Silent:
+    @contextmanager
+    def track(self, label: str, total: int) -> Iterator[Callable[[], None]]:
+        yield lambda: None
+
+
+NO_PROGRESS: Progress = _Silent()
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 8
@@ -108,7 +123,8 @@ class ConnectionSettings:
     connect_timeout_ms: int = 5_000
     read_timeout_ms: int = 15_000
     concurrency: int = 8
-    quiet: bool = False
+    # How long reads are shown to whoever runs permctl; the CLI passes a progress bar.
+    progress: Progress = field(default_factory=lambda: NO_PROGRESS)
     # False for the embedded emulator: its endpoints must win over PERMCTL_ENDPOINT*.
     endpoints_from_env: bool = True
     # Set: every call is made as this role, assumed with the credentials above.
@@ -253,7 +269,6 @@ class Connection:
         self._credential = credential_client(settings)
         self._clients: dict[str, Any] = {}
         self._pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="permctl-api")
-        self._progress = ReadProgress(quiet=settings.quiet)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -285,7 +300,7 @@ class Connection:
         pool is bounded, so nesting could wait on itself."""
         futures = {self._pool.submit(fn, item): index for index, item in enumerate(items)}
         results: list[Any] = [None] * len(futures)
-        with self._progress.track(label, total=len(futures)) as advance:
+        with self.settings.progress.track(label, total=len(futures)) as advance:
             try:
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()

@@ -15,9 +15,15 @@ from dataclasses import dataclass
 
 from permctl.model import Assignment
 from permctl.plan import Plan
-from permctl.plan.changes import ChangeReason
+from permctl.plan.changes import (
+    AssignmentCreate,
+    AssignmentDelete,
+    ChangeReason,
+    CloudSsoChange,
+    unhandled,
+)
 from permctl.plan.safety import SafetyIssue, more_than_shown
-from permctl.render import KIND_NAMES, REASON_NOTES, count_of, printable, summary_line
+from permctl.render.common import KIND_NAMES, REASON_NOTES, count_of, printable, summary_line
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment
 CLOSING_ROOM = 1_000  # kept free for the notes and tags that close the comment
@@ -130,13 +136,19 @@ def _asm(plan: Plan) -> _Section:
 
 
 def _cloudsso(plan: Plan) -> _Section:
-    rows = tuple(
-        _row(change.action, *_assignment_cells(plan, change.assignment), _reason(change.reason))
-        for change in plan.sso_changes
-    )
+    rows = tuple(_cloudsso_row(plan, change) for change in plan.sso_changes)
     directory = escape_html(plan.directory_id or "")
     title = f"CloudSSO: {count_of(len(rows), 'assignment change')} in directory {directory}"
     return _Section(title, ("", "Account", "Principal", "Access configuration", "Reason"), rows)
+
+
+def _cloudsso_row(plan: Plan, change: CloudSsoChange) -> str:
+    match change:
+        case AssignmentCreate() | AssignmentDelete():
+            cells = _assignment_cells(plan, change.assignment)
+            return _row(change.action, *cells, _reason(change.reason))
+        case _:
+            unhandled(change)
 
 
 def _unmanaged(plan: Plan) -> _Section:

@@ -10,17 +10,23 @@ from __future__ import annotations
 from rich.text import Text
 
 from permctl.model import Assignment
-from permctl.plan import AssignmentChange, MeshRoleChange, Plan, PrincipalUpdate
-from permctl.plan.changes import ChangeReason
+from permctl.plan import MeshRoleChange, Plan, PrincipalUpdate
+from permctl.plan.changes import (
+    AssignmentCreate,
+    AssignmentDelete,
+    ChangeReason,
+    CloudSsoChange,
+    unhandled,
+)
 from permctl.plan.safety import more_than_shown
-from permctl.render import (
+from permctl.render.common import (
     KIND_NAMES,
     REASON_NOTES,
     printable,
     summary_line,
 )
 
-SYMBOLS = {"add": "+", "create": "+", "remove": "-", "delete": "-", "change": "~"}
+SYMBOLS = {"add": "+", "remove": "-", "change": "~"}
 STYLES = {"+": "green", "-": "red", "~": "yellow", "?": "cyan", "!": "bold red"}
 
 
@@ -80,7 +86,7 @@ def _cloudsso(out: Text, plan: Plan) -> None:
         if change.assignment.account_id != account:
             account = change.assignment.account_id
             out.append(f"  account {printable(plan.describe(account))}\n")
-        _line(out, SYMBOLS[change.action], 6, _assignment_change(plan, change))
+        _cloudsso_change(out, plan, change)
     if plan.unmanaged.cloudsso:
         out.append("  Unmanaged, left alone (not in the file; cloudsso.prune_unlisted is off):\n")
     for a in plan.unmanaged.cloudsso:
@@ -88,8 +94,14 @@ def _cloudsso(out: Text, plan: Plan) -> None:
     out.append("\n")
 
 
-def _assignment_change(plan: Plan, change: AssignmentChange) -> str:
-    return _assignment(plan, change.assignment) + _reason(change.reason)
+def _cloudsso_change(out: Text, plan: Plan, change: CloudSsoChange) -> None:
+    match change:
+        case AssignmentCreate():
+            _line(out, "+", 6, _assignment(plan, change.assignment) + _reason(change.reason))
+        case AssignmentDelete():
+            _line(out, "-", 6, _assignment(plan, change.assignment) + _reason(change.reason))
+        case _:
+            unhandled(change)
 
 
 def _assignment(plan: Plan, a: Assignment) -> str:

@@ -267,6 +267,7 @@ def _resolve_cloudsso(
         managed_account_ids=frozenset(managed),
         assignments=tuple(assignments),
         prune_unlisted=section.prune_unlisted,
+        deprovision_strategy=section.deprovision_strategy,
     )
 
 

@@ -164,7 +164,7 @@ def test_markdown_budget_holds_when_every_row_is_long() -> None:
 def test_json_lists_every_change_and_the_unsafe_reasons() -> None:
     document = json.loads(json_render.render(_huge_plan(1_000)))
 
-    assert document["format_version"] == "1"
+    assert document["format_version"] == "2"
     changes = [c for u in document["asm"]["updates"] for c in u["changes"]]
     assert len(changes) == 2_000
     assert len(document["cloudsso"]["changes"]) == 500

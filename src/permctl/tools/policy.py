@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from permctl.accounts import accounts_of_principal, section_roles
 from permctl.config import Config
+from permctl.config.identities import accounts_of_principal, section_roles
 from permctl.config.schema import CloudSsoSection, PrincipalSpec
 from permctl.roles import ASM, CALLER, RoleAccess, is_principal_id
 

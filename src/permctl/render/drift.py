@@ -10,7 +10,7 @@ from rich.text import Text
 
 from permctl.drift.report import KIND_TITLES, SERVICE_TITLES, DriftReport, describe_item
 from permctl.plan import DRIFT_KINDS, DRIFT_SERVICES, DriftKind, DriftService
-from permctl.render import count_of, printable
+from permctl.render.common import count_of, printable
 from permctl.render.markdown import MAX_ROWS_PER_SECTION, OPEN_UP_TO_ROWS, escape, escape_html
 
 KIND_STYLES: dict[DriftKind, str] = {

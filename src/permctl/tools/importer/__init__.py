@@ -3,16 +3,16 @@ can start being managed as code. Reads through the providers and writes nothing 
 
 from __future__ import annotations
 
-from permctl.importer.group import Entry, group_assignments
-from permctl.importer.read import (
+from permctl.providers import Session
+from permctl.tools.importer.group import Entry, group_assignments
+from permctl.tools.importer.read import (
     ImportRequest,
     ImportScopeError,
     LiveOrganisation,
     MeshRequest,
     read_organisation,
 )
-from permctl.importer.write import write_file
-from permctl.providers import Session
+from permctl.tools.importer.write import write_file
 
 __all__ = [
     "Entry",

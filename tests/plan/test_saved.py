@@ -1,20 +1,26 @@
-"""Saved plans: what apply executes must be what plan wrote, or apply must refuse it."""
+"""Saved plans: reading one gives back the Plan that was saved, or apply must refuse it."""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from plan_states import OTHER, PROD, TODAY, rich_example
+from test_plan_property import PRINCIPALS, states
 
-from permctl.model import DesiredState
-from permctl.plan import Plan, build_plan
+from permctl.model import DeprovisionStrategy, DesiredState, LiveState, SafetySettings
+from permctl.plan import Override, Plan, build_plan
 from permctl.plan.changes import sha256_of
-from permctl.planfile import (
+from permctl.plan.saved import (
     PlanFileError,
     TamperedPlanFile,
     UnsupportedPlanFile,
@@ -22,7 +28,15 @@ from permctl.planfile import (
     sign,
     write_plan_file,
 )
+from permctl.render import json as json_render
 
+protected = st.sets(st.sampled_from((*PRINCIPALS, *(f"label-{p}" for p in PRINCIPALS), "s0")))
+safety_settings = st.builds(
+    SafetySettings,
+    max_delete_percent=st.sampled_from((0.0, 10.0, 30.0, 100.0)),
+    min_existing_for_threshold=st.sampled_from((0, 3, 10)),
+    protected_principals=protected.map(frozenset),
+)
 CREATED = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
 KEY = b"test-signing-key"
 
@@ -42,7 +56,7 @@ def _write(path: Path, plan: Plan | None = None, key: bytes | None = None) -> Pa
         path,
         config_digest="sha256:config",
         permctl_version="0.1.0",
-        desired_context={"files": ["permissions.yaml"], "deprovision_strategy": "None"},
+        planned_with=frozenset({"force"}),
         created_at=CREATED,
         key=key,
     )
@@ -55,27 +69,72 @@ def _edit(path: Path, change: Any) -> None:
     path.write_text(json.dumps(document))
 
 
-def test_round_trip_keeps_everything_apply_needs(tmp_path: Path) -> None:
-    plan = _plan()
+def test_reading_gives_back_the_plan_that_was_saved(tmp_path: Path) -> None:
+    plan = replace(_plan(), deprovision_strategy="None")
 
     saved = read_plan_file(_write(tmp_path / "plan.json", plan))
 
-    assert saved.fingerprint() == plan.fingerprint()
-    assert saved.snapshot == plan.snapshot
-    assert [(u.principal_id, u.kind, u.label, u.after) for u in saved.asm_updates] == [
-        (u.principal_id, u.kind, u.label, u.after) for u in plan.asm_updates
-    ]
-    assert saved.sso_changes == plan.sso_changes
-    assert saved.directory_id == "d-dir"
-    assert saved.deprovision_strategy == "None"
-    assert saved.managed_mesh_ids == plan.managed_mesh_ids
+    assert saved.plan == replace(plan, planned_with=frozenset({"force"}))
+    assert saved.plan.unmanaged == plan.unmanaged and len(saved.plan.unmanaged) > 0
+    assert saved.plan.managed_account_ids == plan.managed_account_ids != ()
     assert (saved.config_digest, saved.permctl_version, saved.created_at) == (
         "sha256:config",
         "0.1.0",
         CREATED,
     )
-    assert saved.desired_context["files"] == ["permissions.yaml"]
     assert not saved.signed
+
+
+def test_the_saved_document_is_the_printed_one_with_its_seals(tmp_path: Path) -> None:
+    plan = _plan()
+    document = json.loads(_write(tmp_path / "plan.json", plan).read_text())
+    printed = json.loads(json_render.render(replace(plan, planned_with=frozenset({"force"}))))
+
+    seals = {"permctl_version", "created_at", "config_digest", "plan_digest", "signature"}
+    assert document.keys() - printed.keys() == seals
+    assert {k: v for k, v in document.items() if k not in seals} == printed
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    states(),
+    safety_settings,
+    st.sampled_from((None, *PRINCIPALS)),
+    st.sampled_from(("DeprovisionForLastAccessAssignmentOnAccount", "None")),
+    st.frozensets(st.sampled_from(("force", "allow_lockout"))),
+)
+def test_save_then_load_gives_an_equal_plan(
+    state: tuple[DesiredState, LiveState],
+    safety: SafetySettings,
+    caller: str | None,
+    strategy: DeprovisionStrategy,
+    planned_with: frozenset[Override],
+) -> None:
+    desired, live = state
+    assert desired.cloudsso is not None
+    desired = replace(
+        desired,
+        safety=safety,
+        cloudsso=replace(desired.cloudsso, deprovision_strategy=strategy),
+        names=MappingProxyType({p: f"name of {p}" for p in PRINCIPALS[::2]}),
+    )
+    live = replace(live, caller_principal_ids=frozenset([caller] if caller else []))
+    plan = build_plan(desired, live, TODAY)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "plan.json"
+        write_plan_file(
+            plan,
+            path,
+            config_digest="sha256:config",
+            permctl_version="test",
+            planned_with=planned_with,
+            key=b"",
+        )
+        loaded = read_plan_file(path, key=b"").plan
+    assert loaded == replace(plan, planned_with=planned_with)
+    assert [(type(i), str(i)) for i in loaded.safety_issues()] == [
+        (type(i), str(i)) for i in plan.safety_issues()
+    ]
 
 
 def test_editing_a_change_is_detected(tmp_path: Path) -> None:
@@ -111,12 +170,35 @@ def _turn_cloudsso_deletes_into_creates(document: dict[str, Any]) -> None:
         change["action"] = "create"
 
 
+def _show_a_removal_as_an_addition(document: dict[str, Any]) -> None:
+    change = next(
+        c for u in document["asm"]["updates"] for c in u["changes"] if c["action"] == "remove"
+    )
+    change.update(action="add", before=None, after=change["before"])
+
+
+def _count_an_admin_too_many_after_the_plan(document: dict[str, Any]) -> None:
+    document["safety"]["mesh_admins"][0]["after"] += 1
+
+
+def _forget_the_overrides_it_was_planned_with(document: dict[str, Any]) -> None:
+    document["safety"]["planned_with"] = None
+
+
+def _count_admins_on_another_mesh(document: dict[str, Any]) -> None:
+    document["safety"]["mesh_admins"][0]["mesh_id"] = OTHER
+
+
 @pytest.mark.parametrize(
     ("tamper", "refusal"),
     [
         (_drop_alices_grants_on_unmanaged_meshes, "meshes the file does not manage"),
         (_empty_a_snapshot_entry, "snapshot does not match its fingerprint"),
         (_turn_cloudsso_deletes_into_creates, "CloudSSO create does not match"),
+        (_show_a_removal_as_an_addition, "changes of r2 do not follow from its lists"),
+        (_count_an_admin_too_many_after_the_plan, "admins do not follow from its updates"),
+        (_forget_the_overrides_it_was_planned_with, "does not record the overrides"),
+        (_count_admins_on_another_mesh, "admins name other meshes than it"),
     ],
 )
 def test_edits_are_refused_even_with_a_recomputed_digest(
@@ -134,12 +216,13 @@ def test_edits_are_refused_even_with_a_recomputed_digest(
         read_plan_file(path)
 
 
-def test_wrong_format_version_is_refused_clearly(tmp_path: Path) -> None:
+def test_a_plan_of_format_1_is_refused_with_plan_again(tmp_path: Path) -> None:
     path = _write(tmp_path / "plan.json")
-    _edit(path, lambda d: d.update(format_version="2"))
+    _edit(path, lambda d: d.update(format_version="1"))
 
-    with pytest.raises(UnsupportedPlanFile, match="format '2' is not supported"):
+    with pytest.raises(UnsupportedPlanFile, match="format '1' is not supported") as refusal:
         read_plan_file(path)
+    assert str(refusal.value).endswith("run permctl plan again")
 
 
 def test_truncated_file_is_refused_clearly(tmp_path: Path) -> None:
@@ -221,5 +304,5 @@ def test_a_plan_with_no_changes_round_trips(tmp_path: Path) -> None:
 
     saved = read_plan_file(_write(tmp_path / "plan.json", empty))
 
-    assert saved.asm_updates == () and saved.sso_changes == ()
-    assert saved.snapshot.asm == ()
+    assert saved.plan == replace(empty, planned_with=frozenset({"force"}))
+    assert not saved.plan.has_changes

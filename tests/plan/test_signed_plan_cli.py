@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from permctl.cli import app
-from permctl.planfile import TamperedPlanFile, canonical_json, read_plan_file
+from permctl.plan.saved import TamperedPlanFile, canonical_json, read_plan_file
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "permissions.yaml.example"

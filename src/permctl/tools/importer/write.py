@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import yaml
 
 from permctl.config.lookalikes import lookalike_problem
-from permctl.importer.group import Entry, group_assignments
-from permctl.importer.read import LiveOrganisation, MeshRequest
 from permctl.model import ASM_ROLES, AsmPrincipalLive
 from permctl.providers.resourcedirectory import RdAccount
-from permctl.render import KIND_NAMES, count_of
+from permctl.render.common import KIND_NAMES, count_of
 from permctl.resolve import accounts_named
+from permctl.tools.importer.group import Entry, group_assignments
+from permctl.tools.importer.read import LiveOrganisation, MeshRequest
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.@/-]*\Z")
 _ID_PREFIXES = ("u-", "g-", "ac-")

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from permctl.policy import policy_document
 from permctl.providers import Providers
 from permctl.providers.openapiexplorer import RequestLog
 from permctl.providers.ram import DecodedDenial
+from permctl.tools.policy import policy_document
 
 # Of the --format json diagnosis: additions keep it, renaming or removing a field makes it "2".
 FORMAT_VERSION = "1"

@@ -1,0 +1,362 @@
+"""The plan's one JSON form (docs/plan-json.md): what `plan --format json` prints and, with the
+seals of a saved plan around it, what `plan --out` writes and `apply --plan` reads back.
+
+`plan_document` writes it; `PlanDocument` reads it strictly and `to_plan` turns it back into
+the `Plan` it was written from. Fields derived from others (summary, names beside ids, the
+unsafe reasons, each update's per-mesh changes, the admin counts after the plan) are written
+for readers; `plan.saved` checks the ones a plan's safety rests on against their derivation.
+
+Adding a field keeps `format_version`; renaming or removing one moves it on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from permctl.model import Assignment, DeprovisionStrategy, MeshRole, PrincipalKind, SafetySettings
+from permctl.plan.changes import (
+    AccountSnapshot,
+    AssignmentCreate,
+    AssignmentDelete,
+    ChangeReason,
+    CloudSsoChange,
+    MeshRoleChange,
+    PrincipalSnapshot,
+    PrincipalUpdate,
+    Snapshot,
+    Unmanaged,
+    UnmanagedGrant,
+    unhandled,
+)
+from permctl.plan.core import MeshAdmins, Plan
+from permctl.plan.safety import Override, SafetyIssue
+
+FORMAT_VERSION = "2"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "has_changes": plan.has_changes,
+        "summary": asdict(plan.summary),
+        "fingerprint": plan.fingerprint(),
+        "asm": {
+            "managed_meshes": [_named(plan, "mesh", m) for m in plan.managed_mesh_ids],
+            "updates": [_update(plan, u) for u in plan.asm_updates],
+        },
+        "cloudsso": {
+            "directory_id": plan.directory_id,
+            "deprovision_strategy": plan.deprovision_strategy,
+            "managed_account_ids": list(plan.managed_account_ids),
+            "changes": [_cloudsso_change(plan, c) for c in plan.sso_changes],
+        },
+        "unmanaged": {
+            "asm": [_unmanaged_grant(plan, g) for g in plan.unmanaged.asm],
+            "cloudsso": [_assignment(plan, a) for a in plan.unmanaged.cloudsso],
+        },
+        "unsafe": [_issue(issue) for issue in plan.safety_issues()],
+        "safety": {
+            "settings": {
+                "max_delete_percent": float(plan.safety.max_delete_percent),
+                "min_existing_for_threshold": plan.safety.min_existing_for_threshold,
+                "protected_principals": sorted(plan.safety.protected_principals),
+            },
+            "existing_managed_grants": plan.existing_managed_grants,
+            "caller_principal_ids": sorted(plan.caller_principal_ids),
+            "mesh_admins": [asdict(m) for m in plan.mesh_admins],
+            "planned_with": None if plan.planned_with is None else sorted(plan.planned_with),
+        },
+        "names": dict(sorted(plan.names.items())),
+        "snapshot": plan.snapshot.to_json(),
+    }
+
+
+def _update(plan: Plan, update: PrincipalUpdate) -> dict[str, Any]:
+    return {
+        **_named(plan, "principal", update.principal_id),
+        "kind": update.kind.value,
+        "label": update.label,
+        "before": [asdict(g) for g in update.before],
+        "after": [asdict(g) for g in update.after],
+        "changes": [_mesh_change(plan, c) for c in update.changes],
+    }
+
+
+def _mesh_change(plan: Plan, change: MeshRoleChange) -> dict[str, Any]:
+    return {
+        "action": change.action,
+        **_named(plan, "mesh", change.mesh_id),
+        "before": change.before,
+        "after": change.after,
+        "reason": change.reason,
+    }
+
+
+def _cloudsso_change(plan: Plan, change: CloudSsoChange) -> dict[str, Any]:
+    match change:
+        case AssignmentCreate() | AssignmentDelete():
+            assignment = _assignment(plan, change.assignment)
+            return {"action": change.action, "reason": change.reason, **assignment}
+        case _:
+            unhandled(change)
+
+
+def _assignment(plan: Plan, a: Assignment) -> dict[str, Any]:
+    return {
+        **_named(plan, "access_configuration", a.access_configuration_id),
+        **_named(plan, "account", a.account_id),
+        "principal_type": a.principal_type,
+        **_named(plan, "principal", a.principal_id),
+    }
+
+
+def _unmanaged_grant(plan: Plan, grant: UnmanagedGrant) -> dict[str, Any]:
+    return {
+        **_named(plan, "principal", grant.principal_id),
+        "kind": grant.kind.value,
+        **_named(plan, "mesh", grant.grant.mesh_id),
+        "role": grant.grant.role,
+        "role_type": grant.grant.role_type,
+    }
+
+
+def _issue(issue: SafetyIssue) -> dict[str, Any]:
+    return {
+        "kind": type(issue).__name__,
+        "override": issue.override,
+        "reason": issue.reason,
+        "grants": list(issue.grants),
+    }
+
+
+def _named(plan: Plan, field: str, object_id: str) -> dict[str, str | None]:
+    """`<field>_id` and `<field>_name` (null when no name is known)."""
+    return {f"{field}_id": object_id, f"{field}_name": plan.names.get(object_id)}
+
+
+# -- Reading --------------------------------------------------------------------------------
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class _Grant(Strict):
+    mesh_id: str
+    role: str
+    role_type: str
+
+    def to_role(self) -> MeshRole:
+        return MeshRole(self.mesh_id, self.role, self.role_type)
+
+
+class _AssignmentHeld(Strict):
+    access_configuration_id: str
+    account_id: str
+    principal_type: Literal["User", "Group"]
+    principal_id: str
+
+    def to_assignment(self) -> Assignment:
+        return Assignment(
+            self.access_configuration_id, self.account_id, self.principal_type, self.principal_id
+        )
+
+
+class _Assignment(_AssignmentHeld):
+    """An assignment as the plan shows it: with the names of what it links."""
+
+    access_configuration_name: str | None
+    account_name: str | None
+    principal_name: str | None
+
+
+class _MeshChange(Strict):
+    action: Literal["add", "remove", "change"]
+    mesh_id: str
+    mesh_name: str | None
+    before: str | None
+    after: str | None
+    reason: ChangeReason
+
+    def to_change(self) -> MeshRoleChange:
+        return MeshRoleChange(self.mesh_id, self.before, self.after, self.reason)
+
+
+class _Update(Strict):
+    principal_id: str
+    principal_name: str | None
+    kind: PrincipalKind
+    label: str | None
+    before: tuple[_Grant, ...]
+    after: tuple[_Grant, ...]
+    changes: tuple[_MeshChange, ...]
+
+    def to_update(self) -> PrincipalUpdate:
+        return PrincipalUpdate(
+            self.principal_id,
+            self.kind,
+            self.label,
+            tuple(g.to_role() for g in self.before),
+            tuple(g.to_role() for g in self.after),
+            tuple(c.to_change() for c in self.changes),
+        )
+
+
+class _Mesh(Strict):
+    mesh_id: str
+    mesh_name: str | None
+
+
+class _Asm(Strict):
+    managed_meshes: tuple[_Mesh, ...]
+    updates: tuple[_Update, ...]
+
+
+class _AssignmentCreate(_Assignment):
+    action: Literal["create"]
+    reason: ChangeReason
+
+    def to_change(self) -> AssignmentCreate:
+        return AssignmentCreate(self.to_assignment(), self.reason)
+
+
+class _AssignmentDelete(_Assignment):
+    action: Literal["delete"]
+    reason: ChangeReason
+
+    def to_change(self) -> AssignmentDelete:
+        return AssignmentDelete(self.to_assignment(), self.reason)
+
+
+# One reader per CloudSSO change kind, told apart by `action`.
+_CloudSsoChangeDocument = Annotated[
+    _AssignmentCreate | _AssignmentDelete, Field(discriminator="action")
+]
+
+
+class _CloudSso(Strict):
+    directory_id: str | None
+    deprovision_strategy: DeprovisionStrategy
+    managed_account_ids: tuple[str, ...]
+    changes: tuple[_CloudSsoChangeDocument, ...]
+
+
+class _UnmanagedGrant(Strict):
+    principal_id: str
+    principal_name: str | None
+    kind: PrincipalKind
+    mesh_id: str
+    mesh_name: str | None
+    role: str
+    role_type: str
+
+    def to_grant(self) -> UnmanagedGrant:
+        return UnmanagedGrant(
+            self.principal_id, self.kind, MeshRole(self.mesh_id, self.role, self.role_type)
+        )
+
+
+class _Unmanaged(Strict):
+    asm: tuple[_UnmanagedGrant, ...]
+    cloudsso: tuple[_Assignment, ...]
+
+
+class _Issue(Strict):
+    kind: str
+    override: Override | None
+    reason: str
+    grants: tuple[str, ...]
+
+
+class _Settings(Strict):
+    max_delete_percent: float
+    min_existing_for_threshold: int
+    protected_principals: tuple[str, ...]
+
+
+class _MeshAdmins(Strict):
+    mesh_id: str
+    before: int
+    after: int
+
+
+class _Safety(Strict):
+    settings: _Settings
+    existing_managed_grants: int
+    caller_principal_ids: tuple[str, ...]
+    mesh_admins: tuple[_MeshAdmins, ...]
+    planned_with: tuple[Override, ...] | None
+
+
+class _PrincipalSnapshot(Strict):
+    principal_id: str
+    kind: PrincipalKind
+    permissions: tuple[_Grant, ...]
+
+
+class _AccountSnapshot(Strict):
+    account_id: str
+    assignments: tuple[_AssignmentHeld, ...]
+
+
+class _Snapshot(Strict):
+    asm: tuple[_PrincipalSnapshot, ...]
+    cloudsso: tuple[_AccountSnapshot, ...]
+
+    def to_snapshot(self) -> Snapshot:
+        return Snapshot(
+            asm=tuple(
+                PrincipalSnapshot(p.principal_id, p.kind, tuple(g.to_role() for g in p.permissions))
+                for p in self.asm
+            ),
+            cloudsso=tuple(
+                AccountSnapshot(a.account_id, tuple(x.to_assignment() for x in a.assignments))
+                for a in self.cloudsso
+            ),
+        )
+
+
+class PlanDocument(Strict):
+    """The plan document as read: every field checked for type, nothing unknown accepted."""
+
+    format_version: Literal["2"]
+    has_changes: bool
+    summary: dict[str, int]
+    fingerprint: str
+    asm: _Asm
+    cloudsso: _CloudSso
+    unmanaged: _Unmanaged
+    unsafe: tuple[_Issue, ...]
+    safety: _Safety
+    names: dict[str, str]
+    snapshot: _Snapshot
+
+    def to_plan(self) -> Plan:
+        safety = self.safety
+        return Plan(
+            asm_updates=tuple(u.to_update() for u in self.asm.updates),
+            sso_changes=tuple(c.to_change() for c in self.cloudsso.changes),
+            unmanaged=Unmanaged(
+                asm=tuple(g.to_grant() for g in self.unmanaged.asm),
+                cloudsso=tuple(a.to_assignment() for a in self.unmanaged.cloudsso),
+            ),
+            snapshot=self.snapshot.to_snapshot(),
+            managed_mesh_ids=tuple(m.mesh_id for m in self.asm.managed_meshes),
+            managed_account_ids=self.cloudsso.managed_account_ids,
+            directory_id=self.cloudsso.directory_id,
+            names=MappingProxyType(dict(self.names)),
+            safety=SafetySettings(
+                max_delete_percent=safety.settings.max_delete_percent,
+                min_existing_for_threshold=safety.settings.min_existing_for_threshold,
+                protected_principals=frozenset(safety.settings.protected_principals),
+            ),
+            caller_principal_ids=frozenset(safety.caller_principal_ids),
+            existing_managed_grants=safety.existing_managed_grants,
+            mesh_admins=tuple(MeshAdmins(m.mesh_id, m.before, m.after) for m in safety.mesh_admins),
+            deprovision_strategy=self.cloudsso.deprovision_strategy,
+            planned_with=None if safety.planned_with is None else frozenset(safety.planned_with),
+        )
