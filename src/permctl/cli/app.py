@@ -52,7 +52,7 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except PermctlError as error:
-            fail(error)
+            fail(error, command=ctx.invoked_subcommand)
         except UsageError as error:
             fail_usage(error)
 
@@ -206,7 +206,34 @@ def _root(
         _log_to_stderr(ctx, API_LOGGER, "api: %(message)s")
 
 
-def fail(error: PermctlError) -> NoReturn:
+# Errors about the credentials themselves: the gateway's log of the call cannot say more than
+# that the key or signature was wrong (and reading it needs working credentials).
+CREDENTIAL_ERRORS = (
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidSecurityToken",
+)
+
+
+def next_step(error: ApiError, command: str | None = None) -> str | None:
+    """What to run or check after a failed call: diagnose, where its log can explain the
+    failure; never for the credentials (the log knows no more) nor for diagnose itself."""
+    if error.code.startswith(CREDENTIAL_ERRORS):
+        return f"check the credentials and where they came from ({credential_source()})"
+    if error.request_id and command != "diagnose":
+        return f"to see why: permctl diagnose {error.request_id}"
+    return None
+
+
+def credential_source() -> str:
+    """Where the credentials chain found a key, as far as the environment tells."""
+    if os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID"):
+        return "the ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET variables"
+    return "the aliyun CLI profile: --profile NAME or ~/.aliyun/config.json"
+
+
+def fail(error: PermctlError, command: str | None = None) -> NoReturn:
     """Print an error as the user should read it, then exit 1. Never a traceback."""
     console = stderr_console()
     if isinstance(error, ConfigError):
@@ -216,8 +243,9 @@ def fail(error: PermctlError) -> NoReturn:
         console.print(f"{count} error{'s' if count != 1 else ''}; nothing was changed.")
     elif isinstance(error, ApiError):
         console.print(f"[red]error[/red] {escape(str(error))}")
-        if error.request_id:
-            console.print(f"  to see why: permctl diagnose {error.request_id}")
+        step = next_step(error, command)
+        if step:
+            console.print(f"  {step}", markup=False)
     else:
         console.print(f"[red]error[/red] {escape(str(error))}")
     sys.exit(EXIT_ERROR)
