@@ -72,3 +72,51 @@ def test_pruning_a_protected_principal_the_file_does_not_list_says_how_to_keep_p
         "principal in the file with the roles or assignments it holds (docs/recipes.md, "
         "Break-glass principals)"
     ) in result.stderr
+
+
+def test_drift_leaves_out_accepted_access_and_protected_principals(tmp_path: Path) -> None:
+    drift = ["drift", "-q", "--emulator", str(STATE)]
+    text = EXAMPLE.read_text(encoding="utf-8")
+    path = tmp_path / "permissions.yaml"
+    path.write_text(text.replace("[break-glass]", "[]"), encoding="utf-8")
+    everything = runner.invoke(app, [*drift, str(path)])
+    assert everything.exit_code == 2
+    assert "break-glass" in everything.stdout
+
+    path.write_text(text, encoding="utf-8")
+    protected = runner.invoke(app, [*drift, str(path)])
+    assert protected.exit_code == 2
+    assert "break-glass" not in protected.stdout.replace("protected principals", "")
+    assert "2 accepted items not shown (drift.accept, protected principals)." in protected.stdout
+
+    accept = (
+        "drift:\n  accept:\n"
+        "    - {principal: sre-oncall, reason: on-call rotation managed by the pager tool}\n"
+        "    - {principal: ci-deployer, mesh: prod, reason: deploys}\n"
+    )
+    path.write_text(text + accept, encoding="utf-8")
+    accepted = runner.invoke(app, [*drift, str(path)])
+    assert "sre-oncall" not in accepted.stdout
+    kept = int(accepted.stdout.split("Drift: ")[1].split(" ")[0])
+    assert kept < int(protected.stdout.split("Drift: ")[1].split(" ")[0])
+
+
+def test_plan_says_how_many_unmanaged_grants_drift_will_report() -> None:
+    result = runner.invoke(app, ["plan", str(EXAMPLE), "--emulator", str(STATE)])
+    assert result.exit_code == 0
+    assert result.stderr.endswith(
+        "note permctl drift will report 8 unmanaged grants; 2 more accepted (drift.accept, "
+        "protected principals)\n"
+    )
+
+
+def test_an_accepted_entry_needs_a_reason_and_one_target(tmp_path: Path) -> None:
+    path = tmp_path / "permissions.yaml"
+    path.write_text(
+        "version: 1\ndrift:\n  accept:\n    - {principal: x}\n"
+        "    - {principal: y, mesh: prod, account: dev, reason: r}\n"
+    )
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "drift.accept[0].reason: missing" in result.stderr
+    assert "drift.accept[1]: give mesh or account, not both" in result.stderr

@@ -23,6 +23,7 @@ from permctl.cli.options import (
 from permctl.drift import Baseline, DriftReport, drift_report, read_baseline
 from permctl.drift import document as json_report
 from permctl.drift.metrics import write_metrics
+from permctl.drift.report import acceptances
 from permctl.files import OutputFileError, write_atomically
 from permctl.render import drift as render
 
@@ -109,7 +110,7 @@ def _compare(
     baseline = read_baseline(since_baseline) if since_baseline is not None else None
     with connect(config, where) as session:
         run = plan_run(config, session)
-    return drift_report(run.plan, _now()), baseline
+    return drift_report(run.plan, _now(), acceptances(config)), baseline
 
 
 def _write_failure_metrics(path: Path) -> None:

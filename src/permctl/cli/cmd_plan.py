@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +24,21 @@ from permctl.cli.options import (
     target,
 )
 from permctl.cli.show import show_plan
+from permctl.config import Config
 from permctl.config.checks import expired_entries
+from permctl.drift.report import acceptances, drift_report
+from permctl.plan import Plan
+from permctl.render.common import count_of
+
+
+def _drift_outlook(plan: Plan, config: Config) -> str:
+    """What `permctl drift` will make of the access this plan leaves alone."""
+    report = drift_report(plan, datetime.now(timezone.utc), acceptances(config))
+    unmanaged = sum(1 for item in report.items if item.kind == "live_not_in_file")
+    return (
+        f"permctl drift will report {count_of(unmanaged, 'unmanaged grant')}; "
+        f"{len(report.accepted)} more accepted (drift.accept, protected principals)"
+    )
 
 
 @app.command(
@@ -68,6 +83,8 @@ def plan(
     show_plan(run.plan, output_format, run.identities)
     for note in expired_entries(config, utc_today()):
         stderr_console().print(f"note {note}", markup=False)
+    if not quiet and run.plan.summary.unmanaged:
+        stderr_console().print(f"note {_drift_outlook(run.plan, config)}", markup=False)
     accepted = overrides(force, allow_lockout)
     run.plan.raise_if_unsafe(accepted)
     if out is not None:

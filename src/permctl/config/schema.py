@@ -409,6 +409,41 @@ class CloudSsoSection(Located):
     )
 
 
+class AcceptedAccess(Located):
+    """Unmanaged access known and accepted: `permctl drift` does not report it. Protected
+    principals are accepted without an entry."""
+
+    principal: IdOrName = Field(
+        description="The principal: a RAM user or role name or id, or a CloudSSO user or group "
+        "name or id."
+    )
+    mesh: Text | None = Field(
+        default=None,
+        description="Only its grants on this mesh (alias or id); without mesh or account, all "
+        "of its unmanaged access.",
+    )
+    account: IdOrName | None = Field(
+        default=None, description="Only its assignments on this account (name or id)."
+    )
+    reason: Text = Field(description="Why this access is accepted, for whoever reads the file.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AcceptedAccess:
+        if self.mesh is not None and self.account is not None:
+            raise ValueError("give mesh or account, not both: an entry is about one service")
+        return self
+
+
+class DriftSection(Located):
+    """How `permctl drift` treats access the file does not manage."""
+
+    accept: list[AcceptedAccess] = Field(
+        default_factory=list,
+        description="Unmanaged access to leave out of drift reports, each with its reason, as "
+        "drift tools' ignore files do.",
+    )
+
+
 class Config(Located):
     """The desired state: Service Mesh roles and CloudSSO assignments permctl keeps in place."""
 
@@ -423,6 +458,9 @@ class Config(Located):
     asm: AsmSection | None = Field(default=None, description="Service Mesh RBAC.")
     cloudsso: CloudSsoSection | None = Field(
         default=None, description="CloudSSO access assignments."
+    )
+    drift: DriftSection | None = Field(
+        default=None, description="Unmanaged access that permctl drift accepts."
     )
 
     def digest(self) -> str:
