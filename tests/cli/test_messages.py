@@ -3,6 +3,7 @@ for a refused prune of a protected principal."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from permctl.cli import app
 from permctl.emulator import DenyRule, Emulator
+from permctl.providers.connection import CONNECTION_ATTEMPTS
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "permissions.yaml.example"
@@ -120,3 +122,27 @@ def test_an_accepted_entry_needs_a_reason_and_one_target(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert "drift.accept[0].reason: missing" in result.stderr
     assert "drift.accept[1]: give mesh or account, not both" in result.stderr
+
+
+def test_an_unreachable_endpoint_is_one_sentence_naming_it_and_its_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("PERMCTL_ENDPOINT", endpoint)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "key")
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
+    monkeypatch.setattr(auth_util, "environment_access_key_id", "key")
+    monkeypatch.setattr(auth_util, "environment_access_key_secret", "secret")
+    result = runner.invoke(app, ["-v", "plan", "-q", str(EXAMPLE)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[-1] == (
+        f"error DescribeServiceMeshes failed: NetworkError: cannot reach 127.0.0.1:{port} "
+        f"(PERMCTL_ENDPOINT={endpoint}) after {CONNECTION_ATTEMPTS} attempts: connection "
+        "refused; check that it serves there, or unset PERMCTL_ENDPOINT"
+    )
+    assert any(line.startswith("api: DescribeServiceMeshes failed NetworkError") for line in lines)
+    assert "HTTPConnectionPool" not in result.stderr

@@ -177,13 +177,32 @@ class _CodePrefixes(tuple[str, ...]):
         return isinstance(code, str) and code.startswith(tuple(self))
 
 
+# A connection that fails (refused, reset, timed out) is tried this many times in all, a short
+# backoff apart: an endpoint that is down or mistyped costs about a second, not the minute of
+# backoff throttling gets. Documented in docs/troubleshooting.md.
+CONNECTION_ATTEMPTS = 3
+CONNECTION_RETRY_DELAY_MS = 200
+
+
 def retry_options(policy: RetryPolicy) -> RetryOptions:
+    """The SDK applies the first condition an error matches: connection failures (RetryError,
+    raised before any response) first, then throttling and server errors."""
     return RetryOptions(
         retryable=True,
         retry_condition=[
             RetryCondition(
+                max_attempts=CONNECTION_ATTEMPTS,
+                exception=["RetryError"],
+                error_code=_CodePrefixes(()),
+                backoff={
+                    "policy": "ExponentialWithFullJitter",
+                    "period": CONNECTION_RETRY_DELAY_MS,
+                    "cap": CONNECTION_RETRY_DELAY_MS * 4,
+                },
+            ),
+            RetryCondition(
                 max_attempts=policy.max_attempts,
-                exception=["RetryError", "ServerException", "ThrottlingException"],
+                exception=["ServerException", "ThrottlingException"],
                 error_code=_CodePrefixes(("Throttling", "ServiceUnavailable", "InternalError")),
                 backoff={
                     "policy": "ExponentialWithFullJitter",
@@ -286,7 +305,7 @@ class Connection:
         try:
             response = send()
         except Exception as error:  # every SDK failure is reported, never a traceback
-            failure = as_permctl_error(action, error, self.settings.profile)
+            failure = as_permctl_error(action, error, self.settings.profile, self.settings)
             if self.settings.assume_role and isinstance(failure, CredentialsError):
                 failure = assume_role_error(error, self.settings.assume_role) or failure
             _log_call(action, started, "failed", getattr(failure, "request_id", None), failure)
@@ -324,17 +343,63 @@ for _sdk_logger in ("darabonba-core", "alibabacloud-tea"):
     logging.getLogger(_sdk_logger).addFilter(_WithoutCredentials())
 
 
-def as_permctl_error(action: str, error: Exception, profile: str | None = None) -> PermctlError:
+def as_permctl_error(
+    action: str,
+    error: Exception,
+    profile: str | None = None,
+    settings: ConnectionSettings | None = None,
+) -> PermctlError:
     if isinstance(error, UnretryableException) and error.inner_exception is not None:
         error = error.inner_exception
     if isinstance(error, CredentialException):
         hint = f" (profile {profile!r} could not be used)" if profile else ""
         return CredentialsError(NO_CREDENTIALS[:-1] + hint + ".")
     if isinstance(error, RetryError):
-        return ApiError(action, "NetworkError", str(error.message), None)
+        return ApiError(action, "NetworkError", unreachable(str(error.message), settings), None)
     if isinstance(error, TeaException):
         return _response_error(action, error)
     return ApiError(action, type(error).__name__, str(error), None)
+
+
+_POOL_HOST = re.compile(r"host='(?P<host>[^']+)', port=(?P<port>\d+)")
+_CAUSES = (
+    ("Connection refused", "connection refused"),
+    ("timed out", "timed out"),
+    ("Name or service not known", "no such host"),
+    ("nodename nor servname", "no such host"),
+    ("Temporary failure in name resolution", "no such host"),
+)
+
+
+def unreachable(sdk_message: str, settings: ConnectionSettings | None) -> str:
+    """One sentence for a call that never got an answer: which endpoint, where permctl took
+    it from, and what to check, instead of urllib3's retry report."""
+    found = _POOL_HOST.search(sdk_message)
+    if found is None:
+        return sdk_message
+    address = f"{found['host']}:{found['port']}"
+    cause = next((said for text, said in _CAUSES if text in sdk_message), "no connection")
+    source, check = _endpoint_source(address, settings)
+    return (
+        f"cannot reach {address} ({source}) after {CONNECTION_ATTEMPTS} attempts: {cause}; "
+        f"{check}"
+    )
+
+
+def _endpoint_source(address: str, settings: ConnectionSettings | None) -> tuple[str, str]:
+    """Where the endpoint at `address` came from, and what to check there."""
+    environ = os.environ if settings is None or settings.endpoints_from_env else {}
+    for name, value in sorted(environ.items()):
+        if name.startswith(ENDPOINT_ENV) and address in value:
+            return f"{name}={value}", f"check that it serves there, or unset {name}"
+    for service, value in (settings.endpoints.items() if settings else ()):
+        if address in value:
+            return f"settings.endpoints.{service}", "check that it serves there"
+    region = settings.region if settings else "the configured region"
+    return (
+        f"the default endpoint for region {region}",
+        "check the network, any proxy (HTTPS_PROXY) and settings.region",
+    )
 
 
 _STS_ANSWER = re.compile(r"http_code: (?P<status>\d+), result: (?P<body>\{.*\})", re.DOTALL)
