@@ -184,7 +184,7 @@ def _execute(
 ) -> ApplyReport:
     if changes.is_empty:
         return ApplyReport((), 0)
-    with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
+    with _audit_log(audit_log, changes, session) if audit_log else nullcontext() as audit:
         return apply_changes(
             changes,
             mesh_accounts=session.mesh_accounts,
@@ -193,3 +193,22 @@ def _execute(
             audit=audit,
             progress=target.progress,
         )
+
+
+def _audit_log(path: Path, changes: Changes, session: Session) -> AuditLog:
+    """The log names who each section's credentials are (GetCallerIdentity, once per
+    identity), the principals and meshes by name, and the plan by its digest."""
+    providers = {a.label: a.providers for a in session.mesh_accounts}
+    providers["cloudsso"] = session.cloudsso
+    callers: dict[str, dict[str, str]] = {}
+    for section, reached in providers.items():
+        caller = reached.sts.caller_identity()
+        if caller is not None:
+            callers[section] = {"arn": caller.arn, "account_id": caller.account_id}
+    return AuditLog(
+        path,
+        session.identities,
+        callers=callers,
+        names=changes.names,
+        plan_digest=changes.snapshot.fingerprint(),
+    )

@@ -210,7 +210,7 @@ def retry_options(policy: RetryPolicy) -> RetryOptions:
                     "cap": policy.max_delay_ms,
                 },
                 max_delay=policy.max_delay_ms,
-            )
+            ),
         ],
     )
 
@@ -381,8 +381,7 @@ def unreachable(sdk_message: str, settings: ConnectionSettings | None) -> str:
     cause = next((said for text, said in _CAUSES if text in sdk_message), "no connection")
     source, check = _endpoint_source(address, settings)
     return (
-        f"cannot reach {address} ({source}) after {CONNECTION_ATTEMPTS} attempts: {cause}; "
-        f"{check}"
+        f"cannot reach {address} ({source}) after {CONNECTION_ATTEMPTS} attempts: {cause}; {check}"
     )
 
 
@@ -392,7 +391,7 @@ def _endpoint_source(address: str, settings: ConnectionSettings | None) -> tuple
     for name, value in sorted(environ.items()):
         if name.startswith(ENDPOINT_ENV) and address in value:
             return f"{name}={value}", f"check that it serves there, or unset {name}"
-    for service, value in (settings.endpoints.items() if settings else ()):
+    for service, value in settings.endpoints.items() if settings else ():
         if address in value:
             return f"settings.endpoints.{service}", "check that it serves there"
     region = settings.region if settings else "the configured region"
