@@ -16,6 +16,7 @@ from permctl.apply import (
     ApplyReport,
     AuditLog,
     Changes,
+    PlanAlreadyApplied,
     apply_changes,
     check_made_from,
     check_not_stale,
@@ -173,9 +174,12 @@ def apply_saved(
     plan = load_saved_plan(plan_file, config, accepted)
     with connect(config, target) as session:
         changes = Changes.from_plan(plan)
-        check_not_stale(
-            changes, mesh_accounts=session.mesh_accounts, cloudsso=session.cloudsso.cloudsso
-        )
+        try:
+            check_not_stale(
+                changes, mesh_accounts=session.mesh_accounts, cloudsso=session.cloudsso.cloudsso
+            )
+        except PlanAlreadyApplied:
+            return ApplyReport((), 0, already_applied=True)
         return _execute(changes, session, target, audit_log)
 
 

@@ -146,3 +146,16 @@ def test_an_unreachable_endpoint_is_one_sentence_naming_it_and_its_source(
     )
     assert any(line.startswith("api: DescribeServiceMeshes failed NetworkError") for line in lines)
     assert "HTTPConnectionPool" not in result.stderr
+
+
+def test_a_saved_plan_applied_twice_is_already_applied_not_stale(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    plan_file = str(tmp_path / "plan.json")
+    assert runner.invoke(app, ["plan", "-q", str(EXAMPLE), "--out", plan_file]).exit_code == 0
+    first = runner.invoke(app, ["apply", "-q", str(EXAMPLE), "--plan", plan_file])
+    assert first.exit_code == 0, first.stderr
+    writes = len(emu.writes)
+    again = runner.invoke(app, ["apply", "-q", str(EXAMPLE), "--plan", plan_file])
+    assert (again.exit_code, again.stdout) == (0, "This plan is already applied: nothing to do.\n")
+    assert len(emu.writes) == writes

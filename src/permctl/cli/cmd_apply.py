@@ -140,5 +140,7 @@ def _show_report(report: ApplyReport, output_format: ReportFormat) -> None:
         typer.echo(render_json(report))
     elif report.items:
         stdout_console().print("\n" + render_text(report), end="", markup=False)
+    elif report.already_applied:
+        stdout_console().print("This plan is already applied: nothing to do.", markup=False)
     else:
         stdout_console().print("Nothing to apply: live state already matches.", markup=False)

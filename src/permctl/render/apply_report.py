@@ -30,6 +30,7 @@ def render_json(report: ApplyReport) -> str:
     document = {
         "format_version": FORMAT_VERSION,
         "succeeded": report.succeeded,
+        "already_applied": report.already_applied,
         "write_calls": report.write_calls,
         "verification_reads": report.verification_reads,
         "summary": {o: len(report.of(o)) for o in ("done", "failed", "skipped")},
