@@ -64,8 +64,18 @@ class ApiError(PermctlError):
         self.api_message = message
         self.request_id = request_id
         self.status = status
-        rid = f" (RequestId {request_id})" if request_id else ""
-        super().__init__(f"{action} failed: {code}: {message}{rid}")
+        super().__init__(api_failure(action, code, message, request_id))
+
+
+def api_failure(action: str, code: str | None, message: str, request_id: str | None) -> str:
+    """`GrantUserPermissions failed: Forbidden.RAM: ... (RequestId ...)`: how every refused call
+    reads, whether it stops a command or fails one item of an apply."""
+    rid = f" (RequestId {request_id})" if request_id else ""
+    return f"{action} failed: {code or 'an error without a code'}: {message}{rid}"
+
+
+def diagnose_hint(request_id: str) -> str:
+    return f"to see why: permctl diagnose {request_id}"
 
 
 class CredentialsError(PermctlError):

@@ -63,8 +63,12 @@ class AsmPrincipalLive:
     """Everything one RAM user or role holds in Service Mesh, on every mesh, managed or not."""
 
     principal_id: str
-    kind: PrincipalKind
+    kind: PrincipalKind  # as the file declares it, or as DescribeUsersWithPermissions listed it
     permissions: frozenset[MeshRole]
+    # What DescribeUserPermissions' IsRamRole said, read as GrantUserPermissions' page reads it
+    # (true: a RAM role); None when nothing held said. The two API pages disagree on what the
+    # field means, so it only ever warns: it never decides the kind.
+    wire_kind: PrincipalKind | None = field(default=None, compare=False)
 
     def on_meshes(self, mesh_ids: frozenset[str]) -> frozenset[MeshRole]:
         return frozenset(p for p in self.permissions if p.mesh_id in mesh_ids)
@@ -84,6 +88,18 @@ class Assignment:
     account_id: str
     principal_type: CloudSsoPrincipalType
     principal_id: str
+
+
+@dataclass(frozen=True, order=True)
+class GroupMember:
+    """A CloudSSO user in a group: whoever holds the group's access configurations."""
+
+    user_id: str
+    user_name: str
+
+
+# group id -> its members, for the groups whose members could be read
+GroupMembers = Mapping[str, tuple[GroupMember, ...]]
 
 
 @dataclass(frozen=True)

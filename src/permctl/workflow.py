@@ -12,6 +12,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from permctl import __version__
+from permctl.access import (
+    AccessFilter,
+    AccessRow,
+    expand_groups,
+    group_ids,
+    rows_from_live,
+)
 from permctl.apply import (
     ApplyReport,
     AuditLog,
@@ -21,12 +28,14 @@ from permctl.apply import (
     check_made_from,
     check_not_stale,
 )
+from permctl.apply.interrupt import Interrupt
 from permctl.config import Config
 from permctl.config.checks import unknown_protected, utc_today
 from permctl.config.identities import section_roles
 from permctl.errors import ConfigError
-from permctl.model import DesiredState, LiveState
+from permctl.model import DesiredState, GroupMembers, LiveState
 from permctl.plan import Override, Plan, build_plan
+from permctl.plan.people import groups_to_expand
 from permctl.plan.saved import TamperedPlanFile, read_plan_file, write_plan_file
 from permctl.providers import (
     ConnectionSettings,
@@ -38,6 +47,7 @@ from permctl.providers import (
 )
 from permctl.providers.connection import NO_PROGRESS, Progress
 from permctl.providers.live import read_live_state
+from permctl.providers.servicemesh import kind_disagreement
 from permctl.resolve import resolve
 
 
@@ -104,6 +114,19 @@ class PlanRun:
     plan: Plan
     identities: Mapping[str, str]  # section or mesh account -> who read (and will write) it
 
+    def warnings(self) -> list[str]:
+        """What the live read said that permctl chose not to believe, one sentence each."""
+        listed = (
+            {p.principal_id: p.label for p in self.desired.asm.principals}
+            if self.desired.asm
+            else {}
+        )
+        found = (
+            kind_disagreement(self.plan.describe(pid, listed.get(pid)), live, pid in listed)
+            for pid, live in sorted(self.live.asm.items())
+        )
+        return [warning for warning in found if warning]
+
 
 def plan_run(config: Config, session: Session, today: date | None = None) -> PlanRun:
     """Unlisted principals are always read: a plan shows their grants on managed meshes as
@@ -115,7 +138,30 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
     unprotected = list(unknown_protected(config, live_refs))
     if unprotected:
         raise ConfigError(unprotected)
+    plan = plan.with_people(_members_of_changed_groups(plan, session))
     return PlanRun(config, desired, live, plan, session.identities)
+
+
+def access_rows(config: Config, session: Session, keep: AccessFilter) -> list[AccessRow]:
+    """Live access: the reads of a plan, then the members of each group holding wanted access,
+    whoever `keep` asks for (a name may be any group's member)."""
+    desired = resolve(config, session)
+    live = read_live_state(desired, session, include_unlisted=True)
+    rows = rows_from_live(config, desired, live)
+    members: GroupMembers = MappingProxyType({})
+    groups = group_ids(row for row in rows if keep.keeps_access(row))
+    if desired.cloudsso is not None and groups:
+        members = session.cloudsso.cloudsso.read_group_members(
+            desired.cloudsso.directory_id, groups
+        )
+    return keep.select(expand_groups(rows, members))
+
+
+def _members_of_changed_groups(plan: Plan, session: Session) -> GroupMembers:
+    groups = groups_to_expand(plan.sso_changes, plan.snapshot)
+    if plan.directory_id is None or not groups:
+        return MappingProxyType({})
+    return session.cloudsso.cloudsso.read_group_members(plan.directory_id, groups)
 
 
 def save_plan(run: PlanRun, path: Path, accepted: frozenset[Override]) -> None:
@@ -147,18 +193,22 @@ def apply_fresh(
     accepted: frozenset[Override],
     *,
     show: Callable[[Plan], None],
+    warn: Callable[[list[str]], None],
     confirm: Callable[[Plan], None],
     audit_log: Path | None = None,
+    interrupt: Interrupt | None = None,
 ) -> ApplyReport:
-    """Plan, `show` the plan, pass it through the safety gate, `confirm` it when it changes
-    anything, apply it."""
+    """Plan, `warn` of what the live read said that permctl does not believe, `show` the plan,
+    pass it through the safety gate, `confirm` it when it changes anything, apply it."""
     with connect(config, target) as session:
-        plan = plan_run(config, session).plan
+        run = plan_run(config, session)
+        warn(run.warnings())
+        plan = run.plan
         show(plan)
         plan.raise_if_unsafe(accepted)
         if plan.has_changes:
             confirm(plan)
-        return _execute(Changes.from_plan(plan), session, target, audit_log)
+        return _execute(Changes.from_plan(plan), session, target, audit_log, interrupt)
 
 
 def apply_saved(
@@ -168,6 +218,7 @@ def apply_saved(
     accepted: frozenset[Override],
     *,
     audit_log: Path | None = None,
+    interrupt: Interrupt | None = None,
 ) -> ApplyReport:
     """Apply exactly a saved plan, refused before any write when it is unsafe or what it
     touches moved since it was made."""
@@ -180,11 +231,15 @@ def apply_saved(
             )
         except PlanAlreadyApplied:
             return ApplyReport((), 0, already_applied=True)
-        return _execute(changes, session, target, audit_log)
+        return _execute(changes, session, target, audit_log, interrupt)
 
 
 def _execute(
-    changes: Changes, session: Session, target: Target, audit_log: Path | None
+    changes: Changes,
+    session: Session,
+    target: Target,
+    audit_log: Path | None,
+    interrupt: Interrupt | None,
 ) -> ApplyReport:
     if changes.is_empty:
         return ApplyReport((), 0)
@@ -196,6 +251,7 @@ def _execute(
             concurrency=target.concurrency,
             audit=audit,
             progress=target.progress,
+            interrupt=interrupt,
         )
 
 

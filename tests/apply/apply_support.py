@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -188,12 +189,34 @@ def kill_apply(
 ) -> bool:
     """`permctl apply --auto-approve FILE` in its own process, killed with SIGKILL as soon as
     `when()` holds (polled every 2 ms); False if it ended, or `timeout_s` passed, first."""
+    return signal_apply(emu, file, when, (signal.SIGKILL,), timeout_s=timeout_s).reached
+
+
+@dataclass(frozen=True)
+class Signalled:
+    reached: bool  # `when()` held before apply ended
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def signal_apply(
+    emu: Emulator,
+    file: Path,
+    when: Callable[[], bool],
+    signals: Sequence[signal.Signals],
+    *options: str,
+    timeout_s: float = 60.0,
+) -> Signalled:
+    """`permctl apply --auto-approve --quiet OPTIONS FILE` in its own process, sent `signals`
+    (50 ms apart) as soon as `when()` holds, polled every 2 ms."""
     process = subprocess.Popen(
-        permctl_command("apply", "--auto-approve", "--quiet", str(file)),
+        permctl_command("apply", "--auto-approve", "--quiet", *options, str(file)),
         env=environment(emu),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + timeout_s
     reached = False
@@ -201,9 +224,12 @@ def kill_apply(
         if reached := when():
             break
         time.sleep(0.002)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    return reached
+    for number in signals:
+        if process.poll() is None:
+            process.send_signal(number)
+            time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=timeout_s)
+    return Signalled(reached, process.returncode, stdout, stderr)
 
 
 def total_calls(emu: Emulator) -> int:

@@ -73,14 +73,18 @@ def test_a_job_that_raises_stops_new_work_and_is_raised() -> None:
 
 def test_no_more_jobs_run_at_once_than_workers() -> None:
     running, peak, lock = 0, 0, threading.Lock()
-    release = threading.Event()
+    all_busy = threading.Event()
 
     def job() -> None:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
-        release.wait(0.02)
+            if running == 3:
+                all_busy.set()
+        # Held until three run at once, however slowly threads start; a scheduler that never
+        # runs three would leave peak below 3 once the deadline passes.
+        all_busy.wait(timeout=10)
         with lock:
             running -= 1
 
@@ -89,3 +93,34 @@ def test_no_more_jobs_run_at_once_than_workers() -> None:
         scheduler.add(job)
     scheduler.run()
     assert peak == 3
+
+
+def test_a_stopped_scheduler_lets_the_running_job_end_and_starts_nothing_more() -> None:
+    ran: list[str] = []
+    scheduler = Scheduler(workers=1)
+
+    def first() -> None:
+        scheduler.stop()  # as a signal handler would, while a job runs
+        scheduler.add(lambda: ran.append("follow-up"))
+        ran.append("first")
+
+    scheduler.add(first)
+    scheduler.add(lambda: ran.append("queued"))
+    scheduler.add(lambda: ran.append("later"), delay_s=0.01)
+    scheduler.run()
+    assert ran == ["first"] and scheduler.stopped
+
+
+def test_a_stopped_scheduler_waits_no_longer_than_its_grace() -> None:
+    release, ended = threading.Event(), threading.Event()
+    scheduler = Scheduler(workers=1)
+
+    def hung() -> None:
+        scheduler.stop(grace_s=0.0)
+        release.wait(5)
+        ended.set()
+
+    scheduler.add(hung)
+    scheduler.run()  # returns while the job still runs
+    assert not ended.is_set()
+    release.set()

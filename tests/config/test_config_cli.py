@@ -37,6 +37,14 @@ def test_an_invalid_file_prints_every_problem_and_exits_1() -> None:
     assert result.stdout == ""
 
 
+def test_an_unknown_key_at_the_top_does_not_hide_an_unknown_alias_further_down() -> None:
+    result = runner.invoke(app, ["validate", "broken/every_problem_at_once.yaml"])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert "unknown key 'surprise'" in lines[0] and "unknown mesh alias 'prd'" in lines[-2]
+    assert lines[-1] == "6 errors; nothing was changed."
+
+
 def test_without_arguments_permissions_yaml_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

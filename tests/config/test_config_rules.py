@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from config_cases import problems_of
 
 
@@ -104,6 +106,37 @@ def test_unknown_keys_anywhere_are_refused_with_a_close_match_or_the_allowed_key
         "name, ram_user, ram_role, teams, roles or expires",
         "broken/unknown_keys.yaml:15:3 cloudsso.prune: unknown key 'prune'; expected directory, "
         "scope, assignments, prune_unlisted, deprovision_strategy or account",
+    ]
+
+
+def test_unknown_keys_and_unknown_references_are_reported_in_one_run() -> None:
+    file = "broken/every_problem_at_once.yaml"
+    assert problems_of(file) == [
+        f"{file}:2:1 surprise: unknown key 'surprise'; expected version, settings, asm, "
+        "cloudsso or drift",
+        f"{file}:7:17 asm.teams.operators.prd: unknown mesh alias 'prd'; did you mean 'prod'?",
+        f"{file}:11:21 asm.principals[0].roles.prod: 'istio-root' is not a role; expected "
+        "istio-admin, istio-ops or istio-readonly",
+        f"{file}:12:7 asm.principals[0].colour: unknown key 'colour'; expected name, ram_user, "
+        "ram_role, teams, roles or expires",
+        f"{file}:15:15 asm.principals[1].teams[0]: unknown team 'operatorz'; did you mean "
+        "'operators'?",
+        f"{file}:16:15 asm.principals[1].roles.prd: unknown mesh alias 'prd'; did you mean 'prod'?",
+    ]
+
+
+def test_meshes_of_the_wrong_shape_are_reported_once_not_as_every_alias_unknown(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "permissions.yaml"
+    file.write_text(
+        "version: 1\nsurprise: true\nasm:\n  meshes: [prod]\n  principals:\n"
+        "    - {name: alice, ram_user: alice, roles: {prod: istio-ops}}\n",
+        encoding="utf-8",
+    )
+    assert [p.split(" ", 1)[1] for p in problems_of(file)] == [
+        "surprise: unknown key 'surprise'; expected version, settings, asm, cloudsso or drift",
+        "asm.meshes: expected a mapping, got a list",
     ]
 
 

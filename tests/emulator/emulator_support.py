@@ -26,10 +26,12 @@ from alibabacloud_resourcedirectorymaster20220419.client import Client as RdClie
 from alibabacloud_servicemesh20200111.client import Client as ServiceMeshClient
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from alibabacloud_tea_openapi.models import Config
+from alibabacloud_tea_openapi.models import Config, OpenApiRequest
 from alibabacloud_tea_openapi.utils import Utils
+from alibabacloud_tea_util.models import RuntimeOptions
 
 from permctl.emulator import Emulator
+from permctl.providers.servicemesh import DESCRIBE_USER_PERMISSIONS, permission_entries
 
 PROD = "c57b848115458460583a4260cb713abc"
 STAGING = "c4ec191f4e12145c09286ea3e2b8fabc"
@@ -51,6 +53,7 @@ SSO_ALICE, SSO_BOB, PLATFORM, DEVELOPERS = (
     "g-developers01",
 )
 FILLER_ACCOUNTS = 20
+PLATFORM_FILLERS = 24  # platform-admins: alice and these fillers, three pages of 10
 KEY_ID, KEY_SECRET = "permctl-emulator-key", "permctl-emulator-secret-not-real"
 STS_KEY_ID, STS_KEY_SECRET, STS_TOKEN = "permctl-sts-key", "permctl-sts-secret", "token-not-real"
 CONCURRENT_USERS = 64  # RAM users the concurrency test writes to, one thread owning each
@@ -156,8 +159,12 @@ def org_state() -> dict[str, Any]:
                         *fillers,
                     ],
                     "groups": [
-                        {"id": PLATFORM, "name": "platform-admins"},
-                        {"id": DEVELOPERS, "name": "developers"},
+                        {
+                            "id": PLATFORM,
+                            "name": "platform-admins",
+                            "members": [SSO_ALICE, *(u["id"] for u in fillers[:PLATFORM_FILLERS])],
+                        },
+                        {"id": DEVELOPERS, "name": "developers", "members": [SSO_BOB, SSO_ALICE]},
                         {"id": "g-platformops1", "name": "platform-ops"},
                     ],
                     "access_configurations": [
@@ -289,3 +296,11 @@ class SignedHttp:
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
+
+
+def described_permissions(client: ServiceMeshClient, principal: str) -> list[Mapping[str, Any]]:
+    """DescribeUserPermissions' entries, whatever shape they came in: the SDK's typed model
+    cannot read the documented one (a single permission as an object)."""
+    request = OpenApiRequest(body={"SubAccountUserId": principal})
+    reply = client.call_api(DESCRIBE_USER_PERMISSIONS, request, RuntimeOptions())
+    return permission_entries(reply["body"])

@@ -66,9 +66,10 @@ def test_every_knob_can_be_set_from_the_command_line() -> None:
             "serve", "--state", "s.yaml", "--seed", "3", "--latency-ms", "20",
             "--throttle-rate", "0.1", "--throttle-status", "429", "--retry-after-ms", "500",
             "--error-5xx-rate", "0.05", "--qps-cap", "50", "--task-delay-s", "1.5",
-            "--task-failure-rate", "0.2", "--fail-after-write-rate", "0.01", "--quirks",
+            "--task-failure-rate", "0.2", "--fail-after-write-rate", "0.01", "--native-shapes",
+            "--is-ram-role-means-user", "--filter-quotes", "reject", "--refuse-empty-grants",
             "--deny", "GrantUserPermissions:278525736094801234,300000000000000001",
-            "--deny", "ListAccounts",
+            "--deny", "ListAccounts", "--deny", "ListUsers/control",
         ]
     )  # fmt: skip
     assert knobs_from(args) == Knobs(
@@ -82,12 +83,16 @@ def test_every_knob_can_be_set_from_the_command_line() -> None:
         task_delay_s=1.5,
         task_failure_rate=0.2,
         fail_after_write_rate=0.01,
-        quirks=True,
+        native_shapes=True,
+        is_ram_role_means_user=True,
+        filter_quotes="reject",
+        refuse_empty_grants=True,
         deny=(
             DenyRule(
                 "GrantUserPermissions", frozenset({"278525736094801234", "300000000000000001"})
             ),
             DenyRule("ListAccounts"),
+            DenyRule("ListUsers", kind="control"),
         ),
     )
 

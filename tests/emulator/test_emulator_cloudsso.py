@@ -3,7 +3,6 @@ and the tasks that change them."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -18,15 +17,19 @@ from emulator_support import (
     DIRECTORY,
     ECS_ADMIN,
     PLATFORM,
+    PLATFORM_FILLERS,
     RD,
     ROOT,
     SSO_ALICE,
     SSO_BOB,
     Clients,
     api_error,
+    org_state,
 )
+from manual_clock import ManualClock
 
 from permctl.emulator import AssignmentKey, AssignmentWrite, Emulator
+from permctl.emulator.schema import StateFileError
 
 TARGET = {"target_type": "RD-Account"}
 
@@ -44,7 +47,6 @@ def list_all(sdk: Clients, token: str | None = None, **filters: Any) -> tuple[li
         pages += 1
         assert body.total_counts >= len(entries)
         if not body.is_truncated:
-            assert body.next_token is None
             return entries, pages
         token = body.next_token
 
@@ -108,6 +110,20 @@ def test_a_malformed_filter_is_refused(shared_sdk: Clients, expression: str) -> 
     request = sso.ListUsersRequest(directory_id=DIRECTORY, filter=expression)
     error = api_error(lambda: shared_sdk.cloudsso.list_users(request))
     assert (error.code, error.status_code) == ("InvalidParameter.Filter", 400)
+
+
+def test_quoted_values_can_be_taken_literally_or_refused(emu: Emulator, sdk: Clients) -> None:
+    def names(expression: str) -> list[str]:
+        request = sso.ListUsersRequest(directory_id=DIRECTORY, filter=expression)
+        return [u.user_name for u in sdk.cloudsso.list_users(request).body.users]
+
+    emu.set_knobs(filter_quotes="literal")
+    assert names('UserName eq "alice"') == []
+    assert names("UserName eq mary ann") == ["mary ann"]
+    emu.set_knobs(filter_quotes="reject")
+    error = api_error(lambda: names('UserName eq "alice"'))
+    assert (error.code, error.status_code) == ("InvalidParameter.Filter", 400)
+    assert names("UserName eq alice") == ["alice"]
 
 
 def test_groups_and_access_configurations_are_filtered_by_their_names(
@@ -248,6 +264,22 @@ def test_assignments_take_1_to_20_results_a_page(shared_sdk: Clients, max_result
     assert (error.code, error.status_code) == ("InvalidParameter.MaxResults", 400)
 
 
+def test_the_last_page_token_leads_nowhere_and_native_shapes_leave_it_out(
+    emu: Emulator, sdk: Clients
+) -> None:
+    request = sso.ListAccessAssignmentsRequest(
+        directory_id=DIRECTORY, max_results=20, target_id=DEV_TEST, **TARGET
+    )
+    last = sdk.cloudsso.list_access_assignments(request).body
+    assert (last.is_truncated, bool(last.next_token)) == (False, True)
+    request.next_token = last.next_token
+    after = sdk.cloudsso.list_access_assignments(request).body
+    assert (after.access_assignments, after.is_truncated) == ([], False)
+    emu.set_knobs(native_shapes=True)
+    request.next_token = None
+    assert sdk.cloudsso.list_access_assignments(request).body.next_token is None
+
+
 def test_a_forged_next_token_is_refused(shared_sdk: Clients) -> None:
     request = sso.ListAccessAssignmentsRequest(directory_id=DIRECTORY, next_token="page-2")
     error = api_error(lambda: shared_sdk.cloudsso.list_access_assignments(request))
@@ -318,8 +350,9 @@ NEW_KEY = (BILLING, DEV_TEST, "Group", DEVELOPERS)
 
 
 def test_a_created_assignment_is_visible_only_once_its_task_succeeds(
-    emu: Emulator, sdk: Clients
+    frozen: Emulator, frozen_sdk: Clients, clock: ManualClock
 ) -> None:
+    emu, sdk = frozen, frozen_sdk
     emu.set_knobs(task_delay_s=0.5)
     task = create(sdk)
     assert (task.status, task.task_type) == ("InProgress", "CreateAccessAssignment")
@@ -330,7 +363,9 @@ def test_a_created_assignment_is_visible_only_once_its_task_succeeds(
     )
     assert task_status(sdk, task.task_id).status == "InProgress"
     assert NEW_KEY not in on_dev_test(sdk)
-    time.sleep(0.55)
+    clock.advance(0.25)
+    assert task_status(sdk, task.task_id).status == "InProgress"
+    clock.advance(0.25)
     status = task_status(sdk, task.task_id)
     assert (status.status, status.task_type, status.failure_reason) == (
         "Success",
@@ -417,3 +452,79 @@ def test_a_change_naming_what_does_not_exist_is_refused(
 def test_an_unknown_deprovision_strategy_is_refused(sdk: Clients) -> None:
     error = api_error(lambda: delete(sdk, "Everything", **NEW))
     assert (error.code, error.status_code) == ("InvalidParameter.DeprovisionStrategy", 400)
+
+
+# -- group memberships ---------------------------------------------------------------------
+
+
+def test_group_members_are_listed_page_by_page_as_the_sdk_models_them(
+    shared_sdk: Clients,
+) -> None:
+    members: list[Any] = []
+    token, pages = None, 0
+    while True:
+        request = sso.ListGroupMembersRequest(
+            directory_id=DIRECTORY, group_id=PLATFORM, next_token=token
+        )
+        body = shared_sdk.cloudsso.list_group_members(request).body
+        members += body.group_members
+        pages += 1
+        assert (body.total_counts, body.max_results) == (PLATFORM_FILLERS + 1, 10)
+        if not body.is_truncated:
+            break
+        token = body.next_token
+    assert pages == 3
+    assert [m.user_id for m in members][:2] == [SSO_ALICE, "u-filler000000"]
+    assert len({m.user_id for m in members}) == PLATFORM_FILLERS + 1
+    first = members[0].to_map()
+    assert first == {
+        "Description": "",
+        "DisplayName": "alice",
+        "Email": "",
+        "GroupId": PLATFORM,
+        "JoinTime": "2024-01-15T08:00:00Z",
+        "ProvisionType": "Manual",
+        "Status": "Enabled",
+        "UserId": SSO_ALICE,
+        "UserName": "alice",
+    }
+
+
+def test_a_users_joined_groups_are_listed_with_their_names(shared_sdk: Clients) -> None:
+    request = sso.ListJoinedGroupsForUserRequest(
+        directory_id=DIRECTORY, user_id=SSO_ALICE, max_results=1
+    )
+    first = shared_sdk.cloudsso.list_joined_groups_for_user(request).body
+    assert (first.total_counts, first.is_truncated) == (2, True)
+    request.next_token = first.next_token
+    second = shared_sdk.cloudsso.list_joined_groups_for_user(request).body
+    assert second.is_truncated is False
+    assert [
+        (g.group_id, g.group_name, g.user_id) for g in [*first.joined_groups, *second.joined_groups]
+    ] == [
+        (PLATFORM, "platform-admins", SSO_ALICE),
+        (DEVELOPERS, "developers", SSO_ALICE),
+    ]
+
+
+def test_memberships_of_what_does_not_exist_are_refused(shared_sdk: Clients) -> None:
+    client = shared_sdk.cloudsso
+    group = api_error(
+        lambda: client.list_group_members(
+            sso.ListGroupMembersRequest(directory_id=DIRECTORY, group_id="g-nobody")
+        )
+    )
+    user = api_error(
+        lambda: client.list_joined_groups_for_user(
+            sso.ListJoinedGroupsForUserRequest(directory_id=DIRECTORY, user_id="u-nobody")
+        )
+    )
+    assert (group.code, group.status_code) == ("EntityNotExists.Group", 404)
+    assert (user.code, user.status_code) == ("EntityNotExists.User", 404)
+
+
+def test_a_group_member_must_be_a_user_of_the_directory() -> None:
+    state = org_state()
+    state["cloudsso"]["directories"][0]["groups"][1]["members"].append("u-ghost")
+    with pytest.raises(StateFileError, match="group 'g-developers01' has unknown member 'u-ghost'"):
+        Emulator(state)

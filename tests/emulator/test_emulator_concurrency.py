@@ -26,6 +26,7 @@ from emulator_support import (
 )
 
 from permctl.emulator import Emulator, GrantWrite, MeshGrant
+from permctl.providers.servicemesh import permission_entries
 
 THREADS, CALLS = 16, 10_000
 MESH = ("2020-01-11",)
@@ -44,7 +45,8 @@ def random_list(rng: random.Random) -> tuple[MeshGrant, ...]:
 def held(client: SignedHttp, principal: str) -> tuple[MeshGrant, ...]:
     reply = client.call("DescribeUserPermissions", *MESH, {"SubAccountUserId": principal})
     assert reply.status == 200, reply.body
-    return tuple(MeshGrant(p["ResourceId"], p["RoleName"]) for p in reply.body["Permissions"])
+    entries = permission_entries(reply.body)
+    return tuple(MeshGrant(p["ResourceId"], p["RoleName"]) for p in entries)
 
 
 def run_client(emu: Emulator, thread: int, calls: int) -> dict[str, tuple[MeshGrant, ...]]:
@@ -79,7 +81,7 @@ def run_client(emu: Emulator, thread: int, calls: int) -> dict[str, tuple[MeshGr
 
 
 def test_sixteen_clients_lose_no_write_and_see_no_error(emu: Emulator) -> None:
-    start = threading.Barrier(THREADS)
+    start = threading.Barrier(THREADS, timeout=60)  # a client that never starts fails the test
 
     def client(thread: int) -> dict[str, tuple[MeshGrant, ...]]:
         start.wait()

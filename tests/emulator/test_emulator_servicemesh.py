@@ -19,6 +19,7 @@ from emulator_support import (
     Clients,
     SignedHttp,
     api_error,
+    described_permissions,
 )
 
 from permctl.emulator import Emulator, GrantWrite, MeshGrant
@@ -46,14 +47,14 @@ def grant(sdk: Clients, principal: str | list[str], *permissions: dict[str, Any]
 
 
 def held(sdk: Clients, principal: str) -> set[tuple[str, str]]:
-    request = asm.DescribeUserPermissionsRequest(sub_account_user_id=principal)
-    body = sdk.servicemesh.describe_user_permissions(request).body
-    return {(p.resource_id, p.role_name) for p in body.permissions or []}
+    entries = described_permissions(sdk.servicemesh, principal)
+    return {(p["ResourceId"], p["RoleName"]) for p in entries}
 
 
-def test_each_grant_is_described_with_every_field_of_the_sdk_model(shared_sdk: Clients) -> None:
+def test_native_shapes_fill_every_field_of_the_sdk_model(emu: Emulator, sdk: Clients) -> None:
+    emu.set_knobs(native_shapes=True)
     request = asm.DescribeUserPermissionsRequest(sub_account_user_id=ALICE)
-    body = shared_sdk.servicemesh.describe_user_permissions(request).body.to_map()
+    body = sdk.servicemesh.describe_user_permissions(request).body.to_map()
     assert body["Permissions"] == [
         {
             "ParentId": 0,
@@ -68,10 +69,9 @@ def test_each_grant_is_described_with_every_field_of_the_sdk_model(shared_sdk: C
 
 
 def test_a_role_is_described_as_a_ram_role(shared_sdk: Clients) -> None:
-    request = asm.DescribeUserPermissionsRequest(sub_account_user_id=CI_ROLE)
-    permissions = shared_sdk.servicemesh.describe_user_permissions(request).body.permissions
-    assert [(p.is_ram_role, p.resource_id, p.role_name) for p in permissions] == [
-        (True, PROD, "istio-ops")
+    permissions = described_permissions(shared_sdk.servicemesh, CI_ROLE)
+    assert [(p["IsRamRole"], p["ResourceId"], p["RoleName"]) for p in permissions] == [
+        ("true", PROD, "istio-ops")
     ]
 
 
@@ -172,8 +172,7 @@ def test_a_grant_without_permissions_or_principal_is_refused(sdk: Clients) -> No
         assert (error.code, error.status_code) == ("MissingParameter", 400)
 
 
-def test_quirks_mode_answers_with_strings_and_a_single_object(emu: Emulator, sdk: Clients) -> None:
-    emu.set_knobs(quirks=True)
+def test_answers_take_the_documented_shapes_by_default(emu: Emulator, sdk: Clients) -> None:
     wire = SignedHttp(emu)
     single = wire.call("DescribeUserPermissions", VERSION, {"SubAccountUserId": CI_ROLE}).body
     several = wire.call("DescribeUserPermissions", VERSION, {"SubAccountUserId": ALICE}).body
@@ -190,6 +189,15 @@ def test_quirks_mode_answers_with_strings_and_a_single_object(emu: Emulator, sdk
         "ResourceId": PROD,
     }
     assert [(p["IsRamRole"], p["ParentId"]) for p in several["Permissions"]] == [("false", "0")] * 2
+
+
+def test_is_ram_role_can_answer_as_its_describe_page_reads_it(emu: Emulator) -> None:
+    emu.set_knobs(is_ram_role_means_user=True)
+    wire = SignedHttp(emu)
+    role = wire.call("DescribeUserPermissions", VERSION, {"SubAccountUserId": CI_ROLE}).body
+    user = wire.call("DescribeUserPermissions", VERSION, {"SubAccountUserId": ALICE}).body
+    assert role["Permissions"]["IsRamRole"] == "false"
+    assert {p["IsRamRole"] for p in user["Permissions"]} == {"true"}
 
 
 def test_quirky_string_booleans_are_accepted_in_a_grant(sdk: Clients) -> None:

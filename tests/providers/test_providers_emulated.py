@@ -32,7 +32,7 @@ from emulated_org import (
 )
 
 from permctl.emulator import Emulator, Knobs
-from permctl.emulator.faults import DenyRule
+from permctl.emulator.faults import FILTER_QUOTES, DenyRule
 from permctl.errors import ApiError
 from permctl.model import Assignment, MeshRole, PrincipalKind
 from permctl.providers import Providers, open_providers
@@ -41,25 +41,38 @@ from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER
 # -- Service Mesh ---------------------------------------------------------------------------
 
 
-def test_quirky_responses_read_the_same_as_plain_ones() -> None:
+def test_documented_and_native_shapes_read_the_same() -> None:
     refs = [
         (ALICE, PrincipalKind.RAM_USER),
         (BOB, PrincipalKind.RAM_USER),
         (CI, PrincipalKind.RAM_ROLE),
     ]
     read = {}
-    for quirks in (False, True):
-        knobs = Knobs(seed=1, quirks=quirks)
+    for typed in (False, True):
+        knobs = Knobs(seed=1, native_shapes=typed)
         with Emulator(base_state(), knobs=knobs) as emu, open_providers(settings_for(emu)) as p:
-            read[quirks] = p.servicemesh.read_principals(refs)
+            read[typed] = p.servicemesh.read_principals(refs)
     assert read[True] == read[False]
     assert read[True][CI].kind is PrincipalKind.RAM_ROLE
     assert read[True][ALICE].permissions == {MeshRole(PROD, "istio-admin")}
 
 
-def test_a_principal_asked_as_a_user_is_read_as_the_role_it_is(providers: Providers) -> None:
+def test_is_ram_role_never_changes_the_kind_a_principal_is_read_as() -> None:
+    refs = [(ALICE, PrincipalKind.RAM_USER), (CI, PrincipalKind.RAM_ROLE)]
+    knobs = Knobs(seed=1, is_ram_role_means_user=True)
+    with Emulator(base_state(), knobs=knobs) as emu, open_providers(settings_for(emu)) as p:
+        live = p.servicemesh.read_principals(refs)
+    assert [(live[i].kind, live[i].wire_kind) for i in (ALICE, CI)] == [
+        (PrincipalKind.RAM_USER, PrincipalKind.RAM_ROLE),
+        (PrincipalKind.RAM_ROLE, PrincipalKind.RAM_USER),
+    ]
+
+
+def test_a_principal_asked_as_a_user_stays_one_and_the_wire_claim_is_kept(
+    providers: Providers,
+) -> None:
     live = providers.servicemesh.read_principals([(CI, PrincipalKind.RAM_USER)])
-    assert live[CI].kind is PrincipalKind.RAM_ROLE
+    assert (live[CI].kind, live[CI].wire_kind) == (PrincipalKind.RAM_USER, PrincipalKind.RAM_ROLE)
 
 
 def test_grants_on_meshes_nobody_manages_are_read_too(providers: Providers) -> None:
@@ -221,6 +234,41 @@ def test_a_few_names_in_a_large_directory_are_looked_up_by_filter(
     }
     # The first page (100 of 153) holds two; only the third costs a filtered call.
     assert emu.count("ListUsers") == 2
+
+
+def large_directory(quotes: str) -> Emulator:
+    """400 users, then two whose names no unquoted filter can carry."""
+    state = base_state()
+    (directory,) = state["cloudsso"]["directories"]
+    fillers = [{"id": f"u-big{i:07d}", "name": f"big-{i}"} for i in range(400)]
+    odd = [u for u in directory["users"] if u["name"] in (HOSTILE_NAME, "mary ann")]
+    directory["users"] = fillers + odd + [u for u in directory["users"] if u not in odd]
+    return Emulator(state, knobs=Knobs(seed=1, filter_quotes=quotes))
+
+
+@pytest.mark.parametrize("quotes", FILTER_QUOTES)
+def test_a_name_far_down_a_large_directory_costs_one_filtered_call(quotes: str) -> None:
+    with large_directory(quotes) as emu, open_providers(settings_for(emu)) as providers:
+        resolved = providers.cloudsso.resolve(DIRECTORY, USER, ["big-399"])
+        filters = [c.params.get("Filter") for c in emu.calls if c.action == "ListUsers"]
+    assert resolved == {"big-399": "u-big0000399"}
+    assert filters == [None, "UserName eq big-399"]
+
+
+@pytest.mark.parametrize("quotes", FILTER_QUOTES)
+def test_names_no_filter_carries_or_finds_fall_back_to_one_full_listing(quotes: str) -> None:
+    refs = [HOSTILE_NAME, "mary ann", "nobody-here"]
+    with large_directory(quotes) as emu, open_providers(settings_for(emu)) as providers:
+        resolved = providers.cloudsso.resolve(DIRECTORY, USER, refs)
+        listed = emu.count("ListUsers")
+    assert resolved == {
+        HOSTILE_NAME: "u-hostile000001",
+        "mary ann": "u-spaces0000001",
+        "nobody-here": None,
+    }
+    # The first page of 553 users, one filtered call for the name a filter can carry, and the
+    # five other pages of the full listing once, however many names needed it.
+    assert listed == 1 + 1 + 5
 
 
 def test_every_name_of_a_kind_is_listed_for_suggestions(providers: Providers) -> None:

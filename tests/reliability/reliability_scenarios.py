@@ -352,7 +352,7 @@ def _two_applies_at_once(permctl: Permctl, file: Path, run: Run) -> None:
     with Permctl.connect(emu, QUICK_RETRY, OTHER_KEY) as rival:
         plans = {permctl: permctl.plan(file), rival: rival.plan(rival_file)}
         reports: dict[str, ApplyReport] = {}
-        start = threading.Barrier(len(plans))
+        start = threading.Barrier(len(plans), timeout=60)  # a writer that never starts fails
 
         def play(writer: Permctl) -> None:
             start.wait()

@@ -39,6 +39,20 @@ def failing_request_id(*args: str) -> str:
     return match[1]
 
 
+def plan_denied(emu: Emulator, rule: DenyRule) -> str:
+    """The RequestId the example's plan names when `rule` refuses a call; the rule is lifted
+    before the diagnosis, which must not be refused itself."""
+    emu.set_knobs(deny=(rule,))
+    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
+    emu.set_knobs(deny=())
+    return request_id
+
+
+def diagnosed(request_id: str) -> tuple[dict, str]:  # type: ignore[type-arg]
+    """`permctl diagnose` in JSON and as text."""
+    return diagnose_json(request_id), runner.invoke(app, ["diagnose", request_id]).stdout
+
+
 def diagnose_json(*args: str) -> dict:  # type: ignore[type-arg]
     result = runner.invoke(app, ["diagnose", *args, "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -71,9 +85,7 @@ def test_a_throttled_call_is_shown_as_throttled(emu: Emulator) -> None:
 def test_an_access_denial_names_action_resource_policy_kind_and_the_allowing_statement(
     emu: Emulator,
 ) -> None:
-    emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
-    request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
-    emu.set_knobs(deny=())
+    request_id = plan_denied(emu, DenyRule("ListAccessAssignments"))
 
     diagnosis = diagnose_json(request_id)
 
@@ -103,6 +115,69 @@ def test_an_access_denial_names_action_resource_policy_kind_and_the_allowing_sta
         "RAM policies in its account"
     ) in text
     assert '"cloudsso:ListAccessAssignments"' in text
+
+
+def test_a_denial_names_the_product_of_the_call(emu: Emulator) -> None:
+    request_id = plan_denied(emu, DenyRule("ListAccessAssignments"))
+
+    text = runner.invoke(app, ["diagnose", request_id]).stdout
+
+    assert "API         cloudsso:ListAccessAssignments (2021-05-15)" in text
+    assert diagnose_json(request_id)["product"] == "cloudsso"
+
+
+def test_an_explicit_deny_names_the_matched_policy_and_offers_no_allow(emu: Emulator) -> None:
+    request_id = plan_denied(emu, DenyRule("ListAccessAssignments", kind="explicit"))
+
+    diagnosis, text = diagnosed(request_id)
+
+    denied = diagnosis["access_denied"]
+    assert (denied["explicit_deny"], denied["matched_policies"]) == (
+        True,
+        ["Custom deny-permissions-changes"],
+    )
+    assert diagnosis["allowing_policy"] is None
+    assert "was explicitly denied by the identity's RAM policies in its account" in text
+    assert "Denying policies: Custom deny-permissions-changes" in text
+    assert text.endswith(
+        "An explicit Deny wins over any Allow: remove or narrow the denying policy.\n"
+    )
+
+
+def test_a_control_policy_denial_says_only_the_resource_directory_can_lift_it(
+    emu: Emulator,
+) -> None:
+    request_id = plan_denied(emu, DenyRule("ListAccessAssignments", kind="control"))
+
+    diagnosis, text = diagnosed(request_id)
+
+    denied = diagnosis["access_denied"]
+    assert denied["policy_type"] == "ControlPolicy"
+    assert denied["matched_policies"] == ["ControlPolicy cp-freezepermissions01"]
+    assert diagnosis["allowing_policy"] is None
+    assert "was explicitly denied by a resource directory control policy" in text
+    assert text.endswith(
+        "No RAM policy of this account can allow it: only the resource directory's management "
+        "account can change the control policy, or detach it from this account.\n"
+    )
+
+
+def test_the_request_id_a_failed_apply_item_names_is_diagnosed(emu: Emulator) -> None:
+    bob = "278525736094805678"
+    emu.set_knobs(deny=(DenyRule("GrantUserPermissions", frozenset({bob}), kind="explicit"),))
+    result = runner.invoke(app, ["apply", "--auto-approve", "--quiet", str(EXAMPLE)])
+    assert result.exit_code == 1
+    match = re.search(
+        r"grant bob \(\d+\): GrantUserPermissions failed: NoPermission: .*"
+        r"; to see why: permctl diagnose (\S+)$",
+        result.stdout,
+        re.M,
+    )
+    assert match, result.stdout
+    text = runner.invoke(app, ["diagnose", match[1]]).stdout
+    assert "API         servicemesh:GrantUserPermissions (2020-01-11)" in text
+    assert "servicemesh:GrantUserPermissions on * was explicitly denied" in text
+    assert "Denying policies: Custom deny-permissions-changes" in text
 
 
 def test_an_unknown_request_id_is_one_error_line(emu: Emulator) -> None:

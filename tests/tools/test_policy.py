@@ -33,15 +33,17 @@ STATE: dict[str, Any] = {
                 "id": DIRECTORY,
                 "name": "policy-directory",
                 "users": [{"id": "u-alice", "name": "alice"}, {"id": "u-bob", "name": "bob"}],
+                "groups": [{"id": "g-ops", "name": "ops", "members": ["u-bob"]}],
                 "access_configurations": [{"id": "ac-admin", "name": "ECS-Admin"}],
-                # Not in the file: pruned, so apply deletes it.
+                # Not in the file: pruned, so apply deletes them.
                 "assignments": [
                     {
                         "access_configuration": "ac-admin",
                         "account": ACCOUNT,
-                        "principal_type": "User",
-                        "principal": "u-bob",
+                        "principal_type": kind,
+                        "principal": principal,
                     }
+                    for kind, principal in (("User", "u-bob"), ("Group", "g-ops"))
                 ],
             }
         ]
@@ -125,8 +127,11 @@ def permctl_actions(documents: list[dict[str, Any]]) -> set[str]:
     }
 
 
-def test_plan_policy_actions_are_the_calls_of_a_plan(emu: Emulator, path: Path) -> None:
+def test_plan_policy_actions_are_the_calls_of_a_plan_and_an_access_report(
+    emu: Emulator, path: Path
+) -> None:
     run("plan", "--quiet", str(path))
+    run("access", "--quiet", str(path))
 
     assert permctl_actions(policies(path, "plan")) == logged_actions(emu)
 

@@ -1,16 +1,21 @@
-"""The README's quick start, performed literally, as a new user would on a fresh machine.
+"""The README's quick start, performed literally, as a new user would on a fresh machine, and
+then, in the same shell, the README's test command.
 
 The commands are read from README.md's "Quick start" section, so this test breaks when the
 README and reality diverge. They run, unchanged, in bash, in a copy of the checkout: create a
 venv, activate it, install, run the main command, then the whole loop (emulator in the
-background, validate, plan, apply, drift).
+background, validate, plan, apply, drift, the emulator killed). The test command follows in
+that shell, its exports of PERMCTL_ENDPOINT and the AccessKey still set to the dead emulator,
+with HOME holding an `aliyun` CLI profile: the suite must not care.
 
-One deliberate change, for speed: `pip install -e .` becomes `pip install --no-deps -e .` in a
-venv that also sees this test run's site-packages (one .pth line), so the dependencies are not
-downloaded and installed again; they are the versions the rest of the suite runs against. The
-build itself is isolated as in the README: pip fetches the build backend named in
-pyproject.toml from the package registry (or its cache), since the setuptools a venv may
-bundle can be too old for the project's metadata.
+Deliberate changes:
+- for speed and to stay off the network, `pip install -e .` becomes `pip install --no-deps
+  --no-build-isolation -e .` in a venv that also sees this test run's site-packages (one .pth
+  line): the dependencies and the build backend are the ones the rest of the suite runs with;
+- the loop's emulator listens on a free port instead of 8780, which another emulator (a user's
+  own quick start, a parallel run) may hold;
+- the test command collects the whole suite and runs one representative file rather than
+  running the suite inside itself.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -27,10 +33,27 @@ from pathlib import Path
 
 import pytest
 
+# Installing and running pytest inside it takes longer than the suite's per-test timeout.
+pytestmark = pytest.mark.timeout(420)
+
 REPO = Path(__file__).parents[2]
 README = REPO / "README.md"
-NEEDED = ("pyproject.toml", "README.md", "permissions.yaml.example", "src", "examples")
+# What a clean clone does not have: virtualenvs, caches, build output, the repository itself.
+NOT_IN_A_CLONE = shutil.ignore_patterns(
+    ".git", ".venv", "venv", "__pycache__", "*.egg-info", ".*_cache", ".hypothesis", "build",
+    "dist", "plan.json", "permissions.yaml",
+)  # fmt: skip
 INSTALL = "pip install -e ."
+INSTALL_TESTS = "pip install -e '.[test]'"
+README_PORT = "8780"
+# In-process CLI tests pointed at an emulator, and the one that expects no credentials at all.
+REPRESENTATIVE = "tests/cli/test_plan_cli.py"
+# An `aliyun` CLI profile with a key that is not the emulator's.
+ALIYUN_PROFILE = (
+    '{"current": "default", "profiles": [{"name": "default", "mode": "AK", '
+    '"access_key_id": "LTAI-not-the-emulators", "access_key_secret": "wrong", '
+    '"region_id": "cn-shanghai"}]}'
+)
 MARK = "@@walkthrough@@"
 
 
@@ -42,7 +65,7 @@ def quick_start_blocks() -> list[list[str]]:
     return [[line for line in block.splitlines() if line.strip()] for block in blocks]
 
 
-def offline_install() -> str:
+def offline_install(target: str) -> str:
     reuse = f"{sysconfig.get_paths()['purelib']}"
     write_pth = (
         "echo "
@@ -50,7 +73,15 @@ def offline_install() -> str:
         + ' > "$(python -c \'import sysconfig; print(sysconfig.get_paths()["purelib"])\')'
         + '/walkthrough-deps.pth"'
     )
-    return f"{write_pth} && pip install --quiet --no-deps -e ."
+    # The backend comes first from there too: the setuptools a venv may bundle can be too old.
+    install = f"PYTHONPATH={reuse} pip install --quiet --no-deps --no-build-isolation -e {target}"
+    return f"{write_pth} && {install}"
+
+
+def free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
 
 
 def script(lines: list[str]) -> str:
@@ -63,9 +94,12 @@ def script(lines: list[str]) -> str:
 
 def run(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
     """(command, exit status, output) of each line."""
+    home = cwd / "home"
+    (home / ".aliyun").mkdir(parents=True)
+    (home / ".aliyun" / "config.json").write_text(ALIYUN_PROFILE, encoding="utf-8")
     env = {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "HOME": os.environ.get("HOME", str(cwd)),  # pip's cache
+        "HOME": str(home),
         "NO_COLOR": "1",
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
@@ -78,7 +112,7 @@ def run(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
         start_new_session=True,
     )
     try:
-        output, _ = process.communicate(timeout=240)
+        output, _ = process.communicate(timeout=360)
     finally:
         # Whatever a failing step left behind (the background emulator) ends with the test.
         with contextlib.suppress(ProcessLookupError):
@@ -93,17 +127,24 @@ def run(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
 @pytest.fixture(scope="module")
 def walkthrough(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, int, str]]:
     checkout = tmp_path_factory.mktemp("fresh-machine")
-    for name in NEEDED:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(
-                source, checkout / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
-            )
-        else:
-            shutil.copy2(source, checkout / name)
-    install_and_run, loop = quick_start_blocks()[:2]
+    shutil.copytree(REPO, checkout, ignore=NOT_IN_A_CLONE, dirs_exist_ok=True)
+    install_and_run, loop, test_command = quick_start_blocks()[:3]
     assert len(install_and_run) == 1 and INSTALL in install_and_run[0]
-    return run([install_and_run[0].replace(INSTALL, offline_install()), *loop], checkout)
+    assert len(test_command) == 1 and INSTALL_TESTS in test_command[0]
+    assert test_command[0].endswith(" && python -m pytest")
+    port = free_port()
+    return run(
+        [
+            install_and_run[0].replace(INSTALL, offline_install(".")),
+            *[line.replace(README_PORT, port) for line in loop],
+            test_command[0]
+            .replace(INSTALL_TESTS, offline_install("'.[test]'"))
+            .replace(" && python -m pytest", ""),
+            "python -m pytest --collect-only",
+            f"python -m pytest {REPRESENTATIVE}",
+        ],
+        checkout,
+    )
 
 
 def step(results: list[tuple[str, int, str]], command: str) -> tuple[int, str]:
@@ -162,3 +203,23 @@ def test_every_line_of_the_loop_succeeds_or_reports_drift(
 ) -> None:
     failed = [(line, code, output) for line, code, output in walkthrough if code not in (0, 2)]
     assert failed == []
+
+
+def test_the_test_command_collects_the_whole_suite_in_that_shell(
+    walkthrough: list[tuple[str, int, str]],
+) -> None:
+    lines = [line for line, _, _ in walkthrough]
+    exports = next(n for n, line in enumerate(lines) if line.startswith("export PERMCTL_ENDPOINT="))
+    assert "ALIBABA_CLOUD_ACCESS_KEY_ID=" in lines[exports]
+    assert exports < lines.index("kill %1") < lines.index("python -m pytest --collect-only")
+    code, output = step(walkthrough, "python -m pytest --collect-only")
+    assert code == 0, output
+    assert re.search(r"^\d{3,} tests collected", output, re.MULTILINE), output
+
+
+def test_the_tests_pass_with_the_quick_starts_exports_and_an_aliyun_profile(
+    walkthrough: list[tuple[str, int, str]],
+) -> None:
+    code, output = step(walkthrough, f"python -m pytest {REPRESENTATIVE}")
+    assert code == 0, output
+    assert re.search(r"^\d+ passed", output, re.MULTILINE), output

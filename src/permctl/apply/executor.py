@@ -26,6 +26,7 @@ from functools import partial
 from permctl.apply.audit import AuditLog
 from permctl.apply.batching import GRANT_BATCH_SIZE, GrantBatch, grant_batches
 from permctl.apply.changes import AssignmentStep, Changes, PrincipalGrant
+from permctl.apply.interrupt import Interrupt
 from permctl.apply.report import ApplyReport, ItemRef, ItemResult, Outcome
 from permctl.apply.scheduler import FINISH, START, Scheduler
 from permctl.errors import ApiError, PermctlError
@@ -45,24 +46,41 @@ def apply_changes(
     audit: AuditLog | None = None,
     progress: Progress = NO_PROGRESS,
     batch_size: int = GRANT_BATCH_SIZE,
+    interrupt: Interrupt | None = None,
 ) -> ApplyReport:
     """Apply every change; never raises for a failed item (the report says what happened).
-    Each principal is re-read and granted through the identity of its mesh account."""
+    Each principal is re-read and granted through the identity of its mesh account. Once
+    `interrupt` is requested nothing new starts, and the report says how far each item got."""
     total = len(changes.grants) + len(changes.assignments)
     with progress.track("Applying", total) as advance:
         results = _Results(advance, audit)
         scheduler = Scheduler(concurrency)
+        if interrupt is not None:
+            interrupt.on_request(scheduler.stop)
         asm = [
             _AsmApply(account, scheduler, results, grant_batches(grants, batch_size))
             for account, grants in changes.by_mesh_account(mesh_accounts)
         ]
-        _SsoApply(changes, cloudsso, scheduler, results).start()
+        sso = _SsoApply(changes, cloudsso, scheduler, results)
+        sso.start()
         scheduler.run()
         # Last, so that it sees whatever any other writer did while this run was writing.
-        for account_apply in asm:
-            account_apply.start_verification()
-        scheduler.run()
-    return results.report()
+        if not scheduler.stopped:
+            for account_apply in asm:
+                account_apply.start_verification()
+            scheduler.run()
+        if scheduler.stopped:
+            for account_apply in asm:
+                account_apply.report_unfinished()
+            sso.report_unfinished()
+    stopped_by = interrupt.signal.name if interrupt and interrupt.signal else None
+    return results.report(stopped_by if scheduler.stopped else None)
+
+
+# How an item that a stop left unfinished reads in the report.
+STOPPED = "apply was stopped"
+NOT_STARTED = f"not started: {STOPPED}"
+IN_FLIGHT = "when " + STOPPED + "; permctl plan shows whether it took effect"
 
 
 class _Results:
@@ -75,11 +93,17 @@ class _Results:
         self._items: list[ItemResult] = []
         self._write_calls = 0
         self._verification_reads = 0
+        self._reported: set[ItemRef] = set()
 
     def add(self, item: ItemResult) -> None:
         with self._lock:
             self._items.append(item)
+            self._reported.add(ItemRef(item.service, item.action, item.item_id, item.display))
             self._advance()
+
+    def has(self, ref: ItemRef) -> bool:
+        with self._lock:
+            return ref in self._reported
 
     def count_write(self) -> None:
         with self._lock:
@@ -89,9 +113,12 @@ class _Results:
         with self._lock:
             self._verification_reads += 1
 
-    def report(self) -> ApplyReport:
-        items = sorted(self._items, key=lambda i: (i.service, i.action != "create", i.display))
-        return ApplyReport(tuple(items), self._write_calls, self._verification_reads)
+    def report(self, stopped_by: str | None = None) -> ApplyReport:
+        with self._lock:
+            items = sorted(self._items, key=lambda i: (i.service, i.action != "create", i.display))
+            return ApplyReport(
+                tuple(items), self._write_calls, self._verification_reads, stopped_by
+            )
 
 
 # -- Service Mesh ---------------------------------------------------------------------------
@@ -129,7 +156,13 @@ class _AsmApply:
         self._results = results
         self._written: list[tuple[PrincipalGrant, str | None]] = []  # with the grant's RequestId
         self._written_lock = threading.Lock()
+        # For the report of a stopped run: the grants, those whose call is in flight, and those
+        # written (with the grant's RequestId) but not yet read back.
+        self._grants: list[PrincipalGrant] = []
+        self._granting: set[str] = set()
+        self._unverified: dict[str, str | None] = {}
         for batch in batches:
+            self._grants += batch.grants
             run = _BatchRun(batch, unread=len(batch.grants))
             for grant in batch.grants:
                 self._scheduler.add(partial(self._reread, run, grant), priority=START)
@@ -139,8 +172,8 @@ class _AsmApply:
         try:
             held = self._servicemesh.read_principal(grant.principal_id, grant.kind).permissions
         except PermctlError as error:
-            why = f"re-reading it before the grant failed: {error}"
-            self._results.add(_asm_ref(grant).result("failed", why, *_code_and_request_id(error)))
+            why = "re-reading it before the grant failed; nothing was written"
+            self._results.add(_failure(_asm_ref(grant), error, why))
         else:
             if held == grant.after:
                 self._results.add(_asm_ref(grant).result("done", "already as planned; not written"))
@@ -160,18 +193,24 @@ class _AsmApply:
         ids = [g.principal_id for g in grants]
         self._results.count_write()
         outcome: Outcome = "done"
-        code, detail = None, ""
+        refusal: ApiError | None = None
+        detail = ""
+        with self._written_lock:
+            self._granting.update(ids)
         try:
             request_id: str | None = self._servicemesh.grant(ids, batch.kind, batch.after)
         except ApiError as error:
-            request_id, code, detail = error.request_id, error.code, error.api_message
+            refusal, request_id, detail = error, error.request_id, error.api_message
             outcome = "failed"
+        with self._written_lock:
+            # At once, so that a stopped run never sees a written grant as neither.
+            self._granting.difference_update(ids)
+            if refusal is None:
+                self._written += [(grant, request_id) for grant in grants]
+                self._unverified.update(dict.fromkeys(ids, request_id))
         for grant in grants:
-            if outcome == "done":
-                with self._written_lock:
-                    self._written.append((grant, request_id))
-            else:
-                self._results.add(_asm_ref(grant).result(outcome, detail, code, request_id))
+            if refusal is not None:
+                self._results.add(_asm_ref(grant).refused(refusal, _grant_refusal_advice(grant)))
             if self._results.audit:
                 self._results.audit.record(
                     action="GrantUserPermissions",
@@ -190,18 +229,39 @@ class _AsmApply:
         for grant, request_id in written:
             self._scheduler.add(partial(self._verify, grant, request_id), priority=START)
 
+    def report_unfinished(self) -> None:
+        """After a stop: each grant not reported yet, by how far it got."""
+        for grant in self._grants:
+            ref = _asm_ref(grant)
+            if self._results.has(ref):
+                continue
+            with self._written_lock:
+                written = grant.principal_id in self._unverified
+                request_id = self._unverified.get(grant.principal_id)
+                in_flight = grant.principal_id in self._granting
+            if written:
+                self._results.add(
+                    ref.result("done", f"granted; not read back: {STOPPED}", None, request_id)
+                )
+            elif in_flight:
+                self._results.add(ref.result("skipped", f"its grant was in flight {IN_FLIGHT}"))
+            else:
+                self._results.add(ref.result("skipped", NOT_STARTED))
+
     def _verify(self, grant: PrincipalGrant, grant_request_id: str | None) -> None:
         """The grant is done only if the principal still holds what it was given."""
         ref = _asm_ref(grant)
+        with self._written_lock:
+            self._unverified.pop(grant.principal_id, None)
         self._results.count_verification_read()
         try:
             held = self._servicemesh.read_principal(grant.principal_id, grant.kind).permissions
         except PermctlError as error:
             why = (
                 f"granted (RequestId {grant_request_id}), but reading it back failed, so whether "
-                f"another writer changed it since is unknown: {error}; run permctl plan again"
+                "another writer changed it since is unknown; run permctl plan again"
             )
-            self._results.add(ref.result("failed", why, *_code_and_request_id(error)))
+            self._results.add(_failure(ref, error, why))
             return
         if held == grant.after:
             self._results.add(ref.result("done", "", None, grant_request_id))
@@ -217,8 +277,22 @@ class _AsmApply:
 CHANGED_AFTER_WRITE = "ChangedByAnotherWriter"
 
 
-def _code_and_request_id(error: PermctlError) -> tuple[str | None, str | None]:
-    return (error.code, error.request_id) if isinstance(error, ApiError) else (None, None)
+def _failure(ref: ItemRef, error: PermctlError, context: str) -> ItemResult:
+    if isinstance(error, ApiError):
+        return ref.refused(error, context)
+    return ref.result("failed", f"{context}: {error}")
+
+
+def _grant_refusal_advice(grant: PrincipalGrant) -> str:
+    """What to do when a grant is refused; an empty list (the principal loses every role) is
+    the one request some accounts may refuse while taking others."""
+    if grant.after:
+        return ""
+    return (
+        "the grant was of an empty list (it was to lose every Service Mesh role); remove its "
+        "roles in the Service Mesh console, or keep one role for it in the file, then run "
+        "permctl plan again"
+    )
 
 
 def _asm_ref(grant: PrincipalGrant) -> ItemRef:
@@ -268,6 +342,10 @@ class _SsoApply:
         self._creates_left = len(self._creates)
         self._failed_holders: set[tuple[str, str, str]] = set()
         self._lock = threading.Lock()
+        # For the report of a stopped run: submissions in flight, and tasks (with the
+        # submission's RequestId) not yet followed to their end.
+        self._submitting: set[AssignmentStep] = set()
+        self._running_tasks: dict[AssignmentStep, Task] = {}
 
     def start(self) -> None:
         for step in self._creates:
@@ -298,11 +376,19 @@ class _SsoApply:
 
     def _submit(self, step: AssignmentStep, deadline: float, delay: float) -> None:
         self._results.count_write()
+        with self._lock:
+            self._submitting.add(step)
         try:
             task = self._send(step.change)
         except ApiError as error:
-            self._finish(step, "failed", error.api_message, error.code, error.request_id)
+            self._finish_refused(step, error)
             return
+        finally:
+            with self._lock:
+                self._submitting.discard(step)
+        if task.task_id is not None:
+            with self._lock:
+                self._running_tasks[step] = task
         if task.busy and time.monotonic() < deadline:
             retry = partial(self._submit, step, deadline, self._polling.next_delay(delay))
             self._scheduler.add(retry, priority=START, delay_s=delay)
@@ -330,8 +416,7 @@ class _SsoApply:
         try:
             result = self._cloudsso.task_result(self._directory_id, task.task_id)
         except ApiError as error:
-            why = f"its task {task.task_id} could not be followed: {error}"
-            self._finish(step, "failed", why, error.code, task.request_id)
+            self._finish_refused(step, error, f"its task {task.task_id} could not be followed")
             return
         if result is None and time.monotonic() < deadline:
             delay = self._polling.next_delay(delay)
@@ -346,6 +431,9 @@ class _SsoApply:
             why = f"task {task.task_id} failed: {result.failure_reason}"
             self._finish(step, "failed", why, "TaskFailed", task.request_id)
 
+    def _finish_refused(self, step: AssignmentStep, error: ApiError, context: str = "") -> None:
+        self._record(step, _sso_ref(step).refused(error, context))
+
     def _finish(
         self,
         step: AssignmentStep,
@@ -354,9 +442,35 @@ class _SsoApply:
         code: str | None,
         request_id: str | None,
     ) -> None:
-        self._results.add(_sso_ref(step).result(outcome, detail, code, request_id))
+        self._record(step, _sso_ref(step).result(outcome, detail, code, request_id))
+
+    def report_unfinished(self) -> None:
+        """After a stop: each step not reported yet, by how far it got; a task left running is
+        written to the audit log too, since its write was sent."""
+        for step in (*self._creates, *self._deletes):
+            if self._results.has(_sso_ref(step)):
+                continue
+            with self._lock:
+                task = self._running_tasks.get(step)
+                in_flight = step in self._submitting
+            if task is not None:
+                detail = f"submitted as task {task.task_id}, not followed to its end {IN_FLIGHT}"
+                self._results.add(_sso_ref(step).result("skipped", detail, None, task.request_id))
+                if self._results.audit:
+                    self._audit(step, "unknown", detail, task.request_id)
+            elif in_flight:
+                detail = f"its submission was in flight {IN_FLIGHT}"
+                self._results.add(_sso_ref(step).result("skipped", detail))
+            else:
+                self._results.add(_sso_ref(step).result("skipped", NOT_STARTED))
+
+    def _record(self, step: AssignmentStep, result: ItemResult) -> None:
+        with self._lock:
+            self._running_tasks.pop(step, None)
+        outcome = result.outcome
+        self._results.add(result)
         if self._results.audit:
-            self._audit(step, outcome, detail, request_id)
+            self._audit(step, outcome, result.detail, result.request_id)
         if isinstance(step.change, AssignmentCreate):
             with self._lock:
                 if outcome != "done":

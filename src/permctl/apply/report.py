@@ -3,8 +3,10 @@ skipped (and why). `render.apply_report` shows it as text for people and JSON fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
+
+from permctl.errors import ApiError
 
 Outcome = Literal["done", "failed", "skipped"]
 ItemAction = Literal["grant", "create", "delete"]
@@ -30,6 +32,14 @@ class ItemRef:
             self.service, self.action, self.item_id, self.display, outcome, detail, code, request_id
         )
 
+    def refused(self, error: ApiError, context: str = "") -> ItemResult:
+        """Failed because `error`'s call was refused; `context` says what that means here."""
+        message = error.api_message
+        detail = f"{message.rstrip('.')}; {context}" if context else message
+        return replace(
+            self.result("failed", detail, error.code, error.request_id), api_action=error.action
+        )
+
 
 @dataclass(frozen=True)
 class ItemResult:
@@ -41,6 +51,9 @@ class ItemResult:
     detail: str = ""  # why it failed or was skipped; for done: how
     code: str | None = None
     request_id: str | None = None
+    # The API action that refused it; None when no call was refused (a task that failed, a
+    # principal changed by someone else).
+    api_action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,7 @@ class ApplyReport:
     write_calls: int
     # Service Mesh principals read back after the writes, to catch another writer's overwrite.
     verification_reads: int = 0
+    stopped_by: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
     # A saved plan found already carried out: live state is what it leads to.
     already_applied: bool = False
 
@@ -62,7 +76,12 @@ class ApplyReport:
 
     def summary(self) -> str:
         done, failed, skipped = (len(self.of(o)) for o in ("done", "failed", "skipped"))
-        return (
-            f"Apply {'complete' if self.succeeded else 'incomplete'}: {done} done, "
-            f"{failed} failed, {skipped} skipped ({self.write_calls} write calls)."
+        counts = (
+            f"{done} done, {failed} failed, {skipped} skipped ({self.write_calls} write calls)."
         )
+        if self.stopped_by:
+            return (
+                f"Apply stopped by {self.stopped_by}: {counts} The writes in flight were let "
+                "finish and nothing else was started; run permctl apply again to finish."
+            )
+        return f"Apply {'complete' if self.succeeded else 'incomplete'}: {counts}"

@@ -1,6 +1,7 @@
 """Command-line interface: one module per command, each a thin shell over the stages."""
 
 from permctl.cli import (
+    cmd_access,  # noqa: F401
     cmd_apply,  # noqa: F401
     cmd_diagnose,  # noqa: F401
     cmd_drift,  # noqa: F401

@@ -26,7 +26,7 @@ from typer._click.exceptions import (
 from typer.core import TyperGroup
 
 from permctl import __version__
-from permctl.errors import ApiError, ConfigError, PermctlError
+from permctl.errors import ApiError, ConfigError, PermctlError, diagnose_hint
 
 # Options of the whole run, accepted before or after the command's name.
 GLOBAL_FLAGS = frozenset({"--no-color", "-v", "--verbose", "--debug"})
@@ -222,7 +222,7 @@ def next_step(error: ApiError, command: str | None = None) -> str | None:
     if error.code.startswith(CREDENTIAL_ERRORS):
         return f"check the credentials and where they came from ({credential_source()})"
     if error.request_id and command != "diagnose":
-        return f"to see why: permctl diagnose {error.request_id}"
+        return diagnose_hint(error.request_id)
     return None
 
 

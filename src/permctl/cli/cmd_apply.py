@@ -24,7 +24,7 @@ from permctl.cli.options import (
     overrides,
     target,
 )
-from permctl.cli.show import show_plan
+from permctl.cli.show import show_plan, show_warnings
 from permctl.errors import PermctlError
 from permctl.plan import Plan
 from permctl.render import text
@@ -88,26 +88,44 @@ def apply(
     with --plan, applies a saved plan.
 
     Service Mesh principals changed by someone else since the plan are skipped, not
-    overwritten. Exit status: 0 everything applied (or nothing to do), 1 anything failed or
-    was skipped, or an error before any write.
+    overwritten. Ctrl-C or SIGTERM while writing starts no new write, lets those in flight
+    end (they reach the audit log) and reports how far each item got. Exit status: 0
+    everything applied (or nothing to do), 1 anything failed or was skipped, or an error
+    before any write; 130 stopped by SIGINT, 143 by SIGTERM.
     """
-    from permctl.workflow import apply_fresh, apply_saved  # loads the cloud SDKs: see app.py
+    from permctl.apply.interrupt import StoppedBeforeWriting, stop_on_signals  # see app.py
+    from permctl.workflow import apply_fresh, apply_saved
 
     config = load_config(files)
     where = target(emulator, profile, concurrency, quiet)
     accepted = overrides(force, allow_lockout)
-    if plan_file:
-        report = apply_saved(plan_file, config, where, accepted, audit_log=audit_log)
-    else:
-        report = apply_fresh(
-            config,
-            where,
-            accepted,
-            show=partial(_show_plan, output_format),
-            confirm=lambda _: None if auto_approve else _confirm(),
-            audit_log=audit_log,
-        )
-    _show_report(report, output_format)
+    with stop_on_signals() as interrupt:
+        try:
+            if plan_file:
+                report = apply_saved(
+                    plan_file, config, where, accepted, audit_log=audit_log, interrupt=interrupt
+                )
+            else:
+                report = apply_fresh(
+                    config,
+                    where,
+                    accepted,
+                    show=partial(_show_plan, output_format),
+                    warn=show_warnings,
+                    confirm=lambda _: None if auto_approve else _confirm(),
+                    audit_log=audit_log,
+                    interrupt=interrupt,
+                )
+        except StoppedBeforeWriting as stop:
+            stderr_console().print(
+                f"apply stopped by {stop.signal.name} before any write; nothing was changed",
+                markup=False,
+            )
+            raise typer.Exit(stop.exit_code) from None
+        interrupt.writes_ended()
+        _show_report(report, output_format)
+    if report.stopped_by and interrupt.exit_code:
+        raise typer.Exit(interrupt.exit_code)
     if not report.succeeded:
         raise typer.Exit(EXIT_ERROR)
 

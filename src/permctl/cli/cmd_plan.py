@@ -23,7 +23,7 @@ from permctl.cli.options import (
     overrides,
     target,
 )
-from permctl.cli.show import show_plan
+from permctl.cli.show import show_plan, show_warnings
 from permctl.config import Config
 from permctl.config.checks import expired_entries
 from permctl.drift.report import acceptances, drift_report
@@ -80,6 +80,7 @@ def plan(
     config = load_config(files)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
+    show_warnings(run.warnings())
     show_plan(run.plan, output_format, run.identities)
     for note in expired_entries(config, utc_today()):
         stderr_console().print(f"note {note}", markup=False)

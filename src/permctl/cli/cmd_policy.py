@@ -23,7 +23,8 @@ def policy(
     mode: Annotated[
         Mode,
         typer.Option(
-            "--mode", help="plan: the reads of plan and drift; apply: those and the writes."
+            "--mode",
+            help="plan: the reads of plan, drift and access; apply: those and the writes.",
         ),
     ] = Mode.PLAN,
 ) -> None:

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 import typer
 
-from permctl.cli.app import stdout_console
+from permctl.cli.app import stderr_console, stdout_console
 from permctl.cli.options import Format
 from permctl.plan import Plan
 from permctl.render import json as json_render
@@ -36,3 +36,8 @@ def identities_header(identities: Mapping[str, str], bullet: str = "  ") -> str:
         return ""
     lines = [f"{bullet}{section}: {who}" for section, who in sorted(identities.items())]
     return "Acting as:\n" + "\n".join(lines) + "\n\n"
+
+
+def show_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        stderr_console().print(f"warning: {warning}", markup=False)

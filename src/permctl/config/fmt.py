@@ -28,6 +28,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from permctl.config import Config, Located
+from permctl.config.schema import is_model
 from permctl.config.yamlload import read_document
 from permctl.errors import ConfigError, PermctlError
 
@@ -103,7 +104,7 @@ class _Shape:
     def of(cls, annotation: Any) -> _Shape:
         annotation = _unwrapped(annotation)
         origin = typing.get_origin(annotation)
-        if isinstance(annotation, type) and issubclass(annotation, Located):
+        if is_model(annotation, Located):
             return cls(model=annotation)
         if origin is list:
             return cls(items=cls.of(typing.get_args(annotation)[0]))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -55,15 +57,18 @@ def load_files(paths: Sequence[Path]) -> Config:
     problems: list[ConfigProblem] = []
     for path in paths:
         try:
-            configs.append(load_file(path))
-        except ConfigError as error:
+            read = read_file(path)
+        except ConfigError as error:  # a file that cannot be read at all
             problems += error.problems
-    if problems:
-        # Cross-file rules on a partial set would only add noise (an unknown team that a
-        # broken file declares); they run once every file reads.
-        raise ConfigError(problems)
-    config, problems = merge(configs)
-    problems += check(config)
+            continue
+        problems += read.problems
+        if read.config is not None:
+            configs.append(read.config)
+    if len(configs) == len(paths):
+        # Every file read, if only once its refused keys were set aside: the rules across
+        # items run too, so that one run reports every problem.
+        config, merged = merge(configs)
+        problems += merged + check(config)
     if problems:
         raise ConfigError(problems)
     return config
@@ -71,8 +76,25 @@ def load_files(paths: Sequence[Path]) -> Config:
 
 def load_file(path: Path) -> Config:
     """One file on its own: shape and per-item rules, with positions bound to every item."""
+    read = read_file(path)
+    if read.problems or read.config is None:
+        raise ConfigError(read.problems)
+    return read.config
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """One file's problems, and the config it describes: whole when it has none, without the
+    keys it refused when setting those aside leaves a config that validates, else None."""
+
+    config: Config | None
+    problems: list[ConfigProblem]
+
+
+def read_file(path: Path) -> FileRead:
     document = read_document(path)
     problems = list(document.problems)
+    config: Config | None
     try:
         config = Config.model_validate(document.data)
     except ValidationError as error:
@@ -80,10 +102,47 @@ def load_file(path: Path) -> Config:
         problems += [
             p for p in translate(error, document.positions) if not _follows_from(p.path, refused)
         ]
-    if problems:
-        raise ConfigError(problems)
-    config.bind_sources(document.positions)
-    return config
+        config = _without_refused_keys(document.data, error)
+    if config is not None:
+        config.bind_sources(document.positions)
+    return FileRead(config, problems)
+
+
+# Errors whose key can be set aside without changing what the rest of the file means: an
+# unknown key, and a value not among the allowed ones (a role such as istio-root). Removing
+# anything else (a mesh, a team, a principal) would make the rules report what follows from it.
+_SET_ASIDE = frozenset({"extra_forbidden", "literal_error"})
+
+
+def _without_refused_keys(data: Any, error: ValidationError) -> Config | None:
+    errors = error.errors(include_url=False)
+    if any(e["type"] not in _SET_ASIDE or not _ends_in_key(e["loc"]) for e in errors):
+        return None
+    trimmed = _containers_copied(data)
+    try:
+        for details in errors:
+            *parents, key = details["loc"]
+            container = trimmed
+            for part in parents:
+                container = container[part]
+            del container[key]
+        return Config.model_validate(trimmed)
+    except (LookupError, TypeError, ValidationError):
+        # A path through a union's branch names no key of the data: nothing set aside.
+        return None
+
+
+def _containers_copied(data: Any) -> Any:
+    """Mappings and lists copied, so that keys can be deleted; the values in them are kept."""
+    if isinstance(data, dict):
+        return {key: _containers_copied(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_containers_copied(value) for value in data]
+    return data
+
+
+def _ends_in_key(loc: tuple[int | str, ...]) -> bool:
+    return bool(loc) and isinstance(loc[-1], str) and loc[-1] != "[key]"
 
 
 def _follows_from(path: str, refused: set[str]) -> bool:

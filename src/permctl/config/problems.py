@@ -17,7 +17,7 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from permctl.config.schema import PATTERN_HINTS, Config
+from permctl.config.schema import PATTERN_HINTS, Config, is_model
 from permctl.config.sources import Positions, Where, YamlPath, dotted, problem_at
 from permctl.errors import ConfigProblem
 from permctl.model import ASM_ROLES
@@ -150,7 +150,7 @@ def _model_at(path: YamlPath) -> type[BaseModel]:
     """The model that validates the mapping at `path` (pydantic reports unknown keys only there)."""
     current: Any = Config
     for part in path:
-        if isinstance(current, type) and issubclass(current, BaseModel):
+        if is_model(current):
             current = current.model_fields[str(part)].annotation
         else:  # a list index or a mapping key: step to the item type
             current = get_args(current)[-1]

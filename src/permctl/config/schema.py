@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -118,6 +118,16 @@ IdOrName = Annotated[
 CalendarDate = Annotated[
     date, BeforeValidator(_calendar_date), WithJsonSchema({"type": "string", "format": "date"})
 ]
+
+
+def is_model(annotation: Any, base: type[BaseModel] = BaseModel) -> bool:
+    """Whether a field's annotation is a model class (of `base`). On Python 3.10 a generic alias
+    such as `list[Principal]` passes `isinstance(_, type)` yet is no class for issubclass."""
+    return (
+        get_origin(annotation) is None
+        and isinstance(annotation, type)
+        and issubclass(annotation, base)
+    )
 
 
 class Located(BaseModel):

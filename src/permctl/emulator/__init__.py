@@ -8,7 +8,8 @@ clients talk to it when configured with
   GrantUserPermissions, DescribeServiceMeshes
 - cloudsso 2021-05-15: ListDirectories, ListUsers, GetUser, ListGroups, GetGroup,
   ListAccessConfigurations, GetAccessConfiguration, ListAccessAssignments,
-  CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus
+  CreateAccessAssignment, DeleteAccessAssignment, GetTaskStatus, ListGroupMembers,
+  ListJoinedGroupsForUser
 - resourcedirectorymaster 2022-04-19: ListAccounts, ListAuthorizedAccounts,
   ListAuthorizedFolders, ListFoldersForParent, GetFolder
 - ram 2015-05-01: GetUser, GetRole, ListUsers, ListRoles, DecodeDiagnosticMessage (of the
@@ -27,10 +28,16 @@ clients talk to it when configured with
         emu.count("GrantUserPermissions")
         emu.writes            # GrantWrite(before, after) and AssignmentWrite records
         emu.set_knobs(throttle_rate=0.2)
+        emu.wait_until(lambda: emu.count("GrantUserPermissions") > 0, timeout_s=30)
         emu.dump()            # the live state, in the schema below
 
+`Emulator(..., clock=...)` gives it a clock of its own (epoch seconds) for call times, the QPS
+cap's second and task delays: a clock a test moves makes them independent of machine speed.
 `Knobs` (seeded) add latency, throttling, 5xx errors, a QPS cap, task delays and failures,
-writes that fail after they were applied, the real API's quirks and 403 denials.
+writes that fail after they were applied and 403 denials. Answers take the shapes the API
+pages document; knobs switch to native JSON shapes (arrays, booleans, numbers), to IsRamRole
+as the DescribeUserPermissions page reads it, and to quoted CloudSSO filters taken literally
+or refused.
 `python -m permctl.emulator serve --state FILE` runs it from a shell.
 
 The state schema (YAML or JSON; ids are strings, a number is taken as its digits; every
@@ -64,7 +71,8 @@ reference must resolve, and all problems are reported at once):
         - id: d-00fc2p61abcd
           name: example-directory
           users: [{id: u-00q8wbq42wiltcrkabcd, name: alice}]
-          groups: [{id: g-00jqzghi2n3lwnvgabcd, name: platform-admins}]
+          groups:                       # members: user ids (optional)
+            - {id: g-00jqzghi2n3lwnvgabcd, name: platform-admins, members: [u-00q8wbq42wiltcrkabcd]}
           access_configurations: [{id: ac-00jhtfl8thteu6ujabcd, name: ECS-Admin}]
           assignments:
             - access_configuration: ac-00jhtfl8thteu6ujabcd

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn, TextIO
 
 from permctl.emulator.emulator import Emulator
-from permctl.emulator.faults import DenyRule, Knobs
+from permctl.emulator.faults import FILTER_QUOTES, DenyRule, Knobs
 from permctl.emulator.schema import StateFileError
 
 # Knobs settable from the command line: the type each takes and what it does.
@@ -94,13 +94,36 @@ def parser() -> argparse.ArgumentParser:
         run.add_argument(
             f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar, help=meaning
         )
-    run.add_argument("--quirks", action="store_true", help="answer with the real API's quirks")
+    run.add_argument(
+        "--native-shapes",
+        action="store_true",
+        help="answer with arrays, JSON booleans and numbers and no NextToken on a last page, "
+        "not in the shapes the API pages show",
+    )
+    run.add_argument(
+        "--is-ram-role-means-user",
+        action="store_true",
+        help="DescribeUserPermissions' IsRamRole true for RAM users, as its page says",
+    )
+    run.add_argument(
+        "--refuse-empty-grants",
+        action="store_true",
+        help="GrantUserPermissions refuses an empty Permissions list",
+    )
+    run.add_argument(
+        "--filter-quotes",
+        choices=FILTER_QUOTES,
+        default="unquote",
+        help="how a quoted CloudSSO Filter value is taken (default: unquote)",
+    )
     run.add_argument(
         "--deny",
         action="append",
         default=[],
-        metavar="ACTION[:ID,...]",
-        help="refuse this action (for these resource ids) with 403; repeatable",
+        metavar="ACTION[:ID,...][/KIND]",
+        help="refuse this action (for these resource ids) with 403, as no policy allowing it "
+        "(KIND implicit, the default), a RAM policy denying it (explicit) or a resource "
+        "directory control policy (control); repeatable",
     )
     return root
 
@@ -109,7 +132,10 @@ def knobs_from(args: argparse.Namespace) -> Knobs:
     values = {name: getattr(args, name) for name in _KNOB_OPTIONS}
     return Knobs(
         **{name: value for name, value in values.items() if value is not None},
-        quirks=args.quirks,
+        native_shapes=args.native_shapes,
+        is_ram_role_means_user=args.is_ram_role_means_user,
+        filter_quotes=args.filter_quotes,
+        refuse_empty_grants=args.refuse_empty_grants,
         deny=tuple(DenyRule.parse(rule) for rule in args.deny),
     )
 

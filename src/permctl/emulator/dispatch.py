@@ -7,7 +7,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -67,8 +67,15 @@ class Incoming:
 
 
 class Dispatcher:
-    def __init__(self, state: EmulatorState, knobs: Knobs, journal: Journal) -> None:
+    def __init__(
+        self,
+        state: EmulatorState,
+        knobs: Knobs,
+        journal: Journal,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.state = state
+        self.clock = clock  # epoch seconds: call times, the QPS window, task completion
         self.knobs = knobs  # replaced whole, never mutated: each call reads one snapshot
         self.journal = journal
         self.verifier = Verifier(state.keys)
@@ -94,7 +101,7 @@ class Dispatcher:
         return Response(status, {**headers, "x-acs-request-id": call.request_id}, payload)
 
     def _arrive(self, request: HttpRequest) -> Incoming:
-        arrived, started = time.time(), time.perf_counter()
+        arrived, started = self.clock(), time.perf_counter()
         sequence, knobs = self.journal.next_sequence(), self.knobs
         return Incoming(
             request,
@@ -128,6 +135,7 @@ class Dispatcher:
                 failure.extra.get("AccessDeniedDetail") if failure else None,
                 call.request.method,
                 call.request.path or "/",
+                route.service if (route := ROUTES.get((call.version, call.action))) else "",
             )
         )
 
@@ -135,7 +143,7 @@ class Dispatcher:
         """Authenticate, route, inject faults, then run the action under the state lock."""
         credential = self.verifier.verify(call.request)
         route = self._route(call.action, call.version)
-        now, knobs = time.time(), call.knobs
+        now, knobs = self.clock(), call.knobs
         state = self.state.account_of(credential)
         caller = state.caller(credential)
         fault = denied(knobs, route.service, call.action, call.params, caller, state.account_id)

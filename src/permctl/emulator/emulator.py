@@ -6,6 +6,7 @@ import dataclasses
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -30,10 +31,14 @@ class Emulator:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """`clock` (epoch seconds) is the emulator's time: when calls arrive, which fall in the
+        QPS cap's second, when a delayed CloudSSO task completes. A clock a test moves by hand
+        makes those independent of how fast the machine runs."""
         self.state = EmulatorState.load(state)
         self._journal = Journal()
-        self._dispatcher = Dispatcher(self.state, knobs or Knobs(), self._journal)
+        self._dispatcher = Dispatcher(self.state, knobs or Knobs(), self._journal, clock)
         self._address = (host, port)
         self._server: ApiServer | None = None
         self._thread: threading.Thread | None = None
@@ -130,6 +135,11 @@ class Emulator:
     def counts(self) -> Counter[str]:
         return self._journal.counts()
 
+    def wait_until(self, condition: Callable[[], bool], timeout_s: float = 30.0) -> bool:
+        """Whether `condition()` held within `timeout_s`, asked again after each call or write:
+        `emu.wait_until(lambda: emu.count("GrantUserPermissions") > 0)`."""
+        return self._journal.wait_until(condition, timeout_s)
+
     def reset_log(self) -> None:
         self._journal.reset()
 
@@ -144,4 +154,4 @@ class Emulator:
 
     def _settle(self, everything: bool = False) -> int:
         with self.state.lock:
-            return self._dispatcher.settle(time.time(), everything)
+            return self._dispatcher.settle(self._dispatcher.clock(), everything)

@@ -32,24 +32,49 @@ INTERNAL = (
     "The request processing has failed due to some unknown error, exception or failure.",
 )
 
+FILTER_QUOTES = ("unquote", "literal", "reject")
+
 # GetCallerIdentity and AccessDeniedDetail name a RAM user differently.
 _PRINCIPAL_TYPES = {"RAMUser": "SubUser"}
+
+
+# Who refuses a denied call: no policy allows it (implicit), a RAM policy of the account
+# denies it (explicit), or a control policy of the resource directory denies it (control).
+DENY_KINDS = ("implicit", "explicit", "control")
+# The policies an explicit or control-policy denial names as having matched.
+DENYING_POLICIES = {
+    "explicit": {"PolicyType": "Custom", "PolicyIdentifier": "deny-permissions-changes"},
+    "control": {"PolicyType": "ControlPolicy", "PolicyIdentifier": "cp-freezepermissions01"},
+}
+# NoPermissionPolicyType of each kind.
+_POLICY_TYPES = {
+    "implicit": "AccountLevelIdentityBasedPolicy",
+    "explicit": "AccountLevelIdentityBasedPolicy",
+    "control": "ControlPolicy",
+}
 
 
 @dataclass(frozen=True)
 class DenyRule:
     """Calls of `action` are refused with 403 `code`; only those naming one of `resource_ids`
-    in a parameter when any are given."""
+    in a parameter when any are given. `kind` is one of DENY_KINDS."""
 
     action: str
     resource_ids: frozenset[str] = frozenset()
     code: str = "NoPermission"
+    kind: str = "implicit"
+
+    def __post_init__(self) -> None:
+        if self.kind not in DENY_KINDS:
+            raise ValueError(f"a denial is one of {', '.join(DENY_KINDS)}, not {self.kind!r}")
 
     @classmethod
     def parse(cls, text: str) -> DenyRule:
-        """`Action` or `Action:id1,id2`, as the CLI takes it."""
-        action, _, ids = text.partition(":")
-        return cls(action, frozenset(i for i in ids.split(",") if i))
+        """`Action`, `Action:id1,id2`, either followed by `/explicit` or `/control`, as the
+        CLI takes it."""
+        rule, _, kind = text.partition("/")
+        action, _, ids = rule.partition(":")
+        return cls(action, frozenset(i for i in ids.split(",") if i), kind=kind or "implicit")
 
     def matches(self, action: str, params: Mapping[str, str]) -> bool:
         if action != self.action:
@@ -76,7 +101,21 @@ class Knobs:
     qps_cap: int | None = None  # calls beyond it within one second are throttled
     task_delay_s: float = 0.0  # until a CloudSSO task completes
     task_failure_rate: float = 0.0  # CloudSSO tasks that end Failed
-    quirks: bool = False  # DescribeUserPermissions answers as the real API sometimes does
+    # By default answers take the shapes the API pages show: DescribeUserPermissions' single
+    # permission as an object with ParentId and IsRamRole as strings, a NextToken on the last
+    # page of CloudSSO listings (the SDK's models type both fields as strings too). Set:
+    # Permissions always an array, IsRamRole a JSON boolean, ParentId a number, and no
+    # NextToken on a last page.
+    native_shapes: bool = False
+    # DescribeUserPermissions' IsRamRole as its own page reads it (true: a RAM user) instead of
+    # as GrantUserPermissions' page and the field's name do (true: a RAM role).
+    is_ram_role_means_user: bool = False
+    # How a quoted CloudSSO Filter value is taken: unquoted, literally (quotes are part of the
+    # name), or refused with InvalidParameter.Filter.
+    filter_quotes: str = "unquote"
+    # GrantUserPermissions refuses an empty list (InvalidParameter.Permissions), as an API
+    # reading "you must pass all permissions" strictly might.
+    refuse_empty_grants: bool = False
     fail_after_write_rate: float = 0.0  # writes applied, then answered with 503
     deny: tuple[DenyRule, ...] = ()  # answered 403 with an AccessDeniedDetail
 
@@ -92,6 +131,8 @@ class Knobs:
             raise ValueError("qps_cap must be at least 1")
         if self.throttle_status not in (400, 429):
             raise ValueError("throttle_status must be 400 or 429")
+        if self.filter_quotes not in FILTER_QUOTES:
+            raise ValueError(f"filter_quotes must be one of {', '.join(FILTER_QUOTES)}")
 
 
 class Dice:
@@ -165,13 +206,13 @@ def denied(
         "AuthPrincipalDisplayName": caller.display_name,
         "AuthPrincipalOwnerId": account_id,
     }
-    resource = _resource_arn(service, params, account_id, sorted(rule.resource_ids))
+    resource = _resource_arn(service, params, account_id)
     detail: dict[str, Any] = {
         "AuthAction": auth_action,
         **principal,
-        "NoPermissionType": "ImplicitDeny",
-        "PolicyType": DENYING_POLICY_TYPE,
-        "EncodedDiagnosticMessage": _diagnostic(auth_action, resource, principal),
+        "NoPermissionType": "ImplicitDeny" if rule.kind == "implicit" else "ExplicitDeny",
+        "PolicyType": _POLICY_TYPES[rule.kind],
+        "EncodedDiagnosticMessage": _diagnostic(auth_action, resource, principal, rule.kind),
     }
     return ApiFault(
         rule.code,
@@ -184,31 +225,29 @@ def denied(
     )
 
 
-# The emulator has no policies: a denial is always the caller's own policies not allowing it.
-DENYING_POLICY_TYPE = "AccountLevelIdentityBasedPolicy"
-
-
-def _resource_arn(
-    service: str, params: Mapping[str, str], account_id: str, resource_ids: list[str]
-) -> str:
+def _resource_arn(service: str, params: Mapping[str, str], account_id: str) -> str:
     """The resource a denied call acted on, as RAM names it: a mesh or a CloudSSO directory;
-    other calls are not authorized per resource."""
+    other calls (GrantUserPermissions among them: "All Resources" on its page) are not
+    authorized per resource."""
     if service == "cloudsso" and params.get("DirectoryId"):
         return f"acs:cloudsso:*:{account_id}:directory/{params['DirectoryId']}"
-    mesh = params.get("ServiceMeshId") or next(iter(resource_ids), None)
+    mesh = params.get("ServiceMeshId")
     if service == "servicemesh" and mesh:
         return f"acs:servicemesh:*:{account_id}:servicemesh/{mesh}"
     return "*"
 
 
-def _diagnostic(auth_action: str, resource: str, principal: Mapping[str, str]) -> str:
+def _diagnostic(auth_action: str, resource: str, principal: Mapping[str, str], kind: str) -> str:
     """Opaque to clients, as the cloud's is; base64 JSON, so that the emulator can decode it
     when it answers RAM DecodeDiagnosticMessage."""
+    matched = DENYING_POLICIES.get(kind)
     document = {
         "AuthAction": auth_action,
         "AuthResource": resource,
         "AuthPrincipal": dict(principal),
-        "NoPermissionPolicyType": DENYING_POLICY_TYPE,
+        "NoPermissionPolicyType": _POLICY_TYPES[kind],
+        "ExplicitDeny": kind != "implicit",
+        "MatchedPolicies": [{**matched, "Effect": "Deny"}] if matched else [],
     }
     return base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
 

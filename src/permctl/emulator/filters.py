@@ -1,7 +1,8 @@
 """CloudSSO list filters: `UserName eq alice`, `GroupName sw "platform "`.
 
-A value may be bare (the rest of the filter) or double-quoted with backslash escapes, which is
-how a client keeps spaces and quotes inside a name from changing the filter.
+A value is the rest of the filter, as the API pages show it (`UserName eq alice`). Whether a
+double-quoted value (with backslash escapes) is unquoted, taken literally or refused is not
+documented: `quotes` picks one, so that clients are tested against each.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Filter:
         return OPERATORS[self.operator](candidate, self.value)
 
 
-def parse_filter(text: str, attributes: Collection[str]) -> Filter:
+def parse_filter(text: str, attributes: Collection[str], quotes: str = "unquote") -> Filter:
     match = _FILTER.match(text)
     if match is None or not match["value"]:
         raise invalid("Filter", f"Filter {text!r} is not `Attribute operator value`.")
@@ -40,7 +41,12 @@ def parse_filter(text: str, attributes: Collection[str]) -> Filter:
         raise invalid(
             "Filter", f"Filter attribute {match['attribute']!r} is not {', '.join(attributes)}."
         )
-    return Filter(match["attribute"], operator, _unquote(match["value"], text))
+    value = match["value"]
+    if value.startswith('"') and quotes == "reject":
+        raise invalid("Filter", f"Filter {text!r}: a value must not be quoted.")
+    return Filter(
+        match["attribute"], operator, value if quotes == "literal" else _unquote(value, text)
+    )
 
 
 def _unquote(value: str, text: str) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class Call:
     access_denied: Mapping[str, Any] | None = None  # the 403's AccessDeniedDetail
     method: str = "POST"
     path: str = "/"
+    product: str = ""  # the service code (servicemesh, cloudsso...); empty for an unknown action
 
     @property
     def throttled(self) -> bool:
@@ -85,6 +87,8 @@ Write = GrantWrite | AssignmentWrite
 class Journal:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._recorded = threading.Condition(self._lock)
+        self._records = 0  # calls and writes recorded so far, for waiters
         self._sequence = itertools.count(1)
         self._calls: list[Call] = []
         self._writes: list[Write] = []
@@ -96,10 +100,30 @@ class Journal:
     def record_call(self, call: Call) -> None:
         with self._lock:
             self._calls.append(call)
+            self._records += 1
+            self._recorded.notify_all()
 
     def record_writes(self, writes: Iterable[Write]) -> None:
         with self._lock:
             self._writes.extend(writes)
+            self._records += 1
+            self._recorded.notify_all()
+
+    def wait_until(self, condition: Callable[[], bool], timeout_s: float) -> bool:
+        """Whether `condition()` held within `timeout_s`; it is asked again after each record.
+        It is asked without the journal's lock: it may read the emulator, which records."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self._lock:
+                seen = self._records
+            if condition():
+                return True
+            with self._lock:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                if self._records == seen:
+                    self._recorded.wait(remaining)
 
     @property
     def calls(self) -> tuple[Call, ...]:

@@ -25,6 +25,9 @@ class Page(Generic[T]):
     items: list[T]
     total: int
     next_token: str | None = None  # None: nothing follows
+    # The cursor after the last item returned, even on the last page: what the documented
+    # responses carry in NextToken alongside IsTruncated false.
+    end_token: str | None = None
 
     @property
     def is_truncated(self) -> bool:
@@ -37,8 +40,9 @@ def by_token(keyed: Iterable[tuple[str, T]], token: str | None, size: int, param
     ordered = sorted(keyed, key=_cursor)
     start = bisect_right(ordered, _decode(token, param), key=_cursor) if token else 0
     chunk = ordered[start : start + size]
+    end = _encode(chunk[-1][0]) if chunk else token
     more = start + size < len(ordered)
-    return Page([item for _, item in chunk], len(ordered), _encode(chunk[-1][0]) if more else None)
+    return Page([item for _, item in chunk], len(ordered), end if more else None, end)
 
 
 def in_order(items: Iterable[T]) -> list[tuple[str, T]]:

@@ -104,6 +104,7 @@ class SsoGroupDoc(_Doc):
     id: str
     name: str
     description: str | None = None
+    members: tuple[str, ...] = ()  # user ids, in the order the group lists them
 
 
 class AccessConfigurationDoc(_Doc):
@@ -249,7 +250,22 @@ def _directory_problems(directory: DirectoryDoc, rd: ResourceDirectoryDoc | None
         f"{a.access_configuration}/{a.account}/{a.principal_type}/{a.principal}"
         for a in directory.assignments
     ]
+    problems += _membership_problems(directory)
     return problems + [f"{where} {p}" for p in _duplicates("assignment", keys)]
+
+
+def _membership_problems(directory: DirectoryDoc) -> list[str]:
+    where = f"directory {directory.id!r}:"
+    users = {u.id for u in directory.users}
+    problems = [
+        f"{where} group {g.id!r} has unknown member {member!r}"
+        for g in directory.groups
+        for member in g.members
+        if member not in users
+    ]
+    for g in directory.groups:
+        problems += [f"{where} group {g.id!r}: {p}" for p in _duplicates("member", g.members)]
+    return problems
 
 
 def load_document(source: StateSource) -> StateDoc:

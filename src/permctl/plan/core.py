@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from permctl.model import (
     ADMIN_ROLE,
     DEFAULT_DEPROVISION_STRATEGY,
     Assignment,
     DeprovisionStrategy,
+    GroupMembers,
     MeshRole,
     SafetySettings,
 )
@@ -22,6 +23,7 @@ from permctl.plan.changes import (
     Snapshot,
     Unmanaged,
 )
+from permctl.plan.people import PeopleChange, people_changes
 from permctl.plan.safety import Override, PlanIsUnsafe, SafetyIssue, find_issues
 
 
@@ -94,6 +96,8 @@ class Plan:
     # A plan read back from a file: the overrides `permctl plan` accepted it with. None for a
     # plan computed in this run.
     planned_with: frozenset[Override] | None = None
+    # Who gains and who loses which access, expanded through groups (`with_people`).
+    people: tuple[PeopleChange, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -111,6 +115,13 @@ class Plan:
             deletes=sum(isinstance(c, AssignmentDelete) for c in self.sso_changes),
             unmanaged=len(self.unmanaged),
         )
+
+    def with_people(self, members: GroupMembers) -> Plan:
+        """The plan with its people: `members` holds those of `groups_to_expand`."""
+        people = people_changes(
+            self.asm_updates, self.sso_changes, self.snapshot, self.names, members
+        )
+        return replace(self, people=people)
 
     def fingerprint(self) -> str:
         """Digest of the live state the plan was computed from; apply compares it before acting."""

@@ -33,6 +33,7 @@ from permctl.plan.changes import (
     unhandled,
 )
 from permctl.plan.core import MeshAdmins, Plan
+from permctl.plan.people import PeopleAction, PeopleChange, Person
 from permctl.plan.safety import Override, SafetyIssue
 
 FORMAT_VERSION = "2"
@@ -59,6 +60,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "cloudsso": [_assignment(plan, a) for a in plan.unmanaged.cloudsso],
         },
         "unsafe": [_issue(issue) for issue in plan.safety_issues()],
+        "people": [_people(plan, change) for change in plan.people],
         "safety": {
             "settings": {
                 "max_delete_percent": float(plan.safety.max_delete_percent),
@@ -121,6 +123,23 @@ def _unmanaged_grant(plan: Plan, grant: UnmanagedGrant) -> dict[str, Any]:
         **_named(plan, "mesh", grant.grant.mesh_id),
         "role": grant.grant.role,
         "role_type": grant.grant.role_type,
+    }
+
+
+def _people(plan: Plan, change: PeopleChange) -> dict[str, Any]:
+    """Who gains or loses one access: the role is the istio role or the access configuration,
+    the target the mesh or the account."""
+    group = change.through_group_id
+    return {
+        "action": change.action,
+        "service": change.service,
+        **_named(plan, "target", change.target_id),
+        **_named(plan, "role", change.role),
+        "through_group_id": group,
+        "through_group_name": plan.names.get(group) if group else None,
+        "count": len(change.people),
+        "people": [{"principal_id": p.principal_id, "name": p.name} for p in change.people],
+        "members_unknown": change.members_unknown,
     }
 
 
@@ -272,6 +291,37 @@ class _Issue(Strict):
     grants: tuple[str, ...]
 
 
+class _Person(Strict):
+    principal_id: str
+    name: str
+
+
+class _PeopleChange(Strict):
+    action: PeopleAction
+    service: Literal["asm", "cloudsso"]
+    target_id: str
+    target_name: str | None
+    role_id: str
+    role_name: str | None
+    through_group_id: str | None
+    through_group_name: str | None
+    count: int
+    people: tuple[_Person, ...]
+    members_unknown: bool = False
+
+    def to_change(self) -> PeopleChange:
+        people = tuple(Person(p.principal_id, p.name) for p in self.people)
+        return PeopleChange(
+            self.service,
+            self.target_id,
+            self.role_id,
+            self.action,
+            self.through_group_id,
+            people,
+            self.members_unknown,
+        )
+
+
 class _Settings(Strict):
     max_delete_percent: float
     min_existing_for_threshold: int
@@ -331,6 +381,7 @@ class PlanDocument(Strict):
     cloudsso: _CloudSso
     unmanaged: _Unmanaged
     unsafe: tuple[_Issue, ...]
+    people: tuple[_PeopleChange, ...] = ()
     safety: _Safety
     names: dict[str, str]
     snapshot: _Snapshot
@@ -359,4 +410,5 @@ class PlanDocument(Strict):
             mesh_admins=tuple(MeshAdmins(m.mesh_id, m.before, m.after) for m in safety.mesh_admins),
             deprovision_strategy=self.cloudsso.deprovision_strategy,
             planned_with=None if safety.planned_with is None else frozenset(safety.planned_with),
+            people=tuple(p.to_change() for p in self.people),
         )

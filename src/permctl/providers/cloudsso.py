@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -13,13 +14,14 @@ from typing import Any
 from alibabacloud_cloudsso20210515 import models as sso_models
 
 from permctl.errors import ApiError
-from permctl.model import Assignment
+from permctl.model import Assignment, GroupMember, GroupMembers
 from permctl.providers.connection import Connection
 
 TARGET_TYPE = "RD-Account"
+PERMISSION_DENIED = ("NoPermission", "Forbidden")  # error codes of a call the caller may not make
 BUSY_REASON = "another task on this access assignment is still running"
 ASSIGNMENT_PAGE_SIZE = 20  # the API's maximum
-DIRECTORY_PAGE_SIZE = 100  # the API's maximum for users, groups and access configurations
+DIRECTORY_PAGE_SIZE = 100  # the API's maximum for users, groups, members, configurations
 
 
 @dataclass(frozen=True)
@@ -57,11 +59,20 @@ ACCESS_CONFIGURATION = EntityKind(
 )
 
 
-def filter_eq(attribute: str, value: str) -> str:
-    """`Attribute eq "value"`, quoted so that spaces, quotes and backslashes in a name stay
-    part of the value instead of changing the filter."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{attribute} eq "{escaped}"'
+# What a filter value may hold and still mean one thing however the server reads it: the API
+# pages show values unquoted (`UserName eq alice`), so a space or a quote would be ambiguous.
+_FILTER_SAFE = re.compile(r"[A-Za-z0-9_.@+-]+")
+
+
+def filter_eq(attribute: str, value: str) -> str | None:
+    """`Attribute eq value` in the documented, unquoted form; None when `value` holds anything
+    that form cannot carry unambiguously, so that it is looked up in the full listing instead."""
+    return f"{attribute} eq {value}" if _FILTER_SAFE.fullmatch(value) else None
+
+
+def filter_refused(error: ApiError) -> bool:
+    """The server would not take the filter (not a throttle that outlasted the retries)."""
+    return error.status == 400 and not error.code.startswith("Throttling")
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,9 @@ class _Catalog:
     listed: int = 0  # entries the full listing has returned so far
     complete: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Held while the rest of the listing is read, so that lookups falling back to it at the
+    # same time read it once.
+    listing: threading.Lock = field(default_factory=threading.Lock)
 
     def id_of(self, ref: str) -> str | None:
         if ref in self.names:
@@ -178,8 +192,10 @@ class CloudSsoProvider:
         return self._catalogs.setdefault((directory_id, kind), _Catalog())
 
     def _list_rest(self, directory_id: str, kind: EntityKind, catalog: _Catalog) -> None:
-        while not catalog.complete:
-            self._list_page(directory_id, kind, catalog)
+        """The rest of the full listing; read once per run, then known."""
+        with catalog.listing:
+            while not catalog.complete:
+                self._list_page(directory_id, kind, catalog)
 
     def _list_page(self, directory_id: str, kind: EntityKind, catalog: _Catalog) -> None:
         body = self._list(directory_id, kind, None, catalog.next_token)
@@ -192,14 +208,33 @@ class CloudSsoProvider:
             catalog.complete = not catalog.next_token
 
     def _look_up(self, directory_id: str, kind: EntityKind, catalog: _Catalog, ref: str) -> None:
+        """An id by Get; a name by a filtered listing, trusted only for an exact match. A name
+        no filter can carry, a filter the server refuses, and a filter that finds no exact
+        match all fall back to the full listing: a name is unknown only when it is not there."""
         if ref.startswith(kind.id_prefix):
             found = self._get(directory_id, kind, ref)
-        else:
-            found = kind.entries(
-                self._list(directory_id, kind, filter_eq(kind.filter_attribute, ref), None)
-            )
+            with catalog.lock:
+                catalog.names.update(found)
+            return
+        if self._filtered(directory_id, kind, catalog, ref):
+            return
+        self._list_rest(directory_id, kind, catalog)
+
+    def _filtered(self, directory_id: str, kind: EntityKind, catalog: _Catalog, ref: str) -> bool:
+        """Whether a filtered listing found `ref` exactly."""
+        filter_ = filter_eq(kind.filter_attribute, ref)
+        if filter_ is None:
+            return False
+        try:
+            body = self._list(directory_id, kind, filter_, None)
+        except ApiError as error:
+            if filter_refused(error):
+                return False
+            raise
+        exact = {i: name for i, name in kind.entries(body).items() if name == ref}
         with catalog.lock:
-            catalog.names.update(found)
+            catalog.names.update(exact)
+        return bool(exact)
 
     def _list(
         self, directory_id: str, kind: EntityKind, filter_: str | None, token: str | None
@@ -244,29 +279,68 @@ class CloudSsoProvider:
             sorted(set(account_ids)),
             label="Reading CloudSSO assignments",
         )
-        return _listing(entry for entries in per_account for entry in entries)
+        return assignment_listing(entry for entries in per_account for entry in entries)
 
     def read_all_assignments(self, directory_id: str) -> AssignmentListing:
-        return _listing(self._assignment_entries(directory_id, None))
+        return assignment_listing(self._assignment_entries(directory_id, None))
 
     def _assignment_entries(self, directory_id: str, account_id: str | None) -> list[Any]:
-        entries: list[Any] = []
-        token: str | None = None
-        while True:
-            request = sso_models.ListAccessAssignmentsRequest(
+        return self._every_page(
+            "ListAccessAssignments",
+            partial(
+                sso_models.ListAccessAssignmentsRequest,
                 directory_id=directory_id,
                 target_type=TARGET_TYPE if account_id else None,
                 target_id=account_id,
                 max_results=ASSIGNMENT_PAGE_SIZE,
-                next_token=token,
-            )
-            body = self._connection.call(
-                "ListAccessAssignments", partial(self._client.list_access_assignments, request)
-            ).body
-            entries += body.access_assignments or []
+            ),
+            "access_assignments",
+        )
+
+    def _every_page(self, action: str, request: Callable[..., Any], field_name: str) -> list[Any]:
+        """The entries of a NextToken listing (`request` makes a page's request from its
+        `next_token`), page after page until it is no longer truncated."""
+        send = getattr(self._client, _snake(action))
+        entries: list[Any] = []
+        token: str | None = None
+        while True:
+            body = self._connection.call(action, partial(send, request(next_token=token))).body
+            entries += getattr(body, field_name) or []
             token = body.next_token if body.is_truncated else None
             if not token:
                 return entries
+
+    # -- group members ----------------------------------------------------------------------
+
+    def read_group_members(self, directory_id: str, group_ids: Iterable[str]) -> GroupMembers:
+        """Every member of each group, every page, the groups in parallel. A group deleted
+        since it was seen has no members; one whose members the caller may not read is left
+        out, so that its access is shown by group rather than a report or plan failing."""
+        groups = sorted(set(group_ids))
+        per_group = self._connection.map(
+            lambda group_id: self._group_members(directory_id, group_id),
+            groups,
+            label="Reading CloudSSO group members",
+        )
+        read = zip(groups, per_group, strict=True)
+        return MappingProxyType({group: members for group, members in read if members is not None})
+
+    def _group_members(self, directory_id: str, group_id: str) -> tuple[GroupMember, ...] | None:
+        request = partial(
+            sso_models.ListGroupMembersRequest,
+            directory_id=directory_id,
+            group_id=group_id,
+            max_results=DIRECTORY_PAGE_SIZE,
+        )
+        try:
+            entries = self._every_page("ListGroupMembers", request, "group_members")
+        except ApiError as error:
+            if error.code.startswith("EntityNotExists.Group"):
+                return ()
+            if error.code.startswith(PERMISSION_DENIED):
+                return None
+            raise
+        return tuple(GroupMember(e.user_id, e.user_name or e.user_id) for e in entries)
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -350,7 +424,7 @@ def _assignment_fields(assignment: Assignment) -> dict[str, str]:
     }
 
 
-def _listing(entries: Iterable[Any]) -> AssignmentListing:
+def assignment_listing(entries: Iterable[Any]) -> AssignmentListing:
     assignments: set[Assignment] = set()
     names: dict[str, str] = {}
     for entry in entries:

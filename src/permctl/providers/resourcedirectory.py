@@ -44,7 +44,17 @@ def split_path(path: str | None) -> tuple[str, ...]:
     return tuple(part for part in (path or "").split("/") if part)
 
 
-def _accounts_of(body: Any) -> list[Any]:
+def rd_account(item: Any) -> RdAccount:
+    """One account of ListAccounts or ListAuthorizedAccounts, as the SDK model reads it."""
+    return RdAccount(
+        account_id=str(item.account_id),
+        name=item.account_name or "",
+        display_name=item.display_name or "",
+        path=split_path(item.resource_directory_path),
+    )
+
+
+def accounts_of(body: Any) -> list[Any]:
     return (body.accounts.account if body.accounts else None) or []
 
 
@@ -71,10 +81,10 @@ class ResourceDirectoryProvider:
             "ListAuthorizedAccounts",
             client.list_authorized_accounts,
             rd_models.ListAuthorizedAccountsRequest,
-            _accounts_of,
+            accounts_of,
         )
         self._all_accounts = _Listing(
-            "ListAccounts", client.list_accounts, rd_models.ListAccountsRequest, _accounts_of
+            "ListAccounts", client.list_accounts, rd_models.ListAccountsRequest, accounts_of
         )
         self._authorized_folders = _Listing(
             "ListAuthorizedFolders",
@@ -86,12 +96,7 @@ class ResourceDirectoryProvider:
     @cached_property
     def accounts(self) -> tuple[RdAccount, ...]:
         return tuple(
-            RdAccount(
-                account_id=str(item.account_id),
-                name=item.account_name or "",
-                display_name=item.display_name or "",
-                path=split_path(item.resource_directory_path),
-            )
+            rd_account(item)
             for item in self._first_permitted(self._authorized_accounts, self._all_accounts)
         )
 

@@ -24,7 +24,7 @@ _USER_TYPES: Mapping[PrincipalKind, str] = {
 }
 
 # What the SDK's describe_user_permissions_with_options builds, so the raw call is the same call.
-_DESCRIBE_USER_PERMISSIONS = Params(
+DESCRIBE_USER_PERMISSIONS = Params(
     action="DescribeUserPermissions",
     version="2020-01-11",
     protocol="HTTPS",
@@ -57,18 +57,16 @@ def permission_entries(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def principal_from_body(
-    principal_id: str, requested: PrincipalKind, body: Mapping[str, Any]
+    principal_id: str, kind: PrincipalKind, body: Mapping[str, Any]
 ) -> AsmPrincipalLive:
-    """Normalize one DescribeUserPermissions body. The wire's IsRamRole says what the principal
-    really is; with no permissions to tell, the kind asked for stands."""
+    """Normalize one DescribeUserPermissions body for a principal known to be `kind`. The
+    wire's IsRamRole is kept only to warn when it disagrees: the API's own pages disagree on
+    what `true` means, so it never decides the kind."""
     entries = permission_entries(body)
-    kind = requested
-    if entries:
-        kind = (
-            PrincipalKind.RAM_ROLE
-            if wire_bool(entries[0].get("IsRamRole"))
-            else PrincipalKind.RAM_USER
-        )
+    claims = [entry["IsRamRole"] for entry in entries if entry.get("IsRamRole") is not None]
+    wire_kind = None
+    if claims:
+        wire_kind = PrincipalKind.RAM_ROLE if wire_bool(claims[0]) else PrincipalKind.RAM_USER
     permissions = frozenset(
         MeshRole(
             mesh_id=str(entry["ResourceId"]),
@@ -78,7 +76,25 @@ def principal_from_body(
         for entry in entries
         if entry.get("ResourceId") and entry.get("RoleName")
     )
-    return AsmPrincipalLive(principal_id, kind, permissions)
+    return AsmPrincipalLive(principal_id, kind, permissions, wire_kind)
+
+
+def kind_disagreement(who: str, live: AsmPrincipalLive, listed: bool) -> str | None:
+    """The warning for a principal whose IsRamRole disagrees with the kind it is granted as;
+    None when they agree or the wire said nothing."""
+    if live.wire_kind in (None, live.kind):
+        return None
+    ours = (
+        f"the file declares {live.kind.value}"
+        if listed
+        else f"DescribeUsersWithPermissions lists it under UserType {_USER_TYPES[live.kind]}"
+    )
+    claimed = str(live.wire_kind is PrincipalKind.RAM_ROLE).lower()
+    return (
+        f"{who}: {ours}, but DescribeUserPermissions says IsRamRole={claimed} (a "
+        f"{'RAM role' if claimed == 'true' else 'RAM user'} as GrantUserPermissions reads it, "
+        f"the opposite as DescribeUserPermissions' page does); granting it as {live.kind.value}"
+    )
 
 
 def grant_payload(kind: PrincipalKind, permissions: Iterable[MeshRole]) -> str:
@@ -119,7 +135,7 @@ class ServiceMeshProvider:
         request = OpenApiRequest(body={"SubAccountUserId": principal_id})
         response = self._connection.call(
             "DescribeUserPermissions",
-            lambda: self._client.call_api(_DESCRIBE_USER_PERMISSIONS, request, RuntimeOptions()),
+            lambda: self._client.call_api(DESCRIBE_USER_PERMISSIONS, request, RuntimeOptions()),
         )
         return principal_from_body(principal_id, kind, response.get("body") or {})
 

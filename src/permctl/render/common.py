@@ -8,6 +8,7 @@ import unicodedata
 from permctl.model import PrincipalKind
 from permctl.plan import Plan
 from permctl.plan.changes import ChangeReason
+from permctl.plan.people import PeopleChange
 
 NO_CHANGES = "No changes. Live state matches the file."
 
@@ -49,3 +50,44 @@ def printable(text: str) -> str:
 def count_of(number: int, noun: str) -> str:
     """`1 principal`, `2 principals`."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+PEOPLE_SYMBOLS = {"gain": "+", "lose": "-"}
+_VERBS = {"gain": ("gains", "gain"), "lose": ("loses", "lose")}
+
+
+def people_headline(plan: Plan) -> str:
+    """`People (through groups too): 38 gain access, 1 loses access`, each person once."""
+    counts = [
+        len({p.principal_id for c in plan.people if c.action == action for p in c.people})
+        for action in ("gain", "lose")
+    ]
+    gain, lose = (
+        f"{people_of(n)} {_VERBS[a][n > 1]} access" for a, n in zip(_VERBS, counts, strict=True)
+    )
+    return f"People (through groups too): {gain}, {lose}"
+
+
+def people_sentence(plan: Plan, change: PeopleChange) -> str:
+    """`37 people gain Admin on prod (through group platform-admins)`, `bob loses istio-admin
+    on prod`: one person is named, more are counted."""
+    names = plan.names
+    through = change.through_group_id
+    group = names.get(through, through) if through else ""
+    verb = _VERBS[change.action]
+    access = (
+        f"{names.get(change.role, change.role)} on {names.get(change.target_id, change.target_id)}"
+    )
+    if change.members_unknown:
+        return f"the members of group {group} {verb[1]} {access} (they could not be read)"
+    count = len(change.people)
+    first = change.people[0] if count == 1 else None
+    who = (first.name or first.principal_id) if first else people_of(count)
+    return f"{who} {verb[count > 1]} {access}" + (f" (through group {group})" if through else "")
+
+
+def people_of(number: int) -> str:
+    """`no one`, `1 person`, `2 people`."""
+    if number == 0:
+        return "no one"
+    return "1 person" if number == 1 else f"{number} people"

@@ -23,7 +23,15 @@ from permctl.plan.changes import (
     unhandled,
 )
 from permctl.plan.safety import SafetyIssue, more_than_shown
-from permctl.render.common import KIND_NAMES, REASON_NOTES, count_of, printable, summary_line
+from permctl.render.common import (
+    KIND_NAMES,
+    REASON_NOTES,
+    count_of,
+    people_headline,
+    people_sentence,
+    printable,
+    summary_line,
+)
 
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment
 CLOSING_ROOM = 1_000  # kept free for the notes and tags that close the comment
@@ -45,7 +53,7 @@ class _Section:
 
 def render(plan: Plan) -> str:
     head = _head(plan)
-    sections = [s for s in (_asm(plan), _cloudsso(plan), _unmanaged(plan)) if s.rows]
+    sections = [s for s in (_asm(plan), _cloudsso(plan), _people(plan), _unmanaged(plan)) if s.rows]
     budget = COMMENT_LIMIT - CLOSING_ROOM - len(head)
     parts, omitted = [head], 0
     for section in sections:
@@ -149,6 +157,11 @@ def _cloudsso_row(plan: Plan, change: CloudSsoChange) -> str:
             return _row(change.action, *cells, _reason(change.reason))
         case _:
             unhandled(change)
+
+
+def _people(plan: Plan) -> _Section:
+    rows = tuple(_row(change.action, people_sentence(plan, change)) for change in plan.people)
+    return _Section(escape_html(people_headline(plan)), ("", "Who gains or loses what"), rows)
 
 
 def _unmanaged(plan: Plan) -> _Section:

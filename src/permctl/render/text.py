@@ -21,7 +21,10 @@ from permctl.plan.changes import (
 from permctl.plan.safety import more_than_shown
 from permctl.render.common import (
     KIND_NAMES,
+    PEOPLE_SYMBOLS,
     REASON_NOTES,
+    people_headline,
+    people_sentence,
     printable,
     summary_line,
 )
@@ -36,6 +39,8 @@ def render(plan: Plan) -> Text:
         _service_mesh(out, plan)
     if plan.sso_changes or plan.unmanaged.cloudsso:
         _cloudsso(out, plan)
+    if plan.people:
+        _people(out, plan)
     _unsafe(out, plan)
     out.append(summary_line(plan), style="bold")
     out.append("\n")
@@ -109,6 +114,13 @@ def _assignment(plan: Plan, a: Assignment) -> str:
         f"{a.principal_type} {plan.describe(a.principal_id)}: "
         f"{plan.describe(a.access_configuration_id)}"
     )
+
+
+def _people(out: Text, plan: Plan) -> None:
+    out.append(f"{people_headline(plan)}\n", style="bold")
+    for change in plan.people:
+        _line(out, PEOPLE_SYMBOLS[change.action], 2, people_sentence(plan, change))
+    out.append("\n")
 
 
 def _unsafe(out: Text, plan: Plan) -> None:

@@ -26,6 +26,9 @@ POLICY_KINDS: Mapping[str, str] = {
 }
 
 
+CONTROL_POLICY = "ControlPolicy"
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     log: RequestLog
@@ -34,15 +37,17 @@ class Diagnosis:
     @property
     def allowing_policy(self) -> dict[str, Any] | None:
         """The RAM policy document whose statement would allow what was denied; None when
-        nothing was denied or an explicit Deny wins over any Allow."""
-        if self.denial is None or self.denial.explicit_deny:
+        nothing was denied, an explicit Deny wins over any Allow, or a control policy bounds
+        what any RAM policy of the account can allow."""
+        denial = self.denial
+        if denial is None or denial.explicit_deny or denial.policy_type == CONTROL_POLICY:
             return None
         return policy_document(
             [
                 {
                     "Effect": "Allow",
-                    "Action": [self.denial.auth_action],
-                    "Resource": [self.denial.auth_resource],
+                    "Action": [denial.auth_action],
+                    "Resource": [denial.auth_resource],
                 }
             ]
         )
@@ -125,14 +130,19 @@ def render_text(diagnosis: Diagnosis) -> str:
         lines += ["", "Access denied: " + denial_sentence(diagnosis.denial) + "."]
         if diagnosis.denial.matched_policies:
             lines.append("Denying policies: " + ", ".join(diagnosis.denial.matched_policies))
-        allowing = diagnosis.allowing_policy
-        if allowing:
-            lines += [
-                "A policy with this statement would allow it:",
-                json.dumps(allowing, indent=2),
-            ]
-        else:
-            lines.append(
-                "An explicit Deny wins over any Allow: remove or narrow the denying policy."
-            )
+        lines += _remedy(diagnosis)
     return "\n".join(lines) + "\n"
+
+
+def _remedy(diagnosis: Diagnosis) -> list[str]:
+    """What would let the call through, as far as the caller's account can tell."""
+    allowing = diagnosis.allowing_policy
+    if allowing:
+        return ["A policy with this statement would allow it:", json.dumps(allowing, indent=2)]
+    assert diagnosis.denial is not None
+    if diagnosis.denial.policy_type == CONTROL_POLICY:
+        return [
+            "No RAM policy of this account can allow it: only the resource directory's "
+            "management account can change the control policy, or detach it from this account."
+        ]
+    return ["An explicit Deny wins over any Allow: remove or narrow the denying policy."]

@@ -30,7 +30,7 @@ def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class Mode(str, Enum):
-    PLAN = "plan"  # plan and drift: reads only
+    PLAN = "plan"  # plan, drift and access: reads only
     APPLY = "apply"  # plan's reads and the writes
 
 
@@ -161,6 +161,8 @@ def _cloudsso(section: CloudSsoSection, mode: Mode, grants: _Grants, account: st
         # A ref given by id is looked up by id when the directory is too large to list.
         if any(name.startswith(prefixes[kind]) for name in names):
             grants.allow([f"cloudsso:Get{kind}"], inside)
+    # Access held through a group reaches its members: access reports and plans name them.
+    grants.allow(["cloudsso:ListGroupMembers"], directory, inside)
     grants.allow(["resourcemanager:ListAuthorizedAccounts"])
     if any(not f.startswith("fd-") for a in section.assignments for f in a.folders):
         grants.allow(["resourcemanager:ListAuthorizedFolders"])

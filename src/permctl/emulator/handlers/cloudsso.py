@@ -57,9 +57,12 @@ def _directory(ctx: Context) -> Directory:
     return directory
 
 
-def _page_fields(page: Page[Any], size: int) -> dict[str, Any]:
+def _page_fields(ctx: Context, page: Page[Any], size: int) -> dict[str, Any]:
+    """As the documented examples show, a NextToken comes back even with IsTruncated false;
+    `native_shapes` leaves it out of the last page instead."""
     fields = {"TotalCounts": page.total, "MaxResults": size, "IsTruncated": page.is_truncated}
-    return fields | ({"NextToken": page.next_token} if page.next_token else {})
+    token = page.next_token or (None if ctx.knobs.native_shapes else page.end_token)
+    return fields | ({"NextToken": token} if token else {})
 
 
 # -- users, groups, access configurations: one listing and one Get each, alike ----------------
@@ -75,10 +78,10 @@ def _list_entities(
     size = ctx.params.integer("MaxResults", 10, 1, 100)
     matches = list(entities)
     if text := ctx.params.get("Filter"):
-        wanted = parse_filter(text, (attribute,))
+        wanted = parse_filter(text, (attribute,), ctx.knobs.filter_quotes)
         matches = [e for e in matches if wanted.matches(e.name)]
     page = by_token(in_order(matches), ctx.params.get("NextToken"), size, "NextToken")
-    return {field: [render(e) for e in page.items], **_page_fields(page, size)}
+    return {field: [render(e) for e in page.items], **_page_fields(ctx, page, size)}
 
 
 def _get_entity(
@@ -88,11 +91,16 @@ def _get_entity(
     what: str,
     render: Callable[[E], dict[str, Any]],
 ) -> dict[str, Any]:
+    return {singular: render(_find(ctx, catalog, singular, what))}
+
+
+def _find(ctx: Context, catalog: Mapping[str, E], singular: str, what: str) -> E:
+    """The entity the `<singular>Id` parameter names, or its EntityNotExists error."""
     entity_id = ctx.params.require(f"{singular}Id")
     entity = catalog.get(entity_id)
     if entity is None:
         raise not_found(f"EntityNotExists.{singular}", what, entity_id)
-    return {singular: render(entity)}
+    return entity
 
 
 def _user(user: SsoUserDoc) -> dict[str, Any]:
@@ -163,6 +171,53 @@ def get_access_configuration(ctx: Context) -> dict[str, Any]:
     )
 
 
+# -- group memberships: who is in a group, and which groups a user is in -----------------------
+
+
+def list_group_members(ctx: Context) -> dict[str, Any]:
+    directory = _directory(ctx)
+    group = _find(ctx, directory.groups, "Group", "group")
+    members = [directory.users[user_id] for user_id in group.members]
+    return _membership_page(
+        ctx, "GroupMembers", members, lambda user: _group_member(user, group.id)
+    )
+
+
+def list_joined_groups_for_user(ctx: Context) -> dict[str, Any]:
+    directory = _directory(ctx)
+    user = _find(ctx, directory.users, "User", "user")
+    joined = [g for g in directory.groups.values() if user.id in g.members]
+    return _membership_page(
+        ctx, "JoinedGroups", joined, lambda group: _joined_group(group, user.id)
+    )
+
+
+def _membership_page(
+    ctx: Context, field: str, entities: list[E], render: Callable[[E], dict[str, Any]]
+) -> dict[str, Any]:
+    size = ctx.params.integer("MaxResults", 10, 1, 100)
+    page = by_token(in_order(entities), ctx.params.get("NextToken"), size, "NextToken")
+    return {field: [render(e) for e in page.items], **_page_fields(ctx, page, size)}
+
+
+def _group_member(user: SsoUserDoc, group_id: str) -> dict[str, Any]:
+    """ListGroupMembersResponseBodyGroupMembers: the user, the group, and when they joined."""
+    person = {k: v for k, v in _user(user).items() if k not in _TIMES}
+    return {**person, "Description": "", "GroupId": group_id, "JoinTime": DEFAULT_TIME}
+
+
+def _joined_group(group: SsoGroupDoc, user_id: str) -> dict[str, Any]:
+    """ListJoinedGroupsForUserResponseBodyJoinedGroups."""
+    return {
+        "GroupId": group.id,
+        "GroupName": group.name,
+        "Description": group.description or "",
+        "ProvisionType": "Manual",
+        "UserId": user_id,
+        "JoinTime": DEFAULT_TIME,
+    }
+
+
 # -- access assignments -----------------------------------------------------------------------
 
 
@@ -187,7 +242,7 @@ def list_access_assignments(ctx: Context) -> dict[str, Any]:
         {**_assignment_fields(ctx, directory, k), "CreateTime": directory.assignments[k].created}
         for k in page.items
     ]
-    return {"AccessAssignments": entries, **_page_fields(page, size)}
+    return {"AccessAssignments": entries, **_page_fields(ctx, page, size)}
 
 
 def _assignment_fields(ctx: Context, directory: Directory, key: AssignmentKey) -> dict[str, Any]:
@@ -308,5 +363,7 @@ HANDLERS: dict[str, Handler] = {
     "CreateAccessAssignment": create_access_assignment,
     "DeleteAccessAssignment": delete_access_assignment,
     "GetTaskStatus": get_task_status,
+    "ListGroupMembers": list_group_members,
+    "ListJoinedGroupsForUser": list_joined_groups_for_user,
 }
 WRITES = frozenset({CREATE, DELETE})

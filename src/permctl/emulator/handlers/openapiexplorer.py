@@ -33,6 +33,7 @@ def get_request_log(ctx: Context) -> dict[str, Any]:
 
 def _log_info(call: Call, ctx: Context) -> dict[str, Any]:
     basic: dict[str, Any] = {
+        "product": call.product,
         "api": call.action,
         "apiVersion": call.version,
         "apiStyle": "rpc" if call.path == "/" else "roa",

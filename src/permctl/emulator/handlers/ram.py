@@ -71,14 +71,7 @@ def decode_diagnostic_message(ctx: Context) -> dict[str, Any]:
     owner = document["AuthPrincipal"]["AuthPrincipalOwnerId"] if document else None
     if document is None or owner != ctx.state.account_id:
         raise invalid(name, f"The {name} cannot be decoded by this account.")
-    return {
-        "DecodedDiagnosticMessage": {
-            **document,
-            "ExplicitDeny": False,
-            "MatchedPolicies": [],
-            "AuthConditions": [],
-        }
-    }
+    return {"DecodedDiagnosticMessage": {**document, "AuthConditions": []}}
 
 
 HANDLERS: dict[str, Handler] = {

@@ -21,20 +21,21 @@ USER_TYPES = {"SubUser": False, "RamRole": True}  # UserType -> IsRamRole
 
 def describe_user_permissions(ctx: Context) -> dict[str, Any]:
     principal_id = ctx.params.require("SubAccountUserId")
-    is_role = ctx.state.is_role(principal_id)
+    knobs = ctx.knobs
+    is_ram_role = ctx.state.is_role(principal_id) != knobs.is_ram_role_means_user
     entries = [
-        _permission(grant, is_role, ctx.knobs.quirks)
+        _permission(grant, is_ram_role, knobs.native_shapes)
         for grant in ctx.state.grants.get(principal_id, ())
     ]
-    # The quirk real responses have: one permission comes back as an object, not an array.
-    single = ctx.knobs.quirks and len(entries) == 1
+    # The documented example: one permission comes back as an object, not an array.
+    single = not knobs.native_shapes and len(entries) == 1
     return {"Permissions": entries[0] if single else entries}
 
 
-def _permission(grant: MeshGrant, is_role: bool, quirks: bool) -> dict[str, Any]:
+def _permission(grant: MeshGrant, is_ram_role: bool, typed: bool) -> dict[str, Any]:
     return {
-        "ParentId": "0" if quirks else 0,
-        "IsRamRole": str(is_role).lower() if quirks else is_role,
+        "ParentId": 0 if typed else "0",
+        "IsRamRole": is_ram_role if typed else str(is_ram_role).lower(),
         "ResourceType": "cluster",
         "RoleType": "custom",
         "RoleName": grant.role,
@@ -58,6 +59,8 @@ def grant_user_permissions(ctx: Context) -> dict[str, Any]:
     items = ctx.params.json_list("Permissions")
     if items is None:
         raise missing("Permissions")
+    if not items and ctx.knobs.refuse_empty_grants:
+        raise invalid("Permissions", "Permissions must list at least one permission.")
     parsed = [_parse_permission(state, item) for item in items]
     for principal_id in principal_ids:
         _check_principal(state, principal_id, {is_role for _, is_role in parsed} - {None})
