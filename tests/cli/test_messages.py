@@ -4,7 +4,6 @@ for a refused prune of a protected principal."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,15 +21,8 @@ STATE = REPO / "examples" / "live-state.yaml"
 runner = CliRunner()
 
 
-@pytest.fixture
-def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
-    with Emulator(STATE) as emulator:
-        point_at(emulator)
-        yield emulator
-
-
 def test_a_wrong_secret_says_to_check_the_credentials_and_their_source_not_diagnose(
-    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+    example_emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret")
     monkeypatch.setattr(auth_util, "environment_access_key_secret", "not-the-secret")
@@ -45,16 +37,16 @@ def test_a_wrong_secret_says_to_check_the_credentials_and_their_source_not_diagn
     assert "not-the-secret" not in result.stderr
 
 
-def test_diagnose_failing_does_not_suggest_diagnosing_itself(emu: Emulator) -> None:
-    emu.set_knobs(deny=(DenyRule("GetRequestLog"),))
+def test_diagnose_failing_does_not_suggest_diagnosing_itself(example_emu: Emulator) -> None:
+    example_emu.set_knobs(deny=(DenyRule("GetRequestLog"),))
     result = runner.invoke(app, ["diagnose", "01E1FE97-340E-49A1-9BB9-B47032263B23"])
     assert result.exit_code == 1
     assert "GetRequestLog failed" in result.stderr
     assert "permctl diagnose" not in result.stderr
 
 
-def test_a_denied_call_still_points_at_diagnose(emu: Emulator) -> None:
-    emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
+def test_a_denied_call_still_points_at_diagnose(example_emu: Emulator) -> None:
+    example_emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
     result = runner.invoke(app, ["plan", "-q", str(EXAMPLE)])
     assert result.exit_code == 1
     assert "\n  to see why: permctl diagnose " in result.stderr
@@ -149,13 +141,13 @@ def test_an_unreachable_endpoint_is_one_sentence_naming_it_and_its_source(
 
 
 def test_a_saved_plan_applied_twice_is_already_applied_not_stale(
-    emu: Emulator, tmp_path: Path
+    example_emu: Emulator, tmp_path: Path
 ) -> None:
     plan_file = str(tmp_path / "plan.json")
     assert runner.invoke(app, ["plan", "-q", str(EXAMPLE), "--out", plan_file]).exit_code == 0
     first = runner.invoke(app, ["apply", "-q", str(EXAMPLE), "--plan", plan_file])
     assert first.exit_code == 0, first.stderr
-    writes = len(emu.writes)
+    writes = len(example_emu.writes)
     again = runner.invoke(app, ["apply", "-q", str(EXAMPLE), "--plan", plan_file])
     assert (again.exit_code, again.stdout) == (0, "This plan is already applied: nothing to do.\n")
-    assert len(emu.writes) == writes
+    assert len(example_emu.writes) == writes

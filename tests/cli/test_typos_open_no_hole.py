@@ -4,7 +4,6 @@ off, ids and regions of the wrong shape, days that do not exist, entries long ex
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,13 +35,6 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-@pytest.fixture
-def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
-    with Emulator(STATE) as emulator:
-        point_at(emulator)
-        yield emulator
-
-
 def break_glass_grants(emulator: Emulator) -> list[object]:
     users = emulator.dump()["ram"]["users"]
     return next(u["grants"] for u in users if u["id"] == BREAK_GLASS)
@@ -54,7 +46,7 @@ PRUNING_WITH_A_TYPO = EXAMPLE.replace("[break-glass]", "[break-glas]").replace(
 
 
 def test_a_protected_name_one_letter_off_stops_plan_and_apply_with_the_closest_name(
-    tmp_path: Path, emu: Emulator
+    tmp_path: Path, example_emu: Emulator
 ) -> None:
     path = write(tmp_path, PRUNING_WITH_A_TYPO)
     where = f"{path}:{line_of(PRUNING_WITH_A_TYPO, 'break-glas]')}:28"
@@ -63,14 +55,14 @@ def test_a_protected_name_one_letter_off_stops_plan_and_apply_with_the_closest_n
         "'break-glas' matches no principal in the file or live state; did you mean "
         "'break-glass'?\n1 error; nothing was changed.\n"
     )
-    before = break_glass_grants(emu)
+    before = break_glass_grants(example_emu)
     assert before
 
     assert run("plan", "-q", path) == (1, "", expected)
     code, _, stderr = run("apply", "-q", path, "--auto-approve", "--force")
     assert (code, stderr) == (1, expected)
-    assert break_glass_grants(emu) == before
-    assert emu.writes == ()
+    assert break_glass_grants(example_emu) == before
+    assert example_emu.writes == ()
 
 
 def test_validate_warns_offline_about_a_protected_name_that_pruning_would_not_spare(
