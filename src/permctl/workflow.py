@@ -46,8 +46,10 @@ from permctl.providers import (
     open_session,
 )
 from permctl.providers.connection import NO_PROGRESS, Progress
-from permctl.providers.live import read_live_state
+from permctl.providers.live import EarlyReads, read_live_state
+from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.providers.servicemesh import kind_disagreement
+from permctl.providers.together import started
 from permctl.resolve import resolve
 
 
@@ -58,7 +60,7 @@ class Target:
 
     emulator_state: Path | None = None
     profile: str | None = None
-    concurrency: int = 8
+    concurrency: int = DEFAULT_CEILING
     progress: Progress = NO_PROGRESS
 
 
@@ -131,8 +133,10 @@ class PlanRun:
 def plan_run(config: Config, session: Session, today: date | None = None) -> PlanRun:
     """Unlisted principals are always read: a plan shows their grants on managed meshes as
     unmanaged even when it leaves them alone."""
-    desired = resolve(config, session)
-    live = read_live_state(desired, session, include_unlisted=True)
+    early = EarlyReads(session, asm=config.asm is not None)
+    with started(*early.reads):
+        desired = resolve(config, session)
+        live = read_live_state(desired, session, include_unlisted=True, early=early)
     plan = build_plan(desired, live, today or utc_today())
     live_refs = {*plan.names, *plan.names.values(), *live.asm}
     unprotected = list(unknown_protected(config, live_refs))

@@ -31,3 +31,26 @@ def test_a_progress_bar_shows_on_a_terminal_unless_quiet(
 def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     _show_progress(quiet=False)
     assert capsys.readouterr().err == ""
+
+
+def test_reads_running_together_share_one_display_each_on_its_own_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    shown = ReadProgress(quiet=False)
+    with (
+        shown.track("Reading Service Mesh permissions", total=2) as mesh,
+        shown.track("Reading CloudSSO assignments", total=2) as sso,
+    ):
+        mesh()
+        sso()
+        mesh()
+        sso()
+    err = capsys.readouterr().err
+    assert "Reading Service Mesh permissions" in err
+    assert "Reading CloudSSO assignments" in err
+    # Both ended: the next read starts a display of its own.
+    with shown.track("Resolving RAM principals", total=1) as advance:
+        advance()
+    assert "Resolving RAM principals" in capsys.readouterr().err

@@ -66,6 +66,7 @@ def test_every_knob_can_be_set_from_the_command_line() -> None:
             "serve", "--state", "s.yaml", "--seed", "3", "--latency-ms", "20",
             "--throttle-rate", "0.1", "--throttle-status", "429", "--retry-after-ms", "500",
             "--error-5xx-rate", "0.05", "--qps-cap", "50", "--task-delay-s", "1.5",
+            "--qps-cap", "DescribeUserPermissions=20", "--published-limits",
             "--task-failure-rate", "0.2", "--fail-after-write-rate", "0.01", "--native-shapes",
             "--is-ram-role-means-user", "--filter-quotes", "reject", "--refuse-empty-grants",
             "--deny", "GrantUserPermissions:278525736094801234,300000000000000001",
@@ -80,6 +81,8 @@ def test_every_knob_can_be_set_from_the_command_line() -> None:
         retry_after_ms=500,
         error_5xx_rate=0.05,
         qps_cap=50,
+        api_qps_caps=(("DescribeUserPermissions", 20),),
+        published_limits=True,
         task_delay_s=1.5,
         task_failure_rate=0.2,
         fail_after_write_rate=0.01,
@@ -95,6 +98,12 @@ def test_every_knob_can_be_set_from_the_command_line() -> None:
             DenyRule("ListUsers", kind="control"),
         ),
     )
+
+
+@pytest.mark.parametrize("cap", ["=5", "Describe=many", "lots"])
+def test_a_malformed_qps_cap_is_refused(cap: str) -> None:
+    with pytest.raises(ValueError, match="expected N or ACTION=N"):
+        knobs_from(parser().parse_args(["serve", "--state", "s.yaml", "--qps-cap", cap]))
 
 
 def test_a_bad_state_file_is_one_line_on_stderr(

@@ -27,6 +27,7 @@ from emulator_support import (
 from manual_clock import ManualClock
 
 from permctl.emulator import DenyRule, Emulator, GrantWrite, Knobs
+from permctl.emulator.faults import api_qps_cap
 
 VERSION = "2020-01-11"
 
@@ -130,6 +131,30 @@ def test_calls_beyond_the_qps_cap_are_throttled_until_the_second_is_over(
     assert outcomes(1) == ["Throttling.User"]
     clock.advance(0.25)
     assert outcomes(6) == [None] * 5 + ["Throttling.User"]
+
+
+def test_a_cap_on_one_api_throttles_that_api_only() -> None:
+    knobs = Knobs(api_qps_caps=(("DescribeUserPermissions", 3),))
+    with Emulator(org_state(), knobs=knobs) as emu:
+        client = SignedHttp(emu)
+        for _ in range(5):
+            client.call("DescribeUserPermissions", VERSION, {"SubAccountUserId": ALICE})
+            client.call("DescribeServiceMeshes", VERSION, {})
+        codes = [(call.action, call.code) for call in emu.calls]
+    described = [code for action, code in codes if action == "DescribeUserPermissions"]
+    assert described == [None] * 3 + ["Throttling.User"] * 2
+    assert [code for action, code in codes if action == "DescribeServiceMeshes"] == [None] * 5
+
+
+def test_cloudssos_published_limits_are_enforced_only_when_asked() -> None:
+    limits = Knobs(published_limits=True)
+    assert api_qps_cap(limits, "cloudsso", "CreateAccessAssignment") == 20
+    assert api_qps_cap(limits, "cloudsso", "GetTaskStatus") == 20
+    assert api_qps_cap(limits, "cloudsso", "ListAccessAssignments") == 100
+    assert api_qps_cap(limits, "servicemesh", "DescribeUserPermissions") is None
+    assert api_qps_cap(Knobs(), "cloudsso", "CreateAccessAssignment") is None
+    both = Knobs(published_limits=True, api_qps_caps=(("ListAccessAssignments", 30),))
+    assert api_qps_cap(both, "cloudsso", "ListAccessAssignments") == 30
 
 
 def test_latency_and_its_spikes_delay_each_call(emu: Emulator, sdk: Clients) -> None:

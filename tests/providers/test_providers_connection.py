@@ -9,7 +9,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
+from alibabacloud_tea_openapi.exceptions import (
+    ClientException,
+    ServerException,
+    ThrottlingException,
+)
 from darabonba.core import DaraCore
 from darabonba.exceptions import RetryError, UnretryableException
 from darabonba.policy.retry import RetryPolicyContext
@@ -26,6 +30,7 @@ from permctl.providers.connection import (
     retry_options,
     sdk_config,
 )
+from permctl.providers.pacing import Throttled, throttling
 
 
 def test_an_http_url_selects_protocol_and_host() -> None:
@@ -80,24 +85,40 @@ def _sdk_would_retry(error: Exception, attempts: int = 1) -> bool:
 
 
 @pytest.mark.parametrize(
-    "code",
-    ["Throttling", "Throttling.User", "Throttling.Api", "Throttling.System", "ServiceUnavailable"],
+    "error",
+    [
+        ClientException(code="Throttling", status_code=400),
+        ClientException(code="Throttling.User", status_code=400),
+        ClientException(code="Throttling.Api", status_code=429),
+        ServerException(code="Throttling.System", status_code=503),
+        ClientException(code="TooManyRequests", status_code=429),
+        ThrottlingException(code="ServiceUnavailable", status_code=503, retry_after=1500),
+    ],
 )
-def test_the_sdk_retries_every_throttling_code(code: str) -> None:
-    assert _sdk_would_retry(ClientException(code=code, status_code=400))
+def test_throttling_answers_are_retried_by_permctl_through_their_pace_not_by_the_sdk(
+    error: Exception,
+) -> None:
+    assert not _sdk_would_retry(error)
+    assert throttling(error) is not None
+
+
+def test_retry_after_is_read_in_milliseconds() -> None:
+    error = ThrottlingException(code="Throttling.User", status_code=400, retry_after=1500)
+    assert throttling(error) == Throttled(1.5)
 
 
 def test_the_sdk_retries_server_errors_and_connection_failures() -> None:
     assert _sdk_would_retry(ServerException(code="InternalError", status_code=500))
+    assert _sdk_would_retry(ServerException(code="ServiceUnavailable", status_code=503))
     assert _sdk_would_retry(ServerException(code="Whatever", status_code=502))
     assert _sdk_would_retry(RetryError("connection refused"))
+    assert throttling(ServerException(code="ServiceUnavailable", status_code=503)) is None
 
 
 def test_client_errors_are_final_and_retries_are_bounded() -> None:
     assert not _sdk_would_retry(ClientException(code="InvalidParameter", status_code=400))
-    assert not _sdk_would_retry(
-        ClientException(code="Throttling.User", status_code=400), attempts=3
-    )
+    assert throttling(ClientException(code="InvalidParameter", status_code=400)) is None
+    assert not _sdk_would_retry(ServerException(code="InternalError", status_code=500), attempts=3)
 
 
 def test_an_api_error_carries_code_message_and_request_id_from_the_response() -> None:

@@ -35,6 +35,7 @@ from permctl.plan.changes import AssignmentCreate, AssignmentDelete, CloudSsoCha
 from permctl.providers import CloudSsoProvider, MeshAccount
 from permctl.providers.cloudsso import Task
 from permctl.providers.connection import NO_PROGRESS, Progress
+from permctl.providers.pacing import DEFAULT_CEILING
 
 
 def apply_changes(
@@ -42,7 +43,7 @@ def apply_changes(
     *,
     mesh_accounts: Sequence[MeshAccount],
     cloudsso: CloudSsoProvider,
-    concurrency: int = 8,
+    concurrency: int = DEFAULT_CEILING,
     audit: AuditLog | None = None,
     progress: Progress = NO_PROGRESS,
     batch_size: int = GRANT_BATCH_SIZE,

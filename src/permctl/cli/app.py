@@ -189,7 +189,8 @@ def _root(
         False,
         "--verbose",
         "-v",
-        help="Log every API call on stderr: action, outcome, duration, RequestId.",
+        help="Log every API call on stderr: action, outcome, duration, RequestId; and at the "
+        "end, the calls in flight each API settled on and the throttled answers it saw.",
     ),
     debug: bool = typer.Option(
         False,

@@ -24,6 +24,7 @@ from permctl.cli.options import (
     load_config,
     target,
 )
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.config import Config
 from permctl.files import write_atomically
 from permctl.render import access as render
@@ -123,7 +124,7 @@ def access(
     ] = None,
     emulator: EmulatorState = None,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Show who can do what: one row per person or group, service, target and role.

@@ -25,6 +25,7 @@ from permctl.cli.options import (
     target,
 )
 from permctl.cli.show import show_plan, show_warnings
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.errors import PermctlError
 from permctl.plan import Plan
 from permctl.render import text
@@ -81,7 +82,7 @@ def apply(
     force: Force = False,
     allow_lockout: AllowLockout = False,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Apply the changes a plan shows: plans, shows the plan and asks (or --auto-approve);

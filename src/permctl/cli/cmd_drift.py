@@ -20,6 +20,7 @@ from permctl.cli.options import (
     load_config,
     target,
 )
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.drift import Baseline, DriftReport, drift_report, read_baseline
 from permctl.drift import document as json_report
 from permctl.drift.metrics import write_metrics
@@ -71,7 +72,7 @@ def drift(
         ),
     ] = None,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Report how live state differs from the file: reads what plan reads, changes nothing.

@@ -9,6 +9,7 @@ import typer
 
 from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, target
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
@@ -63,7 +64,7 @@ def import_(
     ] = "cn-shanghai",
     emulator: EmulatorState = None,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Write a permissions file declaring what is live.

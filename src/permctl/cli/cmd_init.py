@@ -10,6 +10,7 @@ import typer
 
 from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, Region, target
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
@@ -104,7 +105,7 @@ def init(
     region: Region = "cn-shanghai",
     emulator: EmulatorState = None,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Write a commented starter permissions file.

@@ -24,6 +24,7 @@ from permctl.cli.options import (
     target,
 )
 from permctl.cli.show import show_plan, show_warnings
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.config import Config
 from permctl.config.checks import expired_entries
 from permctl.drift.report import acceptances, drift_report
@@ -62,7 +63,7 @@ def plan(
     force: Force = False,
     allow_lockout: AllowLockout = False,
     profile: Profile = None,
-    concurrency: Concurrency = 8,
+    concurrency: Concurrency = DEFAULT_CEILING,
     quiet: Quiet = False,
 ) -> None:
     """Show what apply would change: reads live state, writes nothing.

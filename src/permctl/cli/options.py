@@ -49,7 +49,14 @@ Profile = Annotated[
 ]
 Region = Annotated[str, typer.Option("--region", help="Region of the API endpoints.")]
 Concurrency = Annotated[
-    int, typer.Option("--concurrency", min=1, max=64, help="API calls in flight at most.")
+    int,
+    typer.Option(
+        "--concurrency",
+        min=1,
+        max=64,
+        help="The most API calls in flight per API product and account; below it, permctl "
+        "finds how many the API takes, and keeps CloudSSO's published limits.",
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output on stderr.")]
 OutputFormat = Annotated[

@@ -33,11 +33,12 @@ clients talk to it when configured with
 
 `Emulator(..., clock=...)` gives it a clock of its own (epoch seconds) for call times, the QPS
 cap's second and task delays: a clock a test moves makes them independent of machine speed.
-`Knobs` (seeded) add latency, throttling, 5xx errors, a QPS cap, task delays and failures,
-writes that fail after they were applied and 403 denials. Answers take the shapes the API
-pages document; knobs switch to native JSON shapes (arrays, booleans, numbers), to IsRamRole
-as the DescribeUserPermissions page reads it, and to quoted CloudSSO filters taken literally
-or refused.
+`Knobs` (seeded) add latency, throttling, 5xx errors, a QPS cap (over all calls, per action
+and account with `api_qps_caps`, and CloudSSO's published limits with `published_limits`),
+task delays and failures, writes that fail after they were applied and 403 denials. Answers
+take the shapes the API pages document; knobs switch to native JSON shapes (arrays, booleans,
+numbers), to IsRamRole as the DescribeUserPermissions page reads it, and to quoted CloudSSO
+filters taken literally or refused.
 `python -m permctl.emulator serve --state FILE` runs it from a shell.
 
 The state schema (YAML or JSON; ids are strings, a number is taken as its digits; every

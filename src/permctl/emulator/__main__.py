@@ -29,7 +29,6 @@ _KNOB_OPTIONS: dict[str, tuple[type, str]] = {
         float,
         "share of calls answered 503 ServiceUnavailable or 500 InternalError",
     ),
-    "qps_cap": (int, "calls beyond N within one second are throttled"),
     "task_delay_s": (float, "seconds until a CloudSSO task completes"),
     "task_failure_rate": (float, "share of CloudSSO tasks that end Failed"),
     "fail_after_write_rate": (float, "share of writes applied, then answered 503"),
@@ -95,6 +94,20 @@ def parser() -> argparse.ArgumentParser:
             f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar, help=meaning
         )
     run.add_argument(
+        "--qps-cap",
+        action="append",
+        default=[],
+        metavar="[ACTION=]N",
+        help="throttle calls beyond N within one second: all calls (N), or one action's in each "
+        "account (ACTION=N); repeatable",
+    )
+    run.add_argument(
+        "--published-limits",
+        action="store_true",
+        help="throttle CloudSSO calls beyond its published limits per account (100/s; 20/s for "
+        "assignment writes, task reads and provisioning)",
+    )
+    run.add_argument(
         "--native-shapes",
         action="store_true",
         help="answer with arrays, JSON booleans and numbers and no NextToken on a last page, "
@@ -130,14 +143,37 @@ def parser() -> argparse.ArgumentParser:
 
 def knobs_from(args: argparse.Namespace) -> Knobs:
     values = {name: getattr(args, name) for name in _KNOB_OPTIONS}
+    global_caps, api_caps = _qps_caps(args.qps_cap)
     return Knobs(
         **{name: value for name, value in values.items() if value is not None},
+        qps_cap=min(global_caps, default=None),
+        api_qps_caps=api_caps,
+        published_limits=args.published_limits,
         native_shapes=args.native_shapes,
         is_ram_role_means_user=args.is_ram_role_means_user,
         filter_quotes=args.filter_quotes,
         refuse_empty_grants=args.refuse_empty_grants,
         deny=tuple(DenyRule.parse(rule) for rule in args.deny),
     )
+
+
+def _qps_caps(texts: Sequence[str]) -> tuple[list[int], tuple[tuple[str, int], ...]]:
+    """`--qps-cap 150` and `--qps-cap DescribeUserPermissions=50`: (global caps, per action)."""
+    global_caps: list[int] = []
+    api_caps: list[tuple[str, int]] = []
+    for text in texts:
+        action, equals, number = text.rpartition("=")
+        try:
+            cap = int(number)
+        except ValueError:
+            raise ValueError(f"--qps-cap {text!r}: expected N or ACTION=N") from None
+        if equals and not action:
+            raise ValueError(f"--qps-cap {text!r}: expected N or ACTION=N")
+        if equals:
+            api_caps.append((action, cap))
+        else:
+            global_caps.append(cap)
+    return global_caps, tuple(api_caps)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from permctl.emulator.context import Context
 from permctl.emulator.errors import ApiFault, missing
 from permctl.emulator.faults import (
     INTERNAL,
+    ApiQpsWindows,
     Dice,
     Knobs,
     QpsWindow,
@@ -80,6 +81,7 @@ class Dispatcher:
         self.journal = journal
         self.verifier = Verifier(state.keys)
         self._qps = QpsWindow()
+        self._api_qps = ApiQpsWindows()
 
     def handle(self, request: HttpRequest) -> Response:
         call = self._arrive(request)
@@ -147,7 +149,10 @@ class Dispatcher:
         state = self.state.account_of(credential)
         caller = state.caller(credential)
         fault = denied(knobs, route.service, call.action, call.params, caller, state.account_id)
-        if fault is None and not self._qps.admit(knobs.qps_cap, now):
+        if fault is None and not (
+            self._qps.admit(knobs.qps_cap, now)
+            and self._api_qps.admit(knobs, route.service, call.action, state.account_id, now)
+        ):
             fault = throttled(knobs)
         fault = fault or injected_fault(knobs, call.dice)
         if fault:

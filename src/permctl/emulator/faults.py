@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from permctl.cloudlimits import published_qps
 from permctl.emulator.errors import ApiFault
 from permctl.emulator.signing import Caller
 
@@ -99,6 +100,10 @@ class Knobs:
     retry_after_ms: int | None = None  # set: throttling carries x-acs-retry-after
     error_5xx_rate: float = 0.0  # ServiceUnavailable 503 or InternalError 500, half each
     qps_cap: int | None = None  # calls beyond it within one second are throttled
+    # Per action and account: (("DescribeUserPermissions", 50),) throttles that action's calls
+    # beyond 50 within one second in each account, whatever the other actions do.
+    api_qps_caps: tuple[tuple[str, int], ...] = ()
+    published_limits: bool = False  # enforce CloudSSO's published limits per action and account
     task_delay_s: float = 0.0  # until a CloudSSO task completes
     task_failure_rate: float = 0.0  # CloudSSO tasks that end Failed
     # By default answers take the shapes the API pages show: DescribeUserPermissions' single
@@ -129,6 +134,8 @@ class Knobs:
                 raise ValueError(f"{name} must not be negative")
         if self.qps_cap is not None and self.qps_cap < 1:
             raise ValueError("qps_cap must be at least 1")
+        if any(cap < 1 for _, cap in self.api_qps_caps):
+            raise ValueError("an API's qps cap must be at least 1")
         if self.throttle_status not in (400, 429):
             raise ValueError("throttle_status must be 400 or 429")
         if self.filter_quotes not in FILTER_QUOTES:
@@ -268,7 +275,7 @@ class QpsWindow:
         self._admitted: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def admit(self, cap: int | None, now: float) -> bool:
+    def admit(self, cap: float | None, now: float) -> bool:
         if cap is None:
             return True
         with self._lock:
@@ -278,3 +285,28 @@ class QpsWindow:
                 return False
             self._admitted.append(now)
             return True
+
+
+def api_qps_cap(knobs: Knobs, service: str, action: str) -> float | None:
+    """The cap on one action's calls per second in one account: its own knob, and CloudSSO's
+    published limit when they are enforced; the lower of the two."""
+    caps = [cap for name, cap in knobs.api_qps_caps if name == action]
+    if knobs.published_limits and (published := published_qps(service, action)):
+        caps.append(int(published))
+    return min(caps, default=None)
+
+
+class ApiQpsWindows:
+    """One `QpsWindow` per (account, action), as the cloud counts its per-API limits."""
+
+    def __init__(self) -> None:
+        self._windows: dict[tuple[str, str], QpsWindow] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, knobs: Knobs, service: str, action: str, account_id: str, now: float) -> bool:
+        cap = api_qps_cap(knobs, service, action)
+        if cap is None:
+            return True
+        with self._lock:
+            window = self._windows.setdefault((account_id, action), QpsWindow())
+        return window.admit(cap, now)

@@ -38,6 +38,20 @@ class Call:
         return (self.code or "").startswith("Throttling")
 
 
+def most_in_flight(calls: Iterable[Call]) -> int:
+    """The most calls the emulator was answering at once."""
+    edges = sorted(
+        edge
+        for call in calls
+        for edge in ((call.time, 1), (call.time + call.elapsed_ms / 1000, -1))
+    )
+    most = current = 0
+    for _, step in edges:
+        current += step
+        most = max(most, current)
+    return most
+
+
 @dataclass(frozen=True)
 class GrantWrite:
     """One principal's list as a successful GrantUserPermissions replaced it."""

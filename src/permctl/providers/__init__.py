@@ -14,6 +14,7 @@ from types import MappingProxyType
 from permctl.providers.cloudsso import CloudSsoProvider, TaskPolling
 from permctl.providers.connection import AccessKey, Connection, ConnectionSettings, RetryPolicy
 from permctl.providers.openapiexplorer import OpenApiExplorerProvider
+from permctl.providers.pacing import Pacing
 from permctl.providers.ram import RamProvider
 from permctl.providers.resourcedirectory import ResourceDirectoryProvider
 from permctl.providers.servicemesh import ServiceMeshProvider
@@ -57,10 +58,11 @@ class Providers:
 
 @contextmanager
 def open_providers(
-    settings: ConnectionSettings, polling: TaskPolling = TaskPolling()
+    settings: ConnectionSettings, polling: TaskPolling = TaskPolling(), pacing: Pacing | None = None
 ) -> Iterator[Providers]:
-    """Clients are built here but nothing is called: credentials are first used by a call."""
-    connection = Connection(settings)
+    """Clients are built here but nothing is called: credentials are first used by a call.
+    `pacing` is the run's, when several identities share it."""
+    connection = Connection(settings, pacing)
     try:
         yield Providers(
             connection=connection,
@@ -129,12 +131,15 @@ def open_session(
 ) -> Iterator[Session]:
     """`roles` names the role each section assumes (absent or None: the caller's own
     credentials), `mesh_accounts` the role of each group of meshes. Each distinct role is
-    assumed once, on its first call, and its session is kept for the run."""
+    assumed once, on its first call, and its session is kept for the run. The identities
+    share one `Pacing`: those in one account share its limits."""
+    pacing = Pacing(settings.concurrency, published_limits=settings.published_limits)
     with ExitStack() as stack:
+        stack.callback(pacing.log_summary)
         by_role: dict[RoleAccess | None, Providers] = {}
         wanted = [*(roles.get(section) for section in SECTIONS), *(a.role for a in mesh_accounts)]
         for role in dict.fromkeys(wanted):
-            opened = open_providers(replace(settings, assume_role=role), polling)
+            opened = open_providers(replace(settings, assume_role=role), polling, pacing)
             by_role[role] = stack.enter_context(opened)
         asm, sso = (by_role[roles.get(section)] for section in SECTIONS)
         accounts = tuple(

@@ -144,8 +144,8 @@ class _Catalog:
 
 class CloudSsoProvider:
     def __init__(self, connection: Connection, polling: TaskPolling = TaskPolling()) -> None:
-        self._connection = connection
-        self._client = connection.client("cloudsso")
+        self._connection = connection.service("cloudsso")
+        self._client = self._connection.client
         self.polling = polling
         self._catalogs: dict[tuple[str, EntityKind], _Catalog] = {}
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from types import MappingProxyType
 
 from permctl.model import (
@@ -14,51 +15,91 @@ from permctl.model import (
     LiveState,
     PrincipalKind,
 )
-from permctl.providers import Providers, Session
+from permctl.providers import MeshAccount, Providers, Session
 from permctl.providers.cloudsso import AssignmentListing
+from permctl.providers.together import Once, started, together
+
+
+class EarlyReads:
+    """The reads a plan makes whatever the file resolves to: who holds any Service Mesh
+    permission and who the caller is, in each mesh account. Started before resolving, so
+    that they take no round trip of their own."""
+
+    def __init__(self, session: Session, *, asm: bool) -> None:
+        self.holders = {
+            a.label: Once(a.providers.servicemesh.list_principal_ids)
+            for a in session.mesh_accounts
+            if asm
+        }
+        self.callers = {
+            a.label: Once(a.providers.sts.caller_principal_id) for a in session.mesh_accounts
+        }
+
+    @property
+    def reads(self) -> list[Callable[[], object]]:
+        return [
+            *(once.get for once in self.holders.values()),
+            *(once.get for once in self.callers.values()),
+        ]
 
 
 def read_live_state(
-    desired: DesiredState, session: Session, *, include_unlisted: bool
+    desired: DesiredState,
+    session: Session,
+    *,
+    include_unlisted: bool,
+    early: EarlyReads | None = None,
 ) -> LiveState:
     """The file's principals (and, with `include_unlisted`, everyone holding any Service Mesh
     permission, for pruning and drift), the assignments on managed accounts, and the callers.
     Each mesh account is read through its own identity, and that identity is the caller there:
-    the one a grant change could lock out."""
+    the one a grant change could lock out. The accounts and CloudSSO are read together."""
+    early = early or EarlyReads(session, asm=bool(desired.asm) and include_unlisted)
+
+    def read_account(account: MeshAccount) -> tuple[dict[str, AsmPrincipalLive], dict[str, str]]:
+        if not desired.asm:
+            return {}, {}
+        mine = replace(
+            desired.asm,
+            principals=tuple(p for p in desired.asm.principals if p.account == account.label),
+        )
+        holders = early.holders[account.label].get if include_unlisted else None
+        held = read_asm(mine, account.providers, holders)
+        return held, name_unlisted(desired.asm, held, account.providers)
+
+    def read_sso() -> AssignmentListing:
+        if not desired.cloudsso:
+            return AssignmentListing(frozenset())
+        return read_cloudsso(desired.cloudsso, session.cloudsso)
+
+    with started(*early.reads):  # no-ops when the caller started them already
+        *per_account, sso = together(
+            *(partial(read_account, account) for account in session.mesh_accounts), read_sso
+        )
     asm: dict[str, AsmPrincipalLive] = {}
     unlisted_names: dict[str, str] = {}
-    callers: set[str] = set()
-    for account in session.mesh_accounts:
-        if desired.asm:
-            mine = replace(
-                desired.asm,
-                principals=tuple(p for p in desired.asm.principals if p.account == account.label),
-            )
-            held = read_asm(mine, account.providers, include_unlisted)
-            asm.update(held)
-            unlisted_names.update(name_unlisted(desired.asm, held, account.providers))
-        caller = account.providers.sts.caller_principal_id()
-        if caller is not None:
-            callers.add(caller)
-    sso = (
-        read_cloudsso(desired.cloudsso, session.cloudsso)
-        if desired.cloudsso
-        else AssignmentListing(frozenset())
-    )
+    for held, names in per_account:
+        asm.update(held)
+        unlisted_names.update(names)
+    callers = {early.callers[a.label].get() for a in session.mesh_accounts}
     return LiveState(
         asm=MappingProxyType(asm),
         assignments=sso.assignments,
-        caller_principal_ids=frozenset(callers),
+        caller_principal_ids=frozenset(c for c in callers if c is not None),
         names=MappingProxyType({**sso.names, **unlisted_names}),
     )
 
 
 def read_asm(
-    asm: DesiredAsm, providers: Providers, include_unlisted: bool
+    asm: DesiredAsm,
+    providers: Providers,
+    holders: Callable[[], tuple[frozenset[str], frozenset[str]]] | None,
 ) -> dict[str, AsmPrincipalLive]:
+    """`holders`, when given, tells who holds any permission: they are read too (a plan
+    starts that listing before resolving the file, so its answer is there by now)."""
     refs = {p.principal_id: p.kind for p in asm.principals}
-    if include_unlisted:
-        users, roles = providers.servicemesh.list_principal_ids()
+    if holders:
+        users, roles = holders()
         for principal_id in sorted(users - refs.keys()):
             refs[principal_id] = PrincipalKind.RAM_USER
         for principal_id in sorted(roles - refs.keys()):
@@ -79,10 +120,18 @@ def name_unlisted(
         if p.principal_id not in listed and p.on_meshes(asm.managed_mesh_ids)
     ]
     names: dict[str, str] = {}
-    if any(p.kind is PrincipalKind.RAM_USER for p in unlisted):
-        names.update(providers.ram.user_names_by_id())
-    if any(p.kind is PrincipalKind.RAM_ROLE for p in unlisted):
-        names.update(providers.ram.role_names_by_id())
+    listings = together(
+        *(
+            listing
+            for kind, listing in (
+                (PrincipalKind.RAM_USER, providers.ram.user_names_by_id),
+                (PrincipalKind.RAM_ROLE, providers.ram.role_names_by_id),
+            )
+            if any(p.kind is kind for p in unlisted)
+        )
+    )
+    for listing in listings:
+        names.update(listing)
     return {p.principal_id: names[p.principal_id] for p in unlisted if p.principal_id in names}
 
 

@@ -47,8 +47,8 @@ class RequestLog:
 
 class OpenApiExplorerProvider:
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._client = connection.client("openapiexplorer")
+        self._connection = connection.service("openapiexplorer")
+        self._client = self._connection.client
 
     def request_log(self, request_id: str) -> RequestLog:
         request = explorer_models.GetRequestLogRequest(log_request_id=request_id)

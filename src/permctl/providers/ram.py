@@ -35,8 +35,8 @@ class DecodedDenial:
 
 class RamProvider:
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._client = connection.client("ram")
+        self._connection = connection.service("ram")
+        self._client = self._connection.client
 
     def resolve_user(self, ref: str) -> str | None:
         """The id of a RAM user given by name or id; None when no such user exists."""

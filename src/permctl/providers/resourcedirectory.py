@@ -75,8 +75,8 @@ class _Listing:
 
 class ResourceDirectoryProvider:
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        client = connection.client("resourcedirectory")
+        self._connection = connection.service("resourcedirectory")
+        client = self._connection.client
         self._authorized_accounts = _Listing(
             "ListAuthorizedAccounts",
             client.list_authorized_accounts,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from alibabacloud_servicemesh20200111 import models as asm_models
@@ -17,6 +18,7 @@ from alibabacloud_tea_util.models import RuntimeOptions
 
 from permctl.model import AsmPrincipalLive, MeshRole, PrincipalKind
 from permctl.providers.connection import Connection
+from permctl.providers.together import together
 
 _USER_TYPES: Mapping[PrincipalKind, str] = {
     PrincipalKind.RAM_USER: "SubUser",
@@ -116,8 +118,8 @@ def grant_payload(kind: PrincipalKind, permissions: Iterable[MeshRole]) -> str:
 
 class ServiceMeshProvider:
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._client = connection.client("servicemesh")
+        self._connection = connection.service("servicemesh")
+        self._client = self._connection.client
 
     def list_meshes(self) -> dict[str, str]:
         """Mesh id -> name for every mesh of the account in the configured region."""
@@ -153,7 +155,9 @@ class ServiceMeshProvider:
 
     def list_principal_ids(self) -> tuple[frozenset[str], frozenset[str]]:
         """(RAM user ids, RAM role ids) that hold any Service Mesh permission."""
-        users, roles = (self._principal_ids(_USER_TYPES[kind]) for kind in PrincipalKind)
+        users, roles = together(
+            *(partial(self._principal_ids, _USER_TYPES[kind]) for kind in PrincipalKind)
+        )
         return users, roles
 
     def _principal_ids(self, user_type: str) -> frozenset[str]:

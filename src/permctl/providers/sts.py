@@ -19,8 +19,8 @@ class CallerIdentity:
 
 class StsProvider:
     def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-        self._client = connection.client("sts")
+        self._connection = connection.service("sts")
+        self._client = self._connection.client
 
     def caller_principal_id(self) -> str | None:
         """The RAM user or role id of the caller; None for the account itself (it cannot be

@@ -25,6 +25,7 @@ from permctl.model import (
 from permctl.providers import MeshAccount, Providers, Session, accounts_of_meshes
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
+from permctl.providers.together import together
 
 if TYPE_CHECKING:
     from permctl.config.schema import (
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         CloudSsoSection,
         Config,
         Located,
+        MeshSpec,
         PrincipalSpec,
     )
 
@@ -71,22 +73,27 @@ def unknown_message(noun: str, ref: str, candidates: Iterable[str]) -> str:
 
 def resolve(config: Config, session: Session) -> DesiredState:
     """Meshes and RAM principals are looked up as the Service Mesh identity, the directory and
-    its accounts as the CloudSSO identity: each in its own account."""
-    findings = _Findings()
+    its accounts as the CloudSSO identity: each in its own account. Both sections, and every
+    lookup that depends on no other, are read together; problems come in file order."""
     region = config.settings.region
-    asm = _resolve_asm(config.asm, session, region, findings) if config.asm else None
-    sso = (
-        _resolve_cloudsso(config.cloudsso, session.cloudsso, region, findings)
-        if config.cloudsso
-        else None
+    asm_findings, sso_findings = _Findings(), _Findings()
+    asm_section, sso_section = config.asm, config.cloudsso
+    asm, sso = together(
+        lambda: _resolve_asm(asm_section, session, region, asm_findings) if asm_section else None,
+        lambda: (
+            _resolve_cloudsso(sso_section, session.cloudsso, region, sso_findings)
+            if sso_section
+            else None
+        ),
     )
-    if findings.problems:
-        raise ConfigError(findings.problems)
+    problems = asm_findings.problems + sso_findings.problems
+    if problems:
+        raise ConfigError(problems)
     return DesiredState(
         asm=asm,
         cloudsso=sso,
         safety=config.settings.safety.as_settings(),
-        names=MappingProxyType(findings.names),
+        names=MappingProxyType({**asm_findings.names, **sso_findings.names}),
     )
 
 
@@ -105,18 +112,30 @@ def _resolve_asm(
     several = len(accounts) > 1
     principals: list[DesiredPrincipal] = []
     first_seen: dict[str, PrincipalSpec] = {}
-    for account in accounts:
-        _verify_meshes(section, account, region, findings, several=several)
-        specs = [
+    specs_of = {
+        account.label: [
             spec
             for spec in section.principals
             if account
             in accounts_of_meshes(accounts, {mesh_ids[a] for a in section.effective_roles(spec)})
         ]
-        providers = account.providers
-        ids = providers.connection.map(
-            partial(_principal_id, providers=providers), specs, label="Resolving RAM principals"
+        for account in accounts
+    }
+    read = together(
+        *(
+            step
+            for account in accounts
+            for step in (
+                partial(_meshes_of, section, account, several),
+                partial(_principal_ids, specs_of[account.label], account.providers),
+            )
         )
+    )
+    for index, account in enumerate(accounts):
+        account_meshes, ids = read[2 * index], read[2 * index + 1]
+        _verify_meshes(account_meshes, account, region, findings, several=several)
+        providers = account.providers
+        specs = specs_of[account.label]
         for spec, principal_id in zip(specs, ids, strict=True):
             at = (_principal_field(spec.kind), None)
             if principal_id is None:
@@ -159,15 +178,34 @@ def _in_account(account: MeshAccount, several: bool) -> str:
     return f" in the account of {account.label} ({account.identity})" if several else ""
 
 
-def _verify_meshes(
-    section: AsmSection, account: MeshAccount, region: str, findings: _Findings, *, several: bool
-) -> None:
+@dataclass(frozen=True)
+class _AccountMeshes:
+    """The file's meshes in one account, and the meshes that account has."""
+
+    specs: list[MeshSpec]
+    existing: Mapping[str, str]
+
+
+def _meshes_of(section: AsmSection, account: MeshAccount, several: bool) -> _AccountMeshes:
     """One DescribeServiceMeshes per account catches a mistyped mesh id before anything is
     granted on it; each account's providers see the meshes of that account."""
     specs = [s for s in section.meshes.values() if not several or s.id in account.mesh_ids]
-    if not specs:
-        return
-    existing = account.providers.servicemesh.list_meshes()
+    return _AccountMeshes(specs, account.providers.servicemesh.list_meshes() if specs else {})
+
+
+def _principal_ids(specs: list[PrincipalSpec], providers: Providers) -> list[str | None]:
+    return providers.connection.map(
+        partial(_principal_id, providers=providers),
+        specs,
+        label="Resolving RAM principals",
+        product="ram",
+    )
+
+
+def _verify_meshes(
+    meshes: _AccountMeshes, account: MeshAccount, region: str, findings: _Findings, *, several: bool
+) -> None:
+    specs, existing = meshes.specs, meshes.existing
     where = _in_account(account, several)
     for spec in specs:
         if spec.id not in existing:
@@ -218,12 +256,21 @@ def _resolve_cloudsso(
     directory_id = section.directory
     sso = providers.cloudsso
     try:
-        resolved = {
-            kind: sso.resolve(
-                directory_id, kind, sorted({r for s in section.assignments for r in refs(s)})
-            )
-            for kind, refs in _SSO_REFS.items()
-        }
+        rd = providers.resourcedirectory
+        kinds = list(_SSO_REFS)
+        *found, _ = together(
+            *(
+                partial(
+                    sso.resolve,
+                    directory_id,
+                    kind,
+                    sorted({r for s in section.assignments for r in _SSO_REFS[kind](s)}),
+                )
+                for kind in kinds
+            ),
+            lambda: rd.accounts,  # wanted by the assignments' accounts, read meanwhile
+        )
+        resolved = dict(zip(kinds, found, strict=True))
     except ApiError as error:
         if error.code != NO_SUCH_DIRECTORY:
             raise

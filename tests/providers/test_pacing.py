@@ -1,0 +1,225 @@
+"""How fast permctl calls each API: backing off under a cap and recovering, Retry-After, the
+ceiling, which failures are retried, and what an interrupted read leaves behind. Through the
+emulator, with the real SDK clients."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulated_org import base_state, settings_for
+from typer.testing import CliRunner
+
+from permctl.cli import app
+from permctl.emulator import DenyRule, Emulator, Knobs
+from permctl.emulator.journal import most_in_flight
+from permctl.errors import ApiError
+from permctl.model import PrincipalKind
+from permctl.providers import Providers, RetryPolicy, open_providers
+from permctl.providers.pacing import START_IN_FLIGHT, ApiPace, PublishedLimits, Throttled
+
+REPO = Path(__file__).parents[2]
+RUN_THREADS = ("permctl-api", "permctl-step")  # a run's, not the emulator's
+FIRST_USER = 278525736090000000
+USERS = 40
+ASM = ("the caller's account", "servicemesh")
+
+
+def crowded_state() -> dict[str, Any]:
+    state = base_state()
+    mesh = state["meshes"][0]["id"]
+    grants = [{"mesh": mesh, "role": "istio-ops"}]
+    state["ram"]["users"] += [
+        {"id": str(FIRST_USER + n), "name": f"user-{n}", "grants": grants} for n in range(USERS)
+    ]
+    return state
+
+
+def user_refs(count: int = USERS) -> list[tuple[str, PrincipalKind]]:
+    return [(str(FIRST_USER + n), PrincipalKind.RAM_USER) for n in range(count)]
+
+
+@pytest.fixture
+def crowded() -> Iterator[Emulator]:
+    with Emulator(crowded_state(), knobs=Knobs(seed=5)) as emulator:
+        yield emulator
+
+
+def _read_all(providers: Providers, count: int = USERS) -> None:
+    read = providers.servicemesh.read_principals(user_refs(count))
+    assert len(read) == count
+    assert all(p.permissions for p in read.values())
+
+
+def test_under_a_cap_on_one_api_it_backs_off_retries_and_reads_everything(
+    crowded: Emulator,
+) -> None:
+    crowded.set_knobs(api_qps_caps=(("DescribeUserPermissions", 30),))
+    with open_providers(settings_for(crowded)) as providers:
+        _read_all(providers)
+        pace = providers.connection.pacing.paces[ASM]
+        assert pace.throttled > 0
+        assert pace.slots < START_IN_FLIGHT + USERS  # cut from where slow start took it
+        assert pace.pace is not None and pace.pace <= 30
+        throttled = [c for c in crowded.calls if c.code == "Throttling.User"]
+        assert len(throttled) == pace.throttled
+        # Every throttled read was retried until it succeeded: one success per user.
+        succeeded = [c for c in crowded.calls if c.code is None]
+        ids = {c.params["SubAccountUserId"] for c in succeeded}
+        assert len(ids) == len(succeeded) == USERS
+
+        # Recovery: once the cap is gone, the slots grow again while calls succeed.
+        crowded.set_knobs(api_qps_caps=())
+        slots_after_cut = pace.slots
+        _read_all(providers, 10)
+        assert pace.slots > slots_after_cut
+
+
+def test_retry_after_holds_every_call_of_that_api_until_it_has_passed(crowded: Emulator) -> None:
+    # One call at a time: each call after a throttled one was sent after its answer came.
+    crowded.set_knobs(throttle_rate=0.2, retry_after_ms=150)
+    with open_providers(settings_for(crowded, concurrency=1)) as providers:
+        _read_all(providers, 12)
+    calls = sorted(crowded.calls, key=lambda c: c.time)
+    throttled = [(call, after) for call, after in itertools.pairwise(calls) if call.code]
+    assert throttled, "seed 5 throttles some of these calls"
+    for answer, following in throttled:
+        assert following.time >= answer.time + answer.elapsed_ms / 1000 + 0.15
+
+
+def test_never_more_calls_in_flight_than_the_ceiling(crowded: Emulator) -> None:
+    crowded.set_knobs(latency_ms=20)
+    with open_providers(settings_for(crowded, concurrency=3)) as providers:
+        _read_all(providers)
+        assert providers.connection.pacing.paces[ASM].most_in_flight == 3
+    assert most_in_flight(crowded.calls) <= 3
+
+
+def test_a_throttled_call_is_retried_up_to_the_policy_then_reported(crowded: Emulator) -> None:
+    crowded.set_knobs(throttle_rate=1.0)
+    retry = RetryPolicy(max_attempts=3, base_delay_ms=5, max_delay_ms=10)
+    with (
+        open_providers(settings_for(crowded, retry=retry)) as providers,
+        pytest.raises(ApiError) as raised,
+    ):
+        providers.servicemesh.read_principal(str(FIRST_USER), PrincipalKind.RAM_USER)
+    assert raised.value.code == "Throttling.User"
+    assert len(crowded.calls) == 3
+
+
+def test_a_final_error_is_not_retried(crowded: Emulator) -> None:
+    crowded.set_knobs(deny=(DenyRule("DescribeUserPermissions"),))
+    with open_providers(settings_for(crowded)) as providers:
+        with pytest.raises(ApiError) as raised:
+            providers.servicemesh.read_principal(str(FIRST_USER), PrincipalKind.RAM_USER)
+        assert providers.connection.pacing.paces[ASM].throttled == 0
+    assert raised.value.status == 403
+    assert len(crowded.calls) == 1
+
+
+def test_ctrl_c_during_a_read_leaves_no_thread_and_no_call_behind(crowded: Emulator) -> None:
+    crowded.set_knobs(latency_ms=100)
+    interrupt = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    with (
+        pytest.raises(KeyboardInterrupt),
+        open_providers(settings_for(crowded, concurrency=4)) as providers,
+    ):
+        interrupt.start()
+        _read_all(providers)
+    interrupt.join()
+    assert [t.name for t in threading.enumerate() if t.name.startswith(RUN_THREADS)] == []
+    made = len(crowded.calls)
+    assert made < USERS
+    threading.Event().wait(0.25)  # no call left waiting to start fires after the fact
+    assert len(crowded.calls) == made
+
+
+def test_ctrl_c_during_a_plan_leaves_no_thread_and_no_call_behind(
+    point_at: Callable[[Emulator], None],
+) -> None:
+    """A plan starts its independent reads together, on threads of their own."""
+    with Emulator(REPO / "examples" / "live-state.yaml", knobs=Knobs(latency_ms=150)) as emu:
+        point_at(emu)
+        interrupt = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
+        interrupt.start()
+        result = CliRunner().invoke(
+            app, ["plan", "--quiet", str(REPO / "permissions.yaml.example")]
+        )
+        interrupt.join()
+        assert result.exit_code == 130  # interrupted, not finished
+        ours = [t for t in threading.enumerate() if t.name.startswith(RUN_THREADS)]
+        for thread in ours:
+            thread.join(timeout=2)  # a call in flight ends within its latency
+        assert [t.name for t in ours if t.is_alive()] == []
+        made = len(emu.calls)
+        threading.Event().wait(0.2)
+        assert len(emu.calls) == made
+
+
+# -- the controller alone, on a clock of its own -------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _pace(ceiling: int = 32) -> tuple[ApiPace, _Clock]:
+    clock = _Clock()
+    pace = ApiPace("servicemesh", "test", ceiling, PublishedLimits("servicemesh"), clock=clock)
+    return pace, clock
+
+
+def _call(pace: ApiPace, throttled: Throttled | None = None) -> None:
+    with pace.slot("DescribeUserPermissions") as attempt:
+        attempt.throttled = throttled
+        attempt.succeeded = throttled is None
+
+
+def test_slots_double_each_round_trip_until_the_ceiling() -> None:
+    pace, _ = _pace(ceiling=20)
+    assert pace.slots == START_IN_FLIGHT
+    for _ in range(8):
+        _call(pace)
+    assert pace.slots == 16
+    for _ in range(50):
+        _call(pace)
+    assert pace.slots == 20
+
+
+def test_a_burst_of_throttled_answers_cuts_once_and_sets_a_pace() -> None:
+    pace, clock = _pace()
+    for _ in range(30):
+        _call(pace)
+        clock.now += 0.01
+    slots = pace.slots
+    attempts = [pace.slot("DescribeUserPermissions") for _ in range(4)]
+    outcomes = [a.__enter__() for a in attempts]
+    clock.now += 0.03
+    for attempt, outcome in zip(attempts, outcomes, strict=True):
+        outcome.throttled = Throttled(None)
+        attempt.__exit__(None, None, None)
+    assert pace.slots == slots / 2
+    assert pace.pace == pytest.approx(0.95 * 30)  # the 30 calls accepted in the last second
+    assert pace.slot  # and no call starts before the first of them is a second old
+    assert pace.throttled == 4
+
+
+def test_cloudssos_published_limits_space_its_writes() -> None:
+    clock = _Clock()
+    pace = ApiPace("cloudsso", "test", 32, PublishedLimits("cloudsso"), clock=clock)
+    limits = PublishedLimits("cloudsso")
+    limits.take("CreateAccessAssignment", clock.now)
+    assert limits.delay("CreateAccessAssignment", clock.now) == pytest.approx(1 / (0.95 * 20))
+    assert limits.delay("ListAccessAssignments", clock.now) == 0
+    assert PublishedLimits("cloudsso", enforce=False).delay("CreateAccessAssignment", 0) == 0
+    assert pace.pace is None
