@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -93,3 +93,13 @@ def point_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[Emulator], None]:
             monkeypatch.setattr(auth_util, attribute, value)
 
     return point
+
+
+@pytest.fixture
+def example_emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
+    """The example organisation served over HTTP, permctl pointed at it."""
+    from permctl.emulator import Emulator
+
+    with Emulator(Path(__file__).parents[1] / "examples" / "live-state.yaml") as emulator:
+        point_at(emulator)
+        yield emulator

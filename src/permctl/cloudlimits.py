@@ -24,3 +24,8 @@ def published_qps(product: str, action: str) -> float | None:
     if product != "cloudsso":
         return None
     return CLOUDSSO_LOW_QPS if action in CLOUDSSO_LOW_QPS_ACTIONS else CLOUDSSO_DEFAULT_QPS
+
+
+# The most calls in flight per API product unless --concurrency says otherwise. Here, with no
+# SDK import, so that the command line can show it without loading the SDKs.
+DEFAULT_CEILING = 32

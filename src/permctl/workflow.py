@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
@@ -23,13 +23,16 @@ from permctl.apply import (
     ApplyReport,
     AuditLog,
     Changes,
+    PlanAlreadyApplied,
     apply_changes,
     check_made_from,
     check_not_stale,
 )
 from permctl.apply.interrupt import Interrupt
 from permctl.config import Config
+from permctl.config.checks import unknown_protected, utc_today
 from permctl.config.identities import section_roles
+from permctl.errors import ConfigError
 from permctl.model import DesiredState, GroupMembers, LiveState
 from permctl.plan import Override, Plan, build_plan
 from permctl.plan.people import groups_to_expand
@@ -127,10 +130,6 @@ class PlanRun:
         return [warning for warning in found if warning]
 
 
-def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
-
-
 def plan_run(config: Config, session: Session, today: date | None = None) -> PlanRun:
     """Unlisted principals are always read: a plan shows their grants on managed meshes as
     unmanaged even when it leaves them alone."""
@@ -139,6 +138,10 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
         desired = resolve(config, session)
         live = read_live_state(desired, session, include_unlisted=True, early=early)
     plan = build_plan(desired, live, today or utc_today())
+    live_refs = {*plan.names, *plan.names.values(), *live.asm}
+    unprotected = list(unknown_protected(config, live_refs))
+    if unprotected:
+        raise ConfigError(unprotected)
     plan = plan.with_people(_members_of_changed_groups(plan, session))
     return PlanRun(config, desired, live, plan, session.identities)
 
@@ -226,12 +229,15 @@ def apply_saved(
     plan = load_saved_plan(plan_file, config, accepted)
     with connect(config, target) as session:
         changes = Changes.from_plan(plan)
-        check_not_stale(
-            changes,
-            mesh_accounts=session.mesh_accounts,
-            cloudsso=session.cloudsso.cloudsso,
-            access_configurations=session.cloudsso.access_configurations,
-        )
+        try:
+            check_not_stale(
+                changes,
+                mesh_accounts=session.mesh_accounts,
+                cloudsso=session.cloudsso.cloudsso,
+                access_configurations=session.cloudsso.access_configurations,
+            )
+        except PlanAlreadyApplied:
+            return ApplyReport((), 0, already_applied=True)
         return _execute(changes, session, target, audit_log, interrupt)
 
 
@@ -244,7 +250,7 @@ def _execute(
 ) -> ApplyReport:
     if changes.is_empty:
         return ApplyReport((), 0)
-    with AuditLog(audit_log, session.identities) if audit_log else nullcontext() as audit:
+    with _audit_log(audit_log, changes, session) if audit_log else nullcontext() as audit:
         return apply_changes(
             changes,
             mesh_accounts=session.mesh_accounts,
@@ -255,3 +261,22 @@ def _execute(
             progress=target.progress,
             interrupt=interrupt,
         )
+
+
+def _audit_log(path: Path, changes: Changes, session: Session) -> AuditLog:
+    """The log names who each section's credentials are (GetCallerIdentity, once per
+    identity), the principals and meshes by name, and the plan by its digest."""
+    providers = {a.label: a.providers for a in session.mesh_accounts}
+    providers["cloudsso"] = session.cloudsso
+    callers: dict[str, dict[str, str]] = {}
+    for section, reached in providers.items():
+        caller = reached.sts.caller_identity()
+        if caller is not None:
+            callers[section] = {"arn": caller.arn, "account_id": caller.account_id}
+    return AuditLog(
+        path,
+        session.identities,
+        callers=callers,
+        names=changes.names,
+        plan_digest=changes.snapshot.fingerprint(),
+    )

@@ -181,6 +181,13 @@ def test_audit_log_has_one_line_per_write_and_no_secret(emu: Emulator, tmp_path:
     assert {line["identity"] for line in lines} == {"the caller's own credentials"}
     assert {"mesh_id": SANDBOX, "role": "istio-readonly"} in bob["before"]
     assert {"mesh_id": SANDBOX, "role": "istio-readonly"} in bob["after"]
+    # Who the credentials are, the principal and meshes by name, the plan by its digest.
+    assert {line["caller"]["account_id"] for line in lines} == {"1000000000000001"}
+    assert {line["caller"]["arn"] for line in lines} == {"acs:ram::1000000000000001:root"}
+    assert len({line["plan_digest"] for line in lines}) == 1
+    assert lines[0]["plan_digest"].startswith("sha256:")
+    assert bob["principal_name"] == "bob"
+    assert {g.get("mesh_alias") for g in bob["after"]} >= {"prod"}
     swap = [line for line in lines if line.get("principal") == DEVELOPERS]
     assert {line["action"] for line in swap} == {"CreateAccessAssignment", "DeleteAccessAssignment"}
     assert all({"time", "target", "before", "after", "outcome"} <= line.keys() for line in swap)

@@ -63,8 +63,10 @@ def test_json_output_reports_validity_problems_and_counts() -> None:
     valid = runner.invoke(app, ["validate", "merge/split_ok", "--format", "json"])
     assert valid.exit_code == 0
     assert json.loads(valid.stdout) == {
+        "format_version": "1",
         "valid": True,
         "problems": [],
+        "warnings": [],
         "summary": {"files": ["merge/split_ok"], "principals": 2, "meshes": 2, "assignments": 1},
     }
     invalid = runner.invoke(app, ["validate", "broken/role_not_a_role.yaml", "--format", "json"])

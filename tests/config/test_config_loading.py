@@ -31,7 +31,8 @@ def test_nesting_up_to_the_limit_is_read(tmp_path: Path) -> None:
     text = "version: 1\nx: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n"
     # Read, then refused only because `x` is not a key of the file.
     assert problems_in_text(tmp_path, text) == [
-        "permissions.yaml:2:1 x: unknown key 'x'; expected version, settings, asm or cloudsso"
+        "permissions.yaml:2:1 x: unknown key 'x'; expected version, settings, asm, cloudsso "
+        "or drift"
     ]
 
 
@@ -66,7 +67,7 @@ def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
         tmp_path,
         "version: 1\n"
         "cloudsso:\n"
-        "  directory: d-1\n"
+        "  directory: d-00fc2p61abcd\n"
         "  assignments:\n"
         "    - {access_configuration: A, accounts: &dev [dev-test], users: [bob]}\n"
         "    - {access_configuration: B, accounts: *dev, users: [carol]}\n",

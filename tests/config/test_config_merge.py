@@ -65,7 +65,8 @@ def test_the_cloudsso_directory_must_be_given_in_one_of_the_files() -> None:
 
 def test_a_team_declared_in_one_file_may_be_used_in_another(tmp_path: Path) -> None:
     (tmp_path / "teams.yaml").write_text(
-        "version: 1\nasm:\n  meshes: {prod: m1}\n  teams:\n    ops: {prod: istio-ops}\n"
+        "version: 1\nasm:\n  meshes: {prod: c57b848115458460583a4260cb713abc}\n"
+        "  teams:\n    ops: {prod: istio-ops}\n"
     )
     (tmp_path / "people.yaml").write_text(
         "version: 1\nasm:\n  principals:\n    - {name: bob, ram_user: bob, teams: [ops]}\n"

@@ -16,6 +16,12 @@ from permctl.model import ASM_ROLES, PrincipalKind, SafetySettings, SourceRef
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "permissions.yaml.example"
 
+PROD, STAGING, DEV = (
+    "c57b848115458460583a4260cb713abc",
+    "c4ec191f4e12145c09286ea3e2b8fabc",
+    "d1e2f3a4b5c6d7e8f9a0b1c2d3e4fabc",
+)
+
 
 @pytest.fixture(scope="module")
 def example() -> Config:
@@ -40,7 +46,7 @@ def test_effective_roles_are_team_roles_with_explicit_ones(tmp_path: Path) -> No
         tmp_path,
         "version: 1\n"
         "asm:\n"
-        "  meshes: {prod: m1, staging: m2, dev: m3}\n"
+        f"  meshes: {{prod: {PROD}, staging: {STAGING}, dev: {DEV}}}\n"
         "  teams: {readers: {prod: istio-readonly, staging: istio-readonly}}\n"
         "  principals:\n"
         "    - {name: dana, ram_role: dana, teams: [readers], roles: {dev: istio-admin}}\n",
@@ -60,7 +66,7 @@ def test_unquoted_ids_are_kept_exactly_as_written(tmp_path: Path) -> None:
         tmp_path,
         "version: 1\n"
         "asm:\n"
-        "  meshes: {prod: 12345}\n"
+        "  meshes: {prod: 12345678901234567890123456789012}\n"
         "  principals:\n"
         "    - {name: alice, ram_user: 278525736094801234}\n"
         "    - {name: zed, ram_user: 0123}\n"
@@ -68,7 +74,7 @@ def test_unquoted_ids_are_kept_exactly_as_written(tmp_path: Path) -> None:
     )
     assert config.asm is not None
     assert [p.ref for p in config.asm.principals] == ["278525736094801234", "0123"]
-    assert config.asm.meshes["prod"].id == "12345"
+    assert config.asm.meshes["prod"].id == "12345678901234567890123456789012"
     assert config.settings.safety.protected_principals == ["007"]
 
 
@@ -112,9 +118,11 @@ def test_a_principal_built_in_code_has_no_file() -> None:
 
 
 def test_the_digest_follows_content_not_layout(tmp_path: Path) -> None:
-    block = load_text(tmp_path, "version: 1\nasm:\n  meshes:\n    prod: m1\n", "a.yaml")
-    flow = load_text(tmp_path, "# comment\nasm: {meshes: {prod: m1}}\nversion: 1\n", "b.yaml")
-    other = load_text(tmp_path, "version: 1\nasm: {meshes: {prod: m2}}\n", "c.yaml")
+    block = load_text(tmp_path, f"version: 1\nasm:\n  meshes:\n    prod: {PROD}\n", "a.yaml")
+    flow = load_text(
+        tmp_path, f"# comment\nasm: {{meshes: {{prod: {PROD}}}}}\nversion: 1\n", "b.yaml"
+    )
+    other = load_text(tmp_path, f"version: 1\nasm: {{meshes: {{prod: {STAGING}}}}}\n", "c.yaml")
     assert block.digest() == flow.digest()
     assert block.digest() != other.digest()
     assert len(block.digest()) == 64

@@ -113,7 +113,8 @@ def test_unknown_keys_anywhere_are_refused_with_a_close_match_or_the_allowed_key
 def test_unknown_keys_and_unknown_references_are_reported_in_one_run() -> None:
     file = "broken/every_problem_at_once.yaml"
     assert problems_of(file) == [
-        f"{file}:2:1 surprise: unknown key 'surprise'; expected version, settings, asm or cloudsso",
+        f"{file}:2:1 surprise: unknown key 'surprise'; expected version, settings, asm, "
+        "cloudsso or drift",
         f"{file}:7:17 asm.teams.operators.prd: unknown mesh alias 'prd'; did you mean 'prod'?",
         f"{file}:11:21 asm.principals[0].roles.prod: 'istio-root' is not a role; expected "
         "istio-admin, istio-ops or istio-readonly",
@@ -135,7 +136,7 @@ def test_meshes_of_the_wrong_shape_are_reported_once_not_as_every_alias_unknown(
         encoding="utf-8",
     )
     assert [p.split(" ", 1)[1] for p in problems_of(file)] == [
-        "surprise: unknown key 'surprise'; expected version, settings, asm or cloudsso",
+        "surprise: unknown key 'surprise'; expected version, settings, asm, cloudsso or drift",
         "asm.meshes: expected a mapping, got a list",
     ]
 
@@ -163,7 +164,8 @@ def test_wrong_types_say_what_was_found_and_what_is_expected() -> None:
         "'yes'",
         "broken/wrong_types.yaml:19:10 cloudsso.scope: expected accounts or directory, got a list",
         "broken/wrong_types.yaml:21:18 cloudsso.account.assume_role: 'arn:aws:iam::123:role/x' "
-        "is not a RAM role ARN such as acs:ram::1234567890123456:role/permctl",
+        "is not a RAM role ARN such as acs:ram::1234567890123456:role/permctl (an account id has "
+        "16 digits)",
         "broken/wrong_types.yaml:22:19 cloudsso.account.session_name: 'a b' is not 2 to 64 "
         "letters, digits or . _ @ -",
     ]
@@ -171,8 +173,8 @@ def test_wrong_types_say_what_was_found_and_what_is_expected() -> None:
 
 def test_dates_must_be_real_calendar_dates() -> None:
     assert problems_of("broken/bad_dates.yaml") == [
-        "broken/bad_dates.yaml:6:39 asm.principals[0].expires: '2027-02-30' is not a date; "
-        "write it as YYYY-MM-DD",
+        "broken/bad_dates.yaml:6:39 asm.principals[0].expires: '2027-02-30' is not a real day: "
+        "February 2027 has 28 days",
         "broken/bad_dates.yaml:7:39 asm.principals[1].expires: 'next friday' is not a date; "
         "write it as YYYY-MM-DD",
         "broken/bad_dates.yaml:8:39 asm.principals[2].expires: expected a date written as "

@@ -22,7 +22,7 @@ from permctl.emulator import Emulator
 
 runner = CliRunner()
 
-PROD, STAGING, OTHER = "c-prod0000000001", "c-staging0000001", "c-other00000001"
+PROD, STAGING, OTHER = "c" + "1" * 31 + "a", "c" + "2" * 31 + "a", "c" + "3" * 31 + "a"
 ALICE, BOB, CAROL, DAVE, EVE = (
     f"27852573609480{n}" for n in ("0001", "0002", "0003", "0004", "0005")
 )

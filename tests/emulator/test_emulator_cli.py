@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +17,9 @@ from alibabacloud_ram20150501 import models as ram
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi.models import Config
 from emulator_support import clients
+from typer.testing import CliRunner
 
+from permctl.cli import app
 from permctl.emulator import DenyRule, Emulator, Knobs
 from permctl.emulator.__main__ import knobs_from, main, parser, serve
 
@@ -106,15 +109,46 @@ def test_a_malformed_qps_cap_is_refused(cap: str) -> None:
 def test_a_bad_state_file_is_one_line_on_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["serve", "--state", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["serve", "--state", str(tmp_path / "missing.yaml")]) == 1
     assert "missing.yaml: cannot read the emulator state" in capsys.readouterr().err
 
 
 def test_a_knob_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["serve", "--state", "s.yaml", "--throttle-rate", "2"])
-    assert exited.value.code == 2
+    assert exited.value.code == 1
     assert "throttle_rate must be between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_one_line_naming_it_and_exit_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["emulator", "serve", "--state", str(EXAMPLE), "--port", str(port)]
+        )
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: permctl emulator serve: port {port} of 127.0.0.1 is already in use; stop what "
+        "listens there, choose another --port, or leave --port out for a free one\n"
+    )
+
+
+def test_serve_help_names_the_permctl_command_and_explains_every_option() -> None:
+    result = CliRunner().invoke(app, ["emulator", "serve", "--help"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("usage: permctl emulator serve ")
+    options = re.findall(
+        r"^  (--[a-z0-9-]+)(?: [A-Z_:,.\[\]]+)?(?:\s+(\S.*))?$", result.stdout, re.M
+    )
+    explained = dict(options)
+    assert len(explained) >= 15
+    for option, meaning in explained.items():
+        if not meaning:  # argparse wraps the help of a long option to the next line
+            after = result.stdout.split(option, 1)[1].splitlines()[1]
+            meaning = after.strip()
+        assert meaning, option
 
 
 def test_the_module_runs_from_a_shell_until_interrupted() -> None:

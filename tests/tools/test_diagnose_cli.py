@@ -75,6 +75,7 @@ def test_a_throttled_call_is_shown_as_throttled(emu: Emulator) -> None:
     )
     assert "Access denied" not in result.stdout
     diagnosis = diagnose_json(request_id)
+    assert diagnosis["format_version"] == "1"
     assert diagnosis["throttled"] is True
     assert diagnosis["http_status"] == 400
     assert diagnosis["caller"] == {"account_id": HOME, "type": "customer"}

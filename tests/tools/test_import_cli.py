@@ -199,9 +199,7 @@ ROLE = st.none() | st.sampled_from(ASM_ROLES)
 @st.composite
 def organisations(draw: st.DrawFn) -> tuple[dict[str, Any], int]:
     """An emulator state and how many of its meshes to import (the others stay unmanaged)."""
-    meshes = [
-        {"id": f"c-mesh{i:010d}", "name": draw(NAMES)} for i in range(draw(st.integers(1, 3)))
-    ]
+    meshes = [{"id": f"c{i:032d}", "name": draw(NAMES)} for i in range(draw(st.integers(1, 3)))]
 
     def ram(prefix: str, most: int) -> list[dict[str, Any]]:
         names = draw(st.lists(NAMES, unique=True, max_size=most))
@@ -260,7 +258,7 @@ def organisations(draw: st.DrawFn) -> tuple[dict[str, Any], int]:
         "cloudsso": {
             "directories": [
                 {
-                    "id": "d-generated01",
+                    "id": "d-generated001",
                     "name": "generated",
                     "users": users,
                     "groups": groups,
@@ -288,7 +286,7 @@ def test_any_imported_organisation_shows_no_drift(organisation: tuple[dict[str, 
             state_file,
             *meshes,
             "--directory",
-            "d-generated01",
+            "d-generated001",
             "--out",
             out,
         )

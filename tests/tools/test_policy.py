@@ -18,7 +18,7 @@ from permctl.emulator.handlers import ROUTES
 
 HOME, MEMBER = "1000000000000001", "2000000000000002"
 ROLE = f"acs:ram::{MEMBER}:role/mesh-admin"
-MESH, DIRECTORY, ACCOUNT = "c0000000000000000000000000000009", "d-policy", "114240524784abcd"
+MESH, DIRECTORY, ACCOUNT = "c0000000000000000000000000000009", "d-policy0000ab", "114240524784abcd"
 
 STATE: dict[str, Any] = {
     "account_id": HOME,

@@ -194,7 +194,10 @@ def test_drift_then_lists_only_what_the_file_leaves_alone(
 ) -> None:
     code, output = step(walkthrough, "permctl drift")
     assert code == 2, output
-    assert output.endswith("Drift: 8 items: 8 live but not in the file.\n")
+    assert output.endswith(
+        "Drift: 6 items: 6 live but not in the file. 2 accepted items not shown "
+        "(drift.accept, protected principals).\n"
+    )
 
 
 def test_every_line_of_the_loop_succeeds_or_reports_drift(

@@ -16,7 +16,13 @@ from permctl.apply.changes import (
 )
 from permctl.apply.executor import CHANGED_AFTER_WRITE, apply_changes
 from permctl.apply.report import ApplyReport, ItemResult
-from permctl.apply.stale import PlanForOtherFiles, PlanMovedOn, check_made_from, check_not_stale
+from permctl.apply.stale import (
+    PlanAlreadyApplied,
+    PlanForOtherFiles,
+    PlanMovedOn,
+    check_made_from,
+    check_not_stale,
+)
 
 __all__ = [
     "CHANGED_AFTER_WRITE",
@@ -29,6 +35,7 @@ __all__ = [
     "GrantBatch",
     "InconsistentChanges",
     "ItemResult",
+    "PlanAlreadyApplied",
     "PlanForOtherFiles",
     "PlanMovedOn",
     "PrincipalGrant",

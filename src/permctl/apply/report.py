@@ -65,6 +65,8 @@ class ApplyReport:
     # Service Mesh principals read back after the writes, to catch another writer's overwrite.
     verification_reads: int = 0
     stopped_by: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
+    # A saved plan found already carried out: live state is what it leads to.
+    already_applied: bool = False
 
     def of(self, outcome: Outcome) -> tuple[ItemResult, ...]:
         return tuple(item for item in self.items if item.outcome == outcome)

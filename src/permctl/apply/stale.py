@@ -25,6 +25,13 @@ class PlanMovedOn(StalePlan):
         )
 
 
+class PlanAlreadyApplied(StalePlan):
+    """Everything the plan touches already holds what the plan would give it."""
+
+    def __init__(self) -> None:
+        super().__init__("this plan is already applied: nothing to do")
+
+
 def check_not_stale(
     changes: Changes,
     *,
@@ -63,8 +70,31 @@ def check_not_stale(
         access_configurations=LiveAccessConfigurations(records=MappingProxyType(records)),
     )
     now = take_snapshot(live, principals, accounts, configuration_ids)
-    if now.fingerprint() != changes.snapshot.fingerprint():
-        raise PlanMovedOn(_moved(changes.snapshot, now, changes.names))
+    if now.fingerprint() == changes.snapshot.fingerprint():
+        return
+    if _as_planned(changes, now):
+        raise PlanAlreadyApplied()
+    raise PlanMovedOn(_moved(changes.snapshot, now, changes.names))
+
+
+def _as_planned(changes: Changes, now: Snapshot) -> bool:
+    """Whether live state is what applying the plan leads to: every principal holds its new
+    list, every account its assignments with the creates made and the deletes done. A plan
+    that changes access configurations is never taken as applied here: what they grant after
+    an apply is the provider's to say, so a moved one is reported as moved."""
+    if changes.configurations:
+        return False
+    after = {grant.principal_id: set(grant.after) for grant in changes.grants}
+    held = {p.principal_id: set(p.permissions) for p in now.asm}
+    created = {s.assignment for s in changes.assignments if s.change.action == "create"}
+    deleted = {s.assignment for s in changes.assignments if s.change.action == "delete"}
+    planned = {a.account_id: set(a.assignments) for a in changes.snapshot.cloudsso}
+    on_account = {a.account_id: set(a.assignments) for a in now.cloudsso}
+    return all(held.get(p, set()) == roles for p, roles in after.items()) and all(
+        on_account.get(account, set())
+        == (had - deleted) | {a for a in created if a.account_id == account}
+        for account, had in planned.items()
+    )
 
 
 def _moved(planned: Snapshot, now: Snapshot, names: Mapping[str, str]) -> list[str]:

@@ -1,4 +1,9 @@
-"""The typer application and the one place where errors become messages and exit codes."""
+"""The typer application and the one place where errors become messages and exit codes.
+
+The commands import what loads the cloud SDKs (workflow, apply, importer, diagnose) inside
+their functions, never at the top of a module: --version, --help, validate, fmt and schema
+make no call and must not pay the second it takes to import the SDKs and aiohttp.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +13,129 @@ import sys
 from typing import Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from typer._click.exceptions import (
+    BadParameter,
+    MissingParameter,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
+)
 from typer.core import TyperGroup
 
 from permctl import __version__
 from permctl.errors import ApiError, ConfigError, PermctlError, diagnose_hint
 
+# Options of the whole run, accepted before or after the command's name.
+GLOBAL_FLAGS = frozenset({"--no-color", "-v", "--verbose", "--debug"})
+# Every command that prints progress takes --quiet itself; before the command's name it is
+# handed to the command.
+QUIET_FLAGS = frozenset({"-q", "--quiet"})
+
 
 class _Commands(TyperGroup):
-    """Every command's PermctlError becomes a message and exit 1 here, inside the click
-    context, so the test runner sees the same output and exit code as a shell does."""
+    """Every command's PermctlError and every usage error becomes a message and exit 1 here,
+    inside the click context, so the test runner sees the same output and exit code as a
+    shell does."""
 
-    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:  # typer's vendored click.Context
+        try:
+            return super().make_context(info_name, self._global_flags_first(args), parent, **extra)
+        except UsageError as error:
+            fail_usage(error)
+
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except PermctlError as error:
-            fail(error)
+            fail(error, command=ctx.invoked_subcommand)
+        except UsageError as error:
+            fail_usage(error)
+
+    def _global_flags_first(self, args: list[str]) -> list[str]:
+        """`args` with the run's own flags moved before the command's name and --quiet after it,
+        so `permctl plan -v` and `permctl -q plan` mean what `permctl -v plan` and
+        `permctl plan -q` do. A flag given as the value of an option (`--profile -v`) and
+        anything after `--` stay where they are."""
+        name_at = next((i for i, arg in enumerate(args) if not arg.startswith("-")), None)
+        command = self.commands.get(args[name_at]) if name_at is not None else None
+        if name_at is None or command is None:
+            return args
+        before, after = args[:name_at], args[name_at + 1 :]
+        takes_value = {
+            opt
+            for param in command.params
+            if not getattr(param, "is_flag", True)
+            for opt in param.opts
+        }
+        run_flags: list[str] = []
+        command_args: list[str] = []
+        for index, arg in enumerate(after):
+            if arg == "--":
+                command_args += after[index:]
+                break
+            previous = after[index - 1] if index else None
+            target = (
+                run_flags if arg in GLOBAL_FLAGS and previous not in takes_value else command_args
+            )
+            target.append(arg)
+        quiet = [arg for arg in before if arg in QUIET_FLAGS]
+        if quiet and any("--quiet" in getattr(param, "opts", ()) for param in command.params):
+            command_args.insert(0, "--quiet")
+        run = [arg for arg in before if arg not in QUIET_FLAGS]
+        return [*run, *run_flags, args[name_at], *command_args]
 
 
 app = typer.Typer(
     cls=_Commands,
     name="permctl",
-    help="Declarative permissions-as-code for Alibaba Cloud Service Mesh RBAC and CloudSSO.",
+    help="Declarative permissions-as-code for Alibaba Cloud Service Mesh RBAC and CloudSSO.\n\n"
+    "--no-color, -v/--verbose and --debug work before or after the command's name, and so "
+    "does the -q/--quiet of a command that prints progress. Exit status: 0 success, 1 error "
+    "(a mistyped command line too), 2 changes or drift where a command says so.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
-    rich_markup_mode="markdown",
+    # No markup: help prints names, ARNs and examples exactly as written (rich's emoji codes
+    # turned acs:ram::1234:role/x into a picture).
+    rich_markup_mode=None,
 )
+
+# click's mark for a paragraph it must print as written, without rewrapping.
+KEEP_LINES = "\b"
+
+
+def examples(*command_lines: str) -> str:
+    """A command's epilog: example command lines, each on one line so that it can be copied."""
+    return "Examples:\n\n" + "\n".join([KEEP_LINES, *(f"  {line}" for line in command_lines)])
+
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 
 
-# emoji=False: names and ARNs such as acs:ram::1234:role/x must not turn into pictures.
 def stdout_console() -> Console:
-    return Console(no_color=_color_disabled(), highlight=False, soft_wrap=True, emoji=False)
+    return _console(stderr=False)
 
 
 def stderr_console() -> Console:
+    return _console(stderr=True)
+
+
+def _console(*, stderr: bool) -> Console:
+    # emoji=False: names and ARNs such as acs:ram::1234:role/x must not turn into pictures.
+    # Without colour, no style at all: rich's no_color keeps bold and dim.
     return Console(
-        stderr=True, no_color=_color_disabled(), highlight=False, soft_wrap=True, emoji=False
+        stderr=stderr,
+        color_system=None if _color_disabled() else "auto",
+        highlight=False,
+        soft_wrap=True,
+        emoji=False,
     )
 
 
@@ -121,7 +207,34 @@ def _root(
         _log_to_stderr(ctx, API_LOGGER, "api: %(message)s")
 
 
-def fail(error: PermctlError) -> NoReturn:
+# Errors about the credentials themselves: the gateway's log of the call cannot say more than
+# that the key or signature was wrong (and reading it needs working credentials).
+CREDENTIAL_ERRORS = (
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidSecurityToken",
+)
+
+
+def next_step(error: ApiError, command: str | None = None) -> str | None:
+    """What to run or check after a failed call: diagnose, where its log can explain the
+    failure; never for the credentials (the log knows no more) nor for diagnose itself."""
+    if error.code.startswith(CREDENTIAL_ERRORS):
+        return f"check the credentials and where they came from ({credential_source()})"
+    if error.request_id and command != "diagnose":
+        return diagnose_hint(error.request_id)
+    return None
+
+
+def credential_source() -> str:
+    """Where the credentials chain found a key, as far as the environment tells."""
+    if os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID"):
+        return "the ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET variables"
+    return "the aliyun CLI profile: --profile NAME or ~/.aliyun/config.json"
+
+
+def fail(error: PermctlError, command: str | None = None) -> NoReturn:
     """Print an error as the user should read it, then exit 1. Never a traceback."""
     console = stderr_console()
     if isinstance(error, ConfigError):
@@ -131,11 +244,64 @@ def fail(error: PermctlError) -> NoReturn:
         console.print(f"{count} error{'s' if count != 1 else ''}; nothing was changed.")
     elif isinstance(error, ApiError):
         console.print(f"[red]error[/red] {escape(str(error))}")
-        if error.request_id:
-            console.print(f"  {diagnose_hint(error.request_id)}", markup=False)
+        step = next_step(error, command)
+        if step:
+            console.print(f"  {step}", markup=False)
     else:
         console.print(f"[red]error[/red] {escape(str(error))}")
     sys.exit(EXIT_ERROR)
+
+
+def fail_usage(error: UsageError) -> NoReturn:
+    """A mistyped command line: one line naming what is wrong and what would be right, then
+    exit 1, never 2, which means "changes" or "drift" to the scripts that run permctl."""
+    if isinstance(error, NoArgsIsHelpError):  # `permctl` alone: the help, on stderr
+        error.show()
+        sys.exit(EXIT_ERROR)
+    command = error.ctx.command_path if error.ctx is not None else "permctl"
+    stderr_console().print(
+        f"error: {command}: {usage_problem(error)} (see {command} --help)", markup=False
+    )
+    sys.exit(EXIT_ERROR)
+
+
+def usage_problem(error: UsageError) -> str:
+    if isinstance(error, NoSuchOption):
+        guess = f"did you mean {' or '.join(error.possibilities)}? " if error.possibilities else ""
+        valid = ", ".join(_option_names(error.ctx)) if error.ctx is not None else ""
+        return f"no such option {error.option_name}; {guess}the options are {valid}"
+    if isinstance(error, BadParameter) and not isinstance(error, MissingParameter) and error.param:
+        name = (
+            "/".join(error.param.opts)
+            if error.param.param_type_name == "option"
+            else (error.param.name or "argument")
+        )
+        return f"{name} {_reason(error)}"
+    message = error.format_message().rstrip(".")
+    return message[:1].lower() + message[1:]
+
+
+def _reason(error: BadParameter) -> str:
+    """What typer's converter said, without pydantic's "Value error, ", with the value given
+    and, for a number, the range allowed."""
+    reason = error.message.removeprefix("Value error, ").rstrip(".")
+    cause = error.__cause__
+    given = cause.errors()[0].get("input") if isinstance(cause, ValidationError) else None
+    low, high = getattr(error.param, "min", None), getattr(error.param, "max", None)
+    if low is not None and high is not None:
+        reason = f"must be from {low} to {high}"
+    return f"{given}: {reason}" if given is not None and repr(given) not in reason else reason
+
+
+def _option_names(ctx: Any) -> list[str]:
+    own = [
+        option
+        for param in ctx.command.get_params(ctx)
+        for option in getattr(param, "opts", ())
+        if option.startswith("--")
+    ]
+    run = sorted(flag for flag in GLOBAL_FLAGS if flag.startswith("--"))
+    return own + ([flag for flag in run if flag not in own] if ctx.parent is not None else [])
 
 
 def main() -> None:

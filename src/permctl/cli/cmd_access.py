@@ -24,9 +24,9 @@ from permctl.cli.options import (
     load_config,
     target,
 )
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.config import Config
 from permctl.files import write_atomically
-from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.render import access as render
 
 

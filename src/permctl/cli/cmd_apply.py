@@ -6,13 +6,11 @@ import sys
 from enum import Enum
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from permctl.apply import ApplyReport
-from permctl.apply.interrupt import StoppedBeforeWriting, stop_on_signals
-from permctl.cli.app import EXIT_ERROR, app, stderr_console, stdout_console
+from permctl.cli.app import EXIT_ERROR, app, examples, stderr_console, stdout_console
 from permctl.cli.options import (
     AllowLockout,
     Concurrency,
@@ -27,12 +25,13 @@ from permctl.cli.options import (
     target,
 )
 from permctl.cli.show import show_plan, show_warnings
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.errors import PermctlError
 from permctl.plan import Plan
-from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.render import text
-from permctl.render.apply_report import render_json, render_text
-from permctl.workflow import apply_fresh, apply_saved
+
+if TYPE_CHECKING:
+    from permctl.apply import ApplyReport
 
 
 class ReportFormat(str, Enum):
@@ -45,10 +44,11 @@ class NotConfirmed(PermctlError):
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl apply --emulator examples/live-state.yaml permissions.yaml.example\n\n"
-    "  permctl apply --auto-approve --audit-log audit.jsonl\n\n"
-    "  permctl plan --out plan.json && permctl apply --plan plan.json",
+    epilog=examples(
+        "permctl apply --emulator examples/live-state.yaml permissions.yaml.example",
+        "permctl apply --auto-approve --audit-log audit.jsonl",
+        "permctl plan --out plan.json && permctl apply --plan plan.json",
+    ),
 )
 def apply(
     files: Files = None,
@@ -94,6 +94,9 @@ def apply(
     everything applied (or nothing to do), 1 anything failed or was skipped, or an error
     before any write; 130 stopped by SIGINT, 143 by SIGTERM.
     """
+    from permctl.apply.interrupt import StoppedBeforeWriting, stop_on_signals  # see app.py
+    from permctl.workflow import apply_fresh, apply_saved
+
     config = load_config(files)
     where = target(emulator, profile, concurrency, quiet)
     accepted = overrides(force, allow_lockout)
@@ -150,9 +153,13 @@ def _confirm() -> None:
 
 
 def _show_report(report: ApplyReport, output_format: ReportFormat) -> None:
+    from permctl.render.apply_report import render_json, render_text
+
     if output_format is ReportFormat.JSON:
         typer.echo(render_json(report))
     elif report.items:
         stdout_console().print("\n" + render_text(report), end="", markup=False)
+    elif report.already_applied:
+        stdout_console().print("This plan is already applied: nothing to do.", markup=False)
     else:
         stdout_console().print("Nothing to apply: live state already matches.", markup=False)

@@ -9,14 +9,11 @@ from typing import Annotated
 
 import typer
 
-from permctl.cli.app import app, stdout_console
+from permctl.cli.app import app, examples, stdout_console
 from permctl.cli.options import EmulatorState, Profile
 from permctl.config.schema import ROLE_ARN_PATTERN
 from permctl.errors import PermctlError
-from permctl.providers import RoleAccess
-from permctl.tools.diagnose import diagnose as diagnose_request
-from permctl.tools.diagnose import render_text
-from permctl.workflow import Target, connect_as
+from permctl.roles import RoleAccess
 
 
 class DiagnosisFormat(str, Enum):
@@ -25,10 +22,11 @@ class DiagnosisFormat(str, Enum):
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl diagnose 01E1FE97-340E-49A1-9BB9-B47032263B23\n\n"
-    "  permctl diagnose 01E1FE97-... --assume-role acs:ram::1234567890123456:role/diagnose\n\n"
-    "  permctl diagnose 01E1FE97-... --format json",
+    epilog=examples(
+        "permctl diagnose 01E1FE97-340E-49A1-9BB9-B47032263B23",
+        "permctl diagnose 01E1FE97-... --assume-role acs:ram::1234567890123456:role/diagnose",
+        "permctl diagnose 01E1FE97-... --format json",
+    ),
 )
 def diagnose(
     request_id: Annotated[str, typer.Argument(help="The RequestId an error printed.")],
@@ -61,6 +59,12 @@ def diagnose(
             f"--assume-role {assume_role!r} is not a RAM role ARN such as "
             "acs:ram::1234567890123456:role/name"
         )
+    from permctl.tools.diagnose import (  # loads the cloud SDKs: see app.py
+        diagnose as diagnose_request,
+    )
+    from permctl.tools.diagnose import render_text
+    from permctl.workflow import Target, connect_as
+
     where = Target(emulator_state=emulator, profile=profile)
     role = RoleAccess(assume_role, external_id, "permctl-diagnose") if assume_role else None
     with connect_as(where, role) as providers:

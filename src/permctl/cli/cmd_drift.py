@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from permctl.cli.app import EXIT_CHANGES, app, stderr_console, stdout_console
+from permctl.cli.app import EXIT_CHANGES, app, examples, stderr_console, stdout_console
 from permctl.cli.options import (
     Concurrency,
     EmulatorState,
@@ -20,21 +20,25 @@ from permctl.cli.options import (
     load_config,
     target,
 )
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.drift import Baseline, DriftReport, drift_report, read_baseline
 from permctl.drift import document as json_report
 from permctl.drift.metrics import write_metrics
+from permctl.drift.report import acceptances
 from permctl.files import OutputFileError, write_atomically
-from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.render import drift as render
-from permctl.workflow import Target, connect, plan_run
+
+if TYPE_CHECKING:
+    from permctl.workflow import Target
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl drift --emulator examples/live-state.yaml permissions.yaml.example\n\n"
-    "  permctl drift --format markdown > drift.md\n\n"
-    "  permctl drift -q --since-baseline drift.json --out drift.json "
-    "--metrics-file /var/lib/node_exporter/permctl.prom",
+    epilog=examples(
+        "permctl drift --emulator examples/live-state.yaml permissions.yaml.example",
+        "permctl drift --format markdown > drift.md",
+        "permctl drift -q --since-baseline drift.json --out drift.json "
+        "--metrics-file /var/lib/node_exporter/permctl.prom",
+    ),
 )
 def drift(
     files: Files = None,
@@ -101,11 +105,13 @@ def _compare(
     files: list[Path] | None, since_baseline: Path | None, where: Target
 ) -> tuple[DriftReport, Baseline | None]:
     """The full report and the baseline; the baseline is read first so a bad one costs no call."""
+    from permctl.workflow import connect, plan_run  # loads the cloud SDKs: see app.py
+
     config = load_config(files)
     baseline = read_baseline(since_baseline) if since_baseline is not None else None
     with connect(config, where) as session:
         run = plan_run(config, session)
-    return drift_report(run.plan, _now()), baseline
+    return drift_report(run.plan, _now(), acceptances(config)), baseline
 
 
 def _write_failure_metrics(path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from permctl.cli.app import EXIT_ERROR, app, fail, stderr_console
+from permctl.cli.app import EXIT_ERROR, app, examples, fail, stderr_console
 from permctl.cli.options import DEFAULT_FILE, Files
 from permctl.config import expand_paths
 from permctl.config.fmt import Formatted, format_file
@@ -12,10 +12,11 @@ from permctl.errors import PermctlError
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl fmt\n\n"
-    "  permctl fmt conf/\n\n"
-    "  permctl fmt --check permissions.yaml   # in CI: exit 1 when a file is not formatted",
+    epilog=examples(
+        "permctl fmt",
+        "permctl fmt conf/",
+        "permctl fmt --check permissions.yaml   # in CI: exit 1 when a file is not formatted",
+    ),
 )
 def fmt(
     files: Files = None,

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from permctl.cli.app import app, stderr_console
+from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, target
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
-from permctl.providers.pacing import DEFAULT_CEILING
-from permctl.tools.importer import ImportRequest, MeshRequest, import_file
-from permctl.workflow import connect
+
+if TYPE_CHECKING:
+    from permctl.tools.importer import ImportRequest, MeshRequest
 
 
 class ImportUsageError(PermctlError):
@@ -23,11 +24,12 @@ class ImportUsageError(PermctlError):
 
 @app.command(
     "import",
-    epilog="Examples:\n\n"
-    "  permctl import --emulator examples/live-state.yaml --directory d-00fc2p61abcd "
-    "--mesh c57b848115458460583a4260cb713abc=prod --out imported.yaml\n\n"
-    "  permctl import --mesh c57b848115458460583a4260cb713abc --directory d-00fc2p61abcd "
-    "--accounts dev-test,prod-main --out permissions.yaml --force",
+    epilog=examples(
+        "permctl import --emulator examples/live-state.yaml --directory d-00fc2p61abcd "
+        "--mesh c57b848115458460583a4260cb713abc=prod --out imported.yaml",
+        "permctl import --mesh c57b848115458460583a4260cb713abc --directory d-00fc2p61abcd "
+        "--accounts dev-test,prod-main --out permissions.yaml --force",
+    ),
 )
 def import_(
     mesh: Annotated[
@@ -72,6 +74,9 @@ def import_(
 
     Exit status: 0 written, 1 error (also when --out exists and --force is not given).
     """
+    from permctl.tools.importer import import_file  # loads the cloud SDKs: see app.py
+    from permctl.workflow import connect
+
     request = _request(mesh or [], directory, accounts or [], region)
     if out.exists() and not force:
         raise ImportUsageError(f"{out} already exists; use --force to overwrite it")
@@ -86,6 +91,8 @@ def import_(
 def _request(
     meshes: list[str], directory: str | None, accounts: list[str], region: str
 ) -> ImportRequest:
+    from permctl.tools.importer import ImportRequest
+
     if not meshes and directory is None:
         raise ImportUsageError("nothing to import: give --mesh, --directory or both")
     if accounts and directory is None:
@@ -99,6 +106,8 @@ def _request(
 
 
 def _mesh(value: str) -> MeshRequest:
+    from permctl.tools.importer import MeshRequest
+
     mesh_id, equals, alias = (part.strip() for part in value.partition("="))
     if not mesh_id or (equals and not alias):
         raise ImportUsageError(f"--mesh {value!r}: write the mesh id, optionally =alias")

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from permctl.cli.app import app, stderr_console
+from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, Region, target
+from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
-from permctl.providers.pacing import DEFAULT_CEILING
-from permctl.tools.importer import ImportRequest, MeshRequest, import_file
-from permctl.workflow import Target, connect
+
+if TYPE_CHECKING:
+    from permctl.workflow import Target
 
 # Variables by which the credentials chain finds a key, a role to assume through OIDC, or a
 # credentials service; with none of them and no aliyun CLI configuration, init makes no call.
@@ -67,7 +68,7 @@ asm:
 
 # CloudSSO access assignments on resource directory accounts.
 cloudsso:
-  directory: d-00000000000000           # CloudSSO directory id
+  directory: d-000000000000             # CloudSSO directory id
   scope: accounts                       # only the accounts named below are managed
   assignments:
     - access_configuration: ReadOnly    # access configuration name or ac- id
@@ -78,10 +79,11 @@ cloudsso:
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl init\n\n"
-    "  permctl init --emulator examples/live-state.yaml --directory d-00fc2p61abcd\n\n"
-    "  permctl init --template --out conf/permissions.yaml",
+    epilog=examples(
+        "permctl init",
+        "permctl init --emulator examples/live-state.yaml --directory d-00fc2p61abcd",
+        "permctl init --template --out conf/permissions.yaml",
+    ),
 )
 def init(
     out: Annotated[Path, typer.Option("--out", help="The file to write.")] = Path(
@@ -142,6 +144,13 @@ def _credentials_found() -> bool:
 
 
 def _from_live_state(region: str, directory: str | None, where: Target) -> str:
+    from permctl.tools.importer import (  # loads the cloud SDKs: see app.py
+        ImportRequest,
+        MeshRequest,
+        import_file,
+    )
+    from permctl.workflow import connect
+
     config = Config.model_validate({"version": 1, "settings": {"region": region}})
     with connect(config, where) as session:
         meshes = session.asm.servicemesh.list_meshes()

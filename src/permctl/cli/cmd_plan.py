@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from permctl.cli.app import EXIT_CHANGES, app, stderr_console
+from permctl.cli.app import EXIT_CHANGES, app, examples, stderr_console
 from permctl.cli.options import (
     AllowLockout,
     Concurrency,
@@ -23,15 +24,30 @@ from permctl.cli.options import (
     target,
 )
 from permctl.cli.show import show_plan, show_warnings
-from permctl.providers.pacing import DEFAULT_CEILING
-from permctl.workflow import connect, plan_run, save_plan
+from permctl.cloudlimits import DEFAULT_CEILING
+from permctl.config import Config
+from permctl.config.checks import expired_entries
+from permctl.drift.report import acceptances, drift_report
+from permctl.plan import Plan
+from permctl.render.common import count_of
+
+
+def _drift_outlook(plan: Plan, config: Config) -> str:
+    """What `permctl drift` will make of the access this plan leaves alone."""
+    report = drift_report(plan, datetime.now(timezone.utc), acceptances(config))
+    unmanaged = sum(1 for item in report.items if item.kind == "live_not_in_file")
+    return (
+        f"permctl drift will report {count_of(unmanaged, 'unmanaged grant')}; "
+        f"{len(report.accepted)} more accepted (drift.accept, protected principals)"
+    )
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl plan --emulator examples/live-state.yaml permissions.yaml.example\n\n"
-    "  permctl plan --format markdown > plan.md\n\n"
-    "  permctl plan --out plan.json && permctl apply --plan plan.json",
+    epilog=examples(
+        "permctl plan --emulator examples/live-state.yaml permissions.yaml.example",
+        "permctl plan --format markdown > plan.md",
+        "permctl plan --out plan.json && permctl apply --plan plan.json",
+    ),
 )
 def plan(
     files: Files = None,
@@ -55,11 +71,22 @@ def plan(
     Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes
     (--detailed-exitcode only), 1 error or unsafe plan.
     """
+    from permctl.workflow import (  # loads the cloud SDKs: see app.py
+        connect,
+        plan_run,
+        save_plan,
+        utc_today,
+    )
+
     config = load_config(files)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
     show_warnings(run.warnings())
     show_plan(run.plan, output_format, run.identities)
+    for note in expired_entries(config, utc_today()):
+        stderr_console().print(f"note {note}", markup=False)
+    if not quiet and run.plan.summary.unmanaged:
+        stderr_console().print(f"note {_drift_outlook(run.plan, config)}", markup=False)
     accepted = overrides(force, allow_lockout)
     run.plan.raise_if_unsafe(accepted)
     if out is not None:

@@ -7,15 +7,16 @@ from typing import Annotated
 
 import typer
 
-from permctl.cli.app import app
+from permctl.cli.app import app, examples
 from permctl.cli.options import Files, load_config
 from permctl.tools.policy import Mode, render, required_policies
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl policy permissions.yaml --mode plan > plan-policies.json\n\n"
-    "  permctl policy permissions.yaml --mode apply",
+    epilog=examples(
+        "permctl policy permissions.yaml --mode plan > plan-policies.json",
+        "permctl policy permissions.yaml --mode apply",
+    ),
 )
 def policy(
     files: Files = None,

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import typer
 
-from permctl.cli.app import app, fail
+from permctl.cli.app import app, examples, fail
 from permctl.config.reference import json_schema, markdown_reference
 from permctl.errors import PermctlError
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl schema --out permctl.schema.json\n\n"
-    "  permctl schema --markdown > docs/file-reference.md",
+    epilog=examples(
+        "permctl schema --out permctl.schema.json",
+        "permctl schema --markdown > docs/file-reference.md",
+    ),
 )
 def schema(
     out: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),

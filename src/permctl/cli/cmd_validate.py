@@ -9,12 +9,15 @@ from pathlib import Path
 
 import typer
 
-from permctl.cli.app import EXIT_ERROR, app, fail
+from permctl.cli.app import EXIT_ERROR, app, examples, fail, stderr_console
 from permctl.config import Config, expand_paths, load_files
+from permctl.config.checks import utc_today, warnings
 from permctl.config.identities import section_roles
 from permctl.errors import ConfigError, ConfigProblem
 
 DEFAULT_FILE = Path("permissions.yaml")
+# Of the --format json report: additions keep it, renaming or removing a field makes it "2".
+FORMAT_VERSION = "1"
 
 
 class OutputFormat(str, Enum):
@@ -56,10 +59,11 @@ def _count(number: int, noun: str) -> str:
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl validate\n\n"
-    "  permctl validate permissions.yaml teams/\n\n"
-    "  permctl validate conf/ --format json",
+    epilog=examples(
+        "permctl validate",
+        "permctl validate permissions.yaml teams/",
+        "permctl validate conf/ --format json",
+    ),
 )
 def validate(
     files: list[Path] | None = typer.Argument(
@@ -75,7 +79,9 @@ def validate(
     """Check desired-state files offline: shape, roles, references, conflicts between files.
 
     Makes no API call and reports every problem, with file:line:column and field path.
-    Exit status 0 when the files are valid, 1 when they are not.
+    Warns, without failing, about expiry dates already past and protected principals the
+    files do not name (plan also looks for those in live state). Exit status 0 when the files
+    are valid, 1 when they are not.
     """
     args = files or [DEFAULT_FILE]
     label = ", ".join(str(arg) for arg in args)
@@ -85,20 +91,30 @@ def validate(
         section_roles(config)
     except ConfigError as error:
         if output_format is OutputFormat.JSON:
-            typer.echo(_json_report(args, None, error.problems))
+            typer.echo(_json_report(args, None, error.problems, []))
             raise typer.Exit(EXIT_ERROR) from None
         fail(error)
     summary = Summary.of(config)
+    cautions = warnings(config, utc_today())
     if output_format is OutputFormat.JSON:
-        typer.echo(_json_report(args, summary, []))
-    else:
-        typer.echo(f"{label}: valid ({summary})")
+        typer.echo(_json_report(args, summary, [], cautions))
+        return
+    for caution in cautions:
+        stderr_console().print(f"warning {caution}", markup=False)
+    typer.echo(f"{label}: valid ({summary})")
 
 
-def _json_report(args: list[Path], summary: Summary | None, problems: list[ConfigProblem]) -> str:
+def _json_report(
+    args: list[Path],
+    summary: Summary | None,
+    problems: list[ConfigProblem],
+    cautions: list[ConfigProblem],
+) -> str:
     report = {
+        "format_version": FORMAT_VERSION,
         "valid": summary is not None,
         "problems": [asdict(problem) for problem in problems],
+        "warnings": [asdict(caution) for caution in cautions],
         "summary": {"files": [str(arg) for arg in args], **asdict(summary or Summary(0, 0, 0))},
     }
     return json.dumps(report, indent=2)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from permctl.cli.progress import ReadProgress
 from permctl.config import Config, expand_paths, load_files
 from permctl.plan import Override
-from permctl.workflow import Target
+
+if TYPE_CHECKING:
+    from permctl.workflow import Target
 
 DEFAULT_FILE = Path("permissions.yaml")
 
@@ -87,6 +89,8 @@ def overrides(force: bool, allow_lockout: bool) -> frozenset[Override]:
 
 
 def target(emulator: Path | None, profile: str | None, concurrency: int, quiet: bool) -> Target:
+    from permctl.workflow import Target  # loads the cloud SDKs: see app.py
+
     return Target(
         emulator_state=emulator,
         profile=profile,

@@ -11,6 +11,7 @@ from typing import Any
 import typer.main
 
 from permctl.cli import app
+from permctl.cli.app import KEEP_LINES
 
 HEADER = """\
 # permctl command reference
@@ -48,7 +49,8 @@ def _command(path: str, command: Any, parent: Any) -> list[str]:
     parts = [f"## {path}\n", _text(command.help), _usage(command, context, path)]
     parts += _options(command, context)
     if command.epilog:
-        examples = [line.strip() for line in command.epilog.splitlines()[1:] if line.strip()]
+        lines = command.epilog.splitlines()[1:]
+        examples = [line.strip() for line in lines if line.strip() not in ("", KEEP_LINES)]
         parts.append("Examples:\n\n```sh\n" + "\n".join(examples) + "\n```\n")
     return parts
 

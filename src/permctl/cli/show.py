@@ -10,9 +10,9 @@ import typer
 from permctl.cli.app import stderr_console, stdout_console
 from permctl.cli.options import Format
 from permctl.plan import Plan
-from permctl.providers.connection import CALLER
 from permctl.render import json as json_render
 from permctl.render import markdown, text
+from permctl.roles import CALLER
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from permctl.config import Config
 from permctl.config.schema import AccountAccess, AsmSection, PrincipalSpec
 from permctl.errors import ConfigError, ConfigProblem
-from permctl.providers import ASM, MeshAccountSpec, RoleAccess, accounts_of_meshes
-from permctl.providers.ram import is_principal_id
+from permctl.roles import ASM, MeshAccountSpec, RoleAccess, accounts_of_meshes, is_principal_id
 
 
 def role_access(account: AccountAccess | None) -> RoleAccess | None:

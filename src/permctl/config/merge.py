@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from permctl.config.schema import Config, Located
 from permctl.errors import ConfigProblem
 
-_SECTIONS = frozenset({"asm", "cloudsso"})
+_SECTIONS = frozenset({"asm", "cloudsso", "drift"})
 _NOUNS = {"meshes": "mesh alias", "teams": "team"}
 
 _L = TypeVar("_L", bound=Located)

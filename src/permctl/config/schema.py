@@ -12,8 +12,10 @@ schema nor in `Config.digest()`.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, get_origin
@@ -50,12 +52,13 @@ Role = Literal["istio-admin", "istio-ops", "istio-readonly"]
 Endpoint = Literal["servicemesh", "cloudsso", "resourcedirectory", "ram", "sts", "openapiexplorer"]
 
 # Patterns and how a message should describe what they expect.
-ROLE_ARN_PATTERN = r"^acs:ram::[0-9]+:role/[^\s/]+$"
+ROLE_ARN_PATTERN = r"^acs:ram::[0-9]{16}:role/[^\s/]+$"
 ENDPOINT_PATTERN = r"^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$"
 SESSION_NAME_PATTERN = r"^[A-Za-z0-9._@-]{2,64}$"
 ACCESS_CONFIGURATION_NAME_PATTERN = r"^[A-Za-z0-9-]{1,32}$"
 PATTERN_HINTS = {
-    ROLE_ARN_PATTERN: "a RAM role ARN such as acs:ram::1234567890123456:role/permctl",
+    ROLE_ARN_PATTERN: "a RAM role ARN such as acs:ram::1234567890123456:role/permctl (an "
+    "account id has 16 digits)",
     ENDPOINT_PATTERN: "a host such as servicemesh.aliyuncs.com or a URL such as http://127.0.0.1:8080",
     SESSION_NAME_PATTERN: "2 to 64 letters, digits or . _ @ -",
     ACCESS_CONFIGURATION_NAME_PATTERN: "1 to 32 letters, digits or hyphens",
@@ -79,8 +82,23 @@ def _calendar_date(value: Any) -> Any:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+            raise ValueError(_not_a_date(value)) from None
     raise ValueError("expected a date written as YYYY-MM-DD")
+
+
+def _not_a_date(text: str) -> str:
+    """Why `text` is no date: its shape, or, written YYYY-MM-DD, the day it names."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return f"{text!r} is not a date; write it as YYYY-MM-DD"
+    year, month, day = (int(part) for part in text.split("-"))
+    if not 1 <= month <= 12:
+        return f"{text!r} is not a real day: there is no month {month:02d}"
+    days = calendar.monthrange(year, month)[1]
+    return (
+        f"{text!r} is not a real day: {calendar.month_name[month]} {year} has {days} days"
+        if day
+        else f"{text!r} is not a real day: days start at 01"
+    )
 
 
 def _whole_number(value: Any) -> Any:
@@ -222,7 +240,7 @@ class AccountAccess(Located):
 
     assume_role: str = Field(
         pattern=ROLE_ARN_PATTERN,
-        description="ARN of the RAM role to assume: acs:ram::<account id>:role/<role name>.",
+        description="ARN of the RAM role to assume: `acs:ram::<account id>:role/<role name>`.",
     )
     external_id: Text | None = Field(
         default=None, description="External id the role's trust policy requires."
@@ -469,6 +487,41 @@ class CloudSsoSection(Located):
     )
 
 
+class AcceptedAccess(Located):
+    """Unmanaged access known and accepted: `permctl drift` does not report it. Protected
+    principals are accepted without an entry."""
+
+    principal: IdOrName = Field(
+        description="The principal: a RAM user or role name or id, or a CloudSSO user or group "
+        "name or id."
+    )
+    mesh: Text | None = Field(
+        default=None,
+        description="Only its grants on this mesh (alias or id); without mesh or account, all "
+        "of its unmanaged access.",
+    )
+    account: IdOrName | None = Field(
+        default=None, description="Only its assignments on this account (name or id)."
+    )
+    reason: Text = Field(description="Why this access is accepted, for whoever reads the file.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AcceptedAccess:
+        if self.mesh is not None and self.account is not None:
+            raise ValueError("give mesh or account, not both: an entry is about one service")
+        return self
+
+
+class DriftSection(Located):
+    """How `permctl drift` treats access the file does not manage."""
+
+    accept: list[AcceptedAccess] = Field(
+        default_factory=list,
+        description="Unmanaged access to leave out of drift reports, each with its reason, as "
+        "drift tools' ignore files do.",
+    )
+
+
 class Config(Located):
     """The desired state: Service Mesh roles and CloudSSO assignments permctl keeps in place."""
 
@@ -483,6 +536,9 @@ class Config(Located):
     asm: AsmSection | None = Field(default=None, description="Service Mesh RBAC.")
     cloudsso: CloudSsoSection | None = Field(
         default=None, description="CloudSSO access assignments."
+    )
+    drift: DriftSection | None = Field(
+        default=None, description="Unmanaged access that permctl drift accepts."
     )
 
     def digest(self) -> str:

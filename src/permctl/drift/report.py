@@ -4,9 +4,11 @@ baseline left out."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from permctl.config import Config
 from permctl.plan import (
     ACCESS_CONFIGURATION,
     DRIFT_KINDS,
@@ -45,12 +47,49 @@ class Baseline:
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """Unmanaged access drift does not report: `principal`'s, on `target` only when given (a
+    mesh of `service` asm, an account of cloudsso), each by id or name."""
+
+    principal: str
+    target: str | None = None
+    service: DriftService | None = None
+
+    def covers(self, item: DriftItem, plan: Plan) -> bool:
+        def named(ref: str, object_id: str) -> bool:
+            return ref in (object_id, plan.names.get(object_id))
+
+        return (
+            item.kind == "live_not_in_file"
+            and named(self.principal, item.principal_id)
+            and (self.service is None or self.service == item.service)
+            and (self.target is None or named(self.target, item.target_id))
+        )
+
+
+def acceptances(config: Config) -> tuple[Acceptance, ...]:
+    """The file's `drift.accept` entries, and every protected principal."""
+    protected = [Acceptance(p) for p in config.settings.safety.protected_principals]
+    entries = config.drift.accept if config.drift else []
+    return (
+        *protected,
+        *(
+            Acceptance(e.principal, e.mesh, "asm")
+            if e.mesh is not None
+            else Acceptance(e.principal, e.account, "cloudsso" if e.account else None)
+            for e in entries
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class DriftReport:
     plan: Plan
     items: tuple[DriftItem, ...]
     generated_at: datetime
     baseline: Baseline | None = None
     known: tuple[DriftItem, ...] = ()  # left out because the baseline already had them
+    accepted: tuple[DriftItem, ...] = ()  # left out by drift.accept or protected principals
 
     @property
     def has_drift(self) -> bool:
@@ -83,11 +122,19 @@ class DriftReport:
         if self.baseline is not None and self.known:
             known = count_of(len(self.known), "item")
             line += f" {known} already in {self.baseline.path} not shown."
+        if self.accepted:
+            accepted = count_of(len(self.accepted), "accepted item")
+            line += f" {accepted} not shown (drift.accept, protected principals)."
         return line
 
 
-def drift_report(plan: Plan, generated_at: datetime) -> DriftReport:
-    return DriftReport(plan, drift_items(plan), generated_at)
+def drift_report(
+    plan: Plan, generated_at: datetime, accepted: Sequence[Acceptance] = ()
+) -> DriftReport:
+    items = drift_items(plan)
+    covered = tuple(i for i in items if any(a.covers(i, plan) for a in accepted))
+    shown = tuple(i for i in items if i not in covered)
+    return DriftReport(plan, shown, generated_at, accepted=covered)
 
 
 _PRINCIPAL_NOUNS = {

@@ -1,33 +1,48 @@
-"""`python -m permctl.emulator serve --state FILE [--port N] [knobs...]`: serve a state until
-interrupted, printing the endpoint and the AccessKey to use."""
+"""`permctl emulator serve --state FILE [--port N] [knobs...]` (also `python -m
+permctl.emulator serve`): serve a state until interrupted, printing the endpoint and the
+AccessKey to use."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import threading
 from collections.abc import Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from permctl.emulator.emulator import Emulator
 from permctl.emulator.faults import FILTER_QUOTES, DenyRule, Knobs
 from permctl.emulator.schema import StateFileError
 
-# Knobs settable from the command line, with the type each takes.
-_KNOB_OPTIONS: dict[str, type] = {
-    "seed": int,
-    "latency_ms": float,
-    "latency_spike_rate": float,
-    "latency_spike_ms": float,
-    "throttle_rate": float,
-    "throttle_status": int,
-    "retry_after_ms": int,
-    "error_5xx_rate": float,
-    "task_delay_s": float,
-    "task_failure_rate": float,
-    "fail_after_write_rate": float,
+# Knobs settable from the command line: the type each takes and what it does.
+_KNOB_OPTIONS: dict[str, tuple[type, str]] = {
+    "seed": (int, "seed of the random draws, so that a run's faults repeat (default 0)"),
+    "latency_ms": (float, "milliseconds added to every call"),
+    "latency_spike_rate": (float, "share of calls that take --latency-spike-ms more"),
+    "latency_spike_ms": (float, "milliseconds a latency spike adds"),
+    "throttle_rate": (float, "share of calls refused with Throttling.User"),
+    "throttle_status": (int, "HTTP status of Throttling.User: 400 (default) or 429"),
+    "retry_after_ms": (int, "throttling answers carry x-acs-retry-after of this many ms"),
+    "error_5xx_rate": (
+        float,
+        "share of calls answered 503 ServiceUnavailable or 500 InternalError",
+    ),
+    "task_delay_s": (float, "seconds until a CloudSSO task completes"),
+    "task_failure_rate": (float, "share of CloudSSO tasks that end Failed"),
+    "fail_after_write_rate": (float, "share of writes applied, then answered 503"),
 }
+# How the permctl command names this one in usage and errors.
+PROG = "permctl emulator"
+
+
+class _Parser(argparse.ArgumentParser):
+    """A mistyped command line is one line and exit 1, as for every permctl command: 2 means
+    "changes" or "drift" to the scripts around permctl."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def serve(
@@ -61,20 +76,23 @@ def serve(
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m permctl.emulator", description=__doc__)
-    commands = root.add_subparsers(dest="command", required=True)
+    root = _Parser(prog=PROG, description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser(
         "serve",
         help="serve a state file until interrupted",
-        epilog="A RATE is a probability per call, 0 to 1, drawn from --seed. "
-        "The knobs are described in permctl.emulator.faults.Knobs.",
+        epilog="A RATE is a probability per call, 0 to 1, drawn from --seed. Faults are "
+        "injected before the action runs (a refused write changes nothing), except "
+        "--fail-after-write-rate.",
     )
     run.add_argument("--state", required=True, help="YAML or JSON state file")
     run.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    for name, kind in _KNOB_OPTIONS.items():
+    for name, (kind, meaning) in _KNOB_OPTIONS.items():
         unit = name.rsplit("_", 1)[-1].upper()
         metavar = unit if unit in ("MS", "S", "RATE") else "N"
-        run.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar)
+        run.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, type=kind, metavar=metavar, help=meaning
+        )
     run.add_argument(
         "--qps-cap",
         action="append",
@@ -168,8 +186,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         serve(args.state, args.port, knobs)
     except StateFileError as error:
-        print(error, file=sys.stderr)
-        return 2
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"error: {PROG} serve: port {args.port} of 127.0.0.1 is already in use; stop "
+            "what listens there, choose another --port, or leave --port out for a free one",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -78,11 +78,20 @@ class PlanIsUnsafe(UnsafePlan):
             )
 
 
+# How to keep pruning on and a protected principal the file does not list.
+LIST_THE_PROTECTED = (
+    "; to keep prune_unlisted on, list the protected principal in the file with the roles or "
+    "assignments it holds (docs/recipes.md, Break-glass principals)"
+)
+
+
 class ProtectedPrincipalChange(SafetyIssue):
-    def __init__(self, grants: Sequence[str]) -> None:
+    def __init__(self, grants: Sequence[str], *, pruned: bool = False) -> None:
+        """`pruned`: some of those grants go because the file does not list their principal."""
         super().__init__(
             f"protected principals would lose or change {len(grants)} grant(s) "
-            "(safety.protected_principals; --force does not override this)",
+            "(safety.protected_principals; --force does not override this)"
+            + (LIST_THE_PROTECTED if pruned else ""),
             grants,
         )
 
@@ -139,7 +148,13 @@ def _protected_principal_change(plan: Plan) -> ProtectedPrincipalChange | None:
         return principal_id in protected or bool({label, plan.names.get(principal_id)} & protected)
 
     grants = _removed_or_changed(plan, is_protected)
-    return ProtectedPrincipalChange(grants) if grants else None
+    pruned = any(
+        u.label is None and is_protected(u.principal_id, None) for u in plan.asm_updates
+    ) or any(
+        c.reason == "unlisted" and is_protected(c.assignment.principal_id, None)
+        for c in plan.sso_changes
+    )
+    return ProtectedPrincipalChange(grants, pruned=pruned) if grants else None
 
 
 def _mesh_admin_lockout(plan: Plan) -> MeshAdminLockout | None:

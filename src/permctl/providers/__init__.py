@@ -6,28 +6,21 @@ types of `permctl.model`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Protocol, TypeVar
 
 from permctl.providers.access_configurations import AccessConfigurationProvider
 from permctl.providers.cloudsso import CloudSsoProvider, TaskPolling
-from permctl.providers.connection import (
-    CALLER,
-    AccessKey,
-    Connection,
-    ConnectionSettings,
-    RetryPolicy,
-    RoleAccess,
-)
+from permctl.providers.connection import AccessKey, Connection, ConnectionSettings, RetryPolicy
 from permctl.providers.openapiexplorer import OpenApiExplorerProvider
 from permctl.providers.pacing import Pacing
 from permctl.providers.ram import RamProvider
 from permctl.providers.resourcedirectory import ResourceDirectoryProvider
 from permctl.providers.servicemesh import ServiceMeshProvider
 from permctl.providers.sts import StsProvider
+from permctl.roles import ASM, MeshAccountSpec, RoleAccess, accounts_of_meshes
 
 __all__ = [
     "ASM",
@@ -89,24 +82,6 @@ def open_providers(
         connection.close()
 
 
-ASM = "asm"
-
-
-@dataclass(frozen=True)
-class MeshAccountSpec:
-    """Managed meshes reached as one identity. `label` names them in plans and audit logs:
-    `asm` when every mesh is reached as the same identity, else `asm[alias,...]`."""
-
-    label: str
-    aliases: tuple[str, ...]
-    mesh_ids: tuple[str, ...]
-    role: RoleAccess | None
-
-    @property
-    def identity(self) -> str:
-        return self.role.describe() if self.role else CALLER
-
-
 @dataclass(frozen=True)
 class MeshAccount:
     """Managed meshes and the providers acting in their account: the RAM principals holding
@@ -147,25 +122,6 @@ class Session:
             MappingProxyType(dict.fromkeys(SECTIONS, identity)),
             (MeshAccount(ASM, frozenset(), providers),),
         )
-
-
-class _OfMeshes(Protocol):
-    @property
-    def mesh_ids(self) -> Collection[str]: ...
-
-
-AccountT = TypeVar("AccountT", bound=_OfMeshes)
-
-
-def accounts_of_meshes(
-    accounts: Sequence[AccountT], mesh_ids: Collection[str]
-) -> tuple[AccountT, ...]:
-    """The accounts holding any of these meshes: every one for no mesh at all (a principal
-    listed with no role must hold nothing on any managed mesh), the only one when there is
-    one."""
-    if len(accounts) == 1 or not mesh_ids:
-        return tuple(accounts)
-    return tuple(a for a in accounts if not set(a.mesh_ids).isdisjoint(mesh_ids))
 
 
 SECTIONS = (ASM, "cloudsso")

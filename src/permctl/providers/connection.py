@@ -67,6 +67,7 @@ from permctl.errors import (
     without_credentials,
 )
 from permctl.providers.pacing import DEFAULT_CEILING, Pacing, RunStopped, Throttled, throttling
+from permctl.roles import CALLER, RoleAccess
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -105,26 +106,6 @@ class AccessKey:
 
     access_key_id: str
     access_key_secret: str = field(repr=False)
-
-
-@dataclass(frozen=True)
-class RoleAccess:
-    """A RAM role to assume, in this or another account, for the calls of one section."""
-
-    role_arn: str
-    external_id: str | None = field(default=None, repr=False)
-    session_name: str = "permctl"
-
-    @property
-    def account_id(self) -> str:
-        """`acs:ram::<account id>:role/<name>`"""
-        return self.role_arn.split(":")[3]
-
-    def describe(self) -> str:
-        return f"{self.role_arn} (session {self.session_name})"
-
-
-CALLER = "the caller's own credentials"
 
 
 class Progress(Protocol):
@@ -225,19 +206,39 @@ def _backoff(policy: RetryPolicy) -> BackoffPolicy:
     )
 
 
+# A connection that fails (refused, reset, timed out) is tried this many times in all, a short
+# backoff apart: an endpoint that is down or mistyped costs about a second, not the minute of
+# backoff throttling gets. Documented in docs/troubleshooting.md.
+CONNECTION_ATTEMPTS = 3
+CONNECTION_RETRY_DELAY_MS = 200
+
+
 def retry_options(policy: RetryPolicy) -> RetryOptions:
-    """The SDK retries 5xx and connection failures; never a throttling answer, which
+    """The SDK retries connection failures (RetryError, raised before any response; the first
+    condition an error matches applies) and 5xx; never a throttling answer, which
     `Connection.call` retries through the pace of its API."""
     return RetryOptions(
         retryable=True,
         retry_condition=[
             RetryCondition(
+                max_attempts=CONNECTION_ATTEMPTS,
+                exception=["RetryError"],
+                error_code=_CodePrefixes(()),
+                backoff=BackoffPolicy.new_backoff_policy(
+                    {
+                        "policy": "ExponentialWithFullJitter",
+                        "period": CONNECTION_RETRY_DELAY_MS,
+                        "cap": CONNECTION_RETRY_DELAY_MS * 4,
+                    }
+                ),
+            ),
+            RetryCondition(
                 max_attempts=policy.max_attempts,
-                exception=["RetryError", "ServerException"],
+                exception=["ServerException"],
                 error_code=_CodePrefixes(("ServiceUnavailable", "InternalError")),
                 backoff=_backoff(policy),
                 max_delay=policy.max_delay_ms,
-            )
+            ),
         ],
         no_retry_condition=[
             RetryCondition(
@@ -402,7 +403,7 @@ class Connection:
                 raise RunStopped(action)
 
     def _failure(self, action: str, started: float, error: Exception) -> PermctlError:
-        failure = as_permctl_error(action, error, self.settings.profile)
+        failure = as_permctl_error(action, error, self.settings.profile, self.settings)
         if self.settings.assume_role and isinstance(failure, CredentialsError):
             failure = assume_role_error(error, self.settings.assume_role) or failure
         _log_call(action, started, "failed", getattr(failure, "request_id", None), failure)
@@ -457,17 +458,62 @@ for _sdk_logger in ("darabonba-core", "alibabacloud-tea"):
     logging.getLogger(_sdk_logger).addFilter(_WithoutCredentials())
 
 
-def as_permctl_error(action: str, error: Exception, profile: str | None = None) -> PermctlError:
+def as_permctl_error(
+    action: str,
+    error: Exception,
+    profile: str | None = None,
+    settings: ConnectionSettings | None = None,
+) -> PermctlError:
     if isinstance(error, UnretryableException) and error.inner_exception is not None:
         error = error.inner_exception
     if isinstance(error, CredentialException):
         hint = f" (profile {profile!r} could not be used)" if profile else ""
         return CredentialsError(NO_CREDENTIALS[:-1] + hint + ".")
     if isinstance(error, RetryError):
-        return ApiError(action, "NetworkError", str(error.message), None)
+        return ApiError(action, "NetworkError", unreachable(str(error.message), settings), None)
     if isinstance(error, TeaException):
         return _response_error(action, error)
     return ApiError(action, type(error).__name__, str(error), None)
+
+
+_POOL_HOST = re.compile(r"host='(?P<host>[^']+)', port=(?P<port>\d+)")
+_CAUSES = (
+    ("Connection refused", "connection refused"),
+    ("timed out", "timed out"),
+    ("Name or service not known", "no such host"),
+    ("nodename nor servname", "no such host"),
+    ("Temporary failure in name resolution", "no such host"),
+)
+
+
+def unreachable(sdk_message: str, settings: ConnectionSettings | None) -> str:
+    """One sentence for a call that never got an answer: which endpoint, where permctl took
+    it from, and what to check, instead of urllib3's retry report."""
+    found = _POOL_HOST.search(sdk_message)
+    if found is None:
+        return sdk_message
+    address = f"{found['host']}:{found['port']}"
+    cause = next((said for text, said in _CAUSES if text in sdk_message), "no connection")
+    source, check = _endpoint_source(address, settings)
+    return (
+        f"cannot reach {address} ({source}) after {CONNECTION_ATTEMPTS} attempts: {cause}; {check}"
+    )
+
+
+def _endpoint_source(address: str, settings: ConnectionSettings | None) -> tuple[str, str]:
+    """Where the endpoint at `address` came from, and what to check there."""
+    environ = os.environ if settings is None or settings.endpoints_from_env else {}
+    for name, value in sorted(environ.items()):
+        if name.startswith(ENDPOINT_ENV) and address in value:
+            return f"{name}={value}", f"check that it serves there, or unset {name}"
+    for service, value in settings.endpoints.items() if settings else ():
+        if address in value:
+            return f"settings.endpoints.{service}", "check that it serves there"
+    region = settings.region if settings else "the configured region"
+    return (
+        f"the default endpoint for region {region}",
+        "check the network, any proxy (HTTPS_PROXY) and settings.region",
+    )
 
 
 _STS_ANSWER = re.compile(r"http_code: (?P<status>\d+), result: (?P<body>\{.*\})", re.DOTALL)

@@ -37,12 +37,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from permctl.cloudlimits import published_qps
+from permctl.cloudlimits import DEFAULT_CEILING, published_qps
 
 log = logging.getLogger("permctl.api")
 
 START_IN_FLIGHT = 8
-DEFAULT_CEILING = 32
 # The share of a limit permctl uses: what arrives at the API bunches up a little on the way.
 MARGIN = 0.95
 # Fewer calls accepted in the last second than this do not tell a limit from chance: a throttling

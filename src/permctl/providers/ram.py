@@ -12,6 +12,7 @@ from alibabacloud_ram20150501 import models as ram_models
 
 from permctl.errors import ApiError
 from permctl.providers.connection import Connection
+from permctl.roles import is_principal_id
 
 _NOT_FOUND = ("EntityNotExist.User", "EntityNotExist.Role")
 _PAGE_SIZE = 1000
@@ -30,11 +31,6 @@ class DecodedDenial:
     policy_type: str  # NoPermissionPolicyType: AccountLevelIdentityBasedPolicy, ControlPolicy...
     explicit_deny: bool
     matched_policies: tuple[str, ...]  # "PolicyType PolicyIdentifier" of the denying policies
-
-
-def is_principal_id(ref: str) -> bool:
-    """RAM user and role ids are all digits; anything else is a name."""
-    return ref.isdigit()
 
 
 class RamProvider:

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from permctl.errors import ApiError
 from permctl.providers.connection import Connection
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Who the credentials are, as GetCallerIdentity answers."""
+
+    arn: str
+    account_id: str
+    principal_id: str | None  # the RAM user or role id; None for the account itself
 
 
 class StsProvider:
@@ -14,6 +25,11 @@ class StsProvider:
     def caller_principal_id(self) -> str | None:
         """The RAM user or role id of the caller; None for the account itself (it cannot be
         locked out) or where GetCallerIdentity is not served."""
+        caller = self.caller_identity()
+        return caller.principal_id if caller else None
+
+    def caller_identity(self) -> CallerIdentity | None:
+        """None where GetCallerIdentity is not served."""
         try:
             body = self._connection.call("GetCallerIdentity", self._client.get_caller_identity).body
         except ApiError as error:
@@ -21,6 +37,5 @@ class StsProvider:
             if error.action == "GetCallerIdentity" and error.status in (403, 404):
                 return None
             raise
-        if body.identity_type == "Account":
-            return None
-        return str(body.role_id or body.user_id or "") or None
+        principal = None if body.identity_type == "Account" else body.role_id or body.user_id
+        return CallerIdentity(str(body.arn or ""), str(body.account_id or ""), principal or None)

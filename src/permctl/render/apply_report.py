@@ -35,9 +35,15 @@ def failed_item_message(item: ItemResult) -> str:
     return f"{item.action} {item.display}: {refused}{hint}"
 
 
+# Additions keep the version; renaming or removing a field would make it "2".
+FORMAT_VERSION = "1"
+
+
 def render_json(report: ApplyReport) -> str:
     document = {
+        "format_version": FORMAT_VERSION,
         "succeeded": report.succeeded,
+        "already_applied": report.already_applied,
         "write_calls": report.write_calls,
         "verification_reads": report.verification_reads,
         "stopped_by": report.stopped_by,

@@ -10,7 +10,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from permctl.errors import ConfigError, ConfigProblem
+from permctl.errors import ApiError, ConfigError, ConfigProblem
 from permctl.model import (
     AccessConfiguration,
     Assignment,
@@ -86,7 +86,9 @@ def resolve(config: Config, session: Session) -> DesiredState:
     asm, sso = together(
         lambda: _resolve_asm(asm_section, session, region, asm_findings) if asm_section else None,
         lambda: (
-            _resolve_cloudsso(sso_section, session.cloudsso, sso_findings) if sso_section else None
+            _resolve_cloudsso(sso_section, session.cloudsso, region, sso_findings)
+            if sso_section
+            else None
         ),
     )
     problems = asm_findings.problems + sso_findings.problems
@@ -243,6 +245,8 @@ def _principal_names(kind: PrincipalKind, providers: Providers) -> list[str]:
 
 # -- CloudSSO -------------------------------------------------------------------------------
 
+NO_SUCH_DIRECTORY = "EntityNotExists.Directory"
+
 _SSO_REFS: Mapping[EntityKind, Callable[[Any], Iterable[str]]] = {
     ACCESS_CONFIGURATION: lambda spec: [spec.access_configuration],
     USER: lambda spec: spec.users,
@@ -251,8 +255,9 @@ _SSO_REFS: Mapping[EntityKind, Callable[[Any], Iterable[str]]] = {
 
 
 def _resolve_cloudsso(
-    section: CloudSsoSection, providers: Providers, findings: _Findings
-) -> DesiredCloudSso:
+    section: CloudSsoSection, providers: Providers, region: str, findings: _Findings
+) -> DesiredCloudSso | None:
+    """None when the directory does not exist: nothing in it can be resolved."""
     directory_id = section.directory
     sso = providers.cloudsso
     rd = providers.resourcedirectory
@@ -260,21 +265,33 @@ def _resolve_cloudsso(
     # one listing, which the read of what they grant then reuses.
     lists_configurations = bool(section.access_configurations)
     kinds = [k for k in _SSO_REFS if not (k is ACCESS_CONFIGURATION and lists_configurations)]
-    *found, listing, _ = together(
-        *(
-            partial(
-                sso.resolve,
-                directory_id,
-                kind,
-                sorted({r for s in section.assignments for r in _SSO_REFS[kind](s)}),
-            )
-            for kind in kinds
-        ),
-        lambda: (
-            providers.access_configurations.names(directory_id) if lists_configurations else None
-        ),
-        lambda: rd.accounts,  # wanted by the assignments' accounts, read meanwhile
-    )
+    try:
+        *found, listing, _ = together(
+            *(
+                partial(
+                    sso.resolve,
+                    directory_id,
+                    kind,
+                    sorted({r for s in section.assignments for r in _SSO_REFS[kind](s)}),
+                )
+                for kind in kinds
+            ),
+            lambda: (
+                providers.access_configurations.names(directory_id)
+                if lists_configurations
+                else None
+            ),
+            lambda: rd.accounts,  # wanted by the assignments' accounts, read meanwhile
+        )
+    except ApiError as error:
+        if error.code != NO_SUCH_DIRECTORY:
+            raise
+        message = (
+            f"no CloudSSO directory {directory_id!r} in {region} for this account "
+            "(`aliyun cloudsso ListDirectories` lists yours)"
+        )
+        findings.problem(section, ("directory", None), message)
+        return None
     listed: dict[str, str] | None = listing
     resolved = dict(zip(kinds, found, strict=True))
     declared = {spec.name.lower(): spec.name for spec in section.access_configurations}

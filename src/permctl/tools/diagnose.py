@@ -11,6 +11,10 @@ from typing import Any
 from permctl.providers import Providers
 from permctl.providers.openapiexplorer import RequestLog
 from permctl.providers.ram import DecodedDenial
+from permctl.tools.policy import policy_document
+
+# Of the --format json diagnosis: additions keep it, renaming or removing a field makes it "2".
+FORMAT_VERSION = "1"
 
 # NoPermissionPolicyType -> the kind of policy, as a reader should hear it.
 POLICY_KINDS: Mapping[str, str] = {
@@ -51,6 +55,7 @@ class Diagnosis:
     def as_json(self) -> dict[str, Any]:
         log = self.log
         return {
+            "format_version": FORMAT_VERSION,
             "request_id": log.request_id,
             "api": log.api,
             "api_version": log.api_version,
@@ -65,10 +70,6 @@ class Diagnosis:
             "access_denied": _denial_json(self.denial) if self.denial else None,
             "allowing_policy": self.allowing_policy,
         }
-
-
-def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"Version": "1", "Statement": statements}
 
 
 def diagnose(request_id: str, providers: Providers) -> Diagnosis:

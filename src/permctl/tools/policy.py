@@ -17,13 +17,16 @@ from typing import Any
 from permctl.config import Config
 from permctl.config.identities import accounts_of_principal, section_roles
 from permctl.config.schema import CloudSsoSection, PrincipalSpec
-from permctl.providers import ASM, RoleAccess
-from permctl.providers.connection import CALLER
-from permctl.providers.ram import is_principal_id
-from permctl.tools.diagnose import policy_document
+from permctl.roles import ASM, CALLER, RoleAccess, is_principal_id
 
 ANY = "*"
+# Of the printed document: additions keep it, renaming or removing a field makes it "2".
+FORMAT_VERSION = "1"
 DIAGNOSE_ACTIONS = ("openapiexplorer:GetRequestLog", "ram:DecodeDiagnosticMessage")
+
+
+def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "1", "Statement": statements}
 
 
 class Mode(str, Enum):
@@ -209,4 +212,4 @@ def _diagnose_policies(assumed: list[str]) -> list[PolicyFor]:
 
 
 def render(policies: list[PolicyFor]) -> dict[str, Any]:
-    return {"policies": [p.as_json() for p in policies]}
+    return {"format_version": FORMAT_VERSION, "policies": [p.as_json() for p in policies]}
