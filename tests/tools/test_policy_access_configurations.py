@@ -13,7 +13,7 @@ from test_policy import logged_actions, permctl_actions, policies, run
 
 from permctl.emulator import Emulator
 
-DIRECTORY, ACCOUNT = "d-policy", "114240524784abcd"
+DIRECTORY, ACCOUNT = "d-policy0000ac", "114240524784abcd"
 POLICY = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ecs:*", "Resource": "*"}]}
 
 STATE: dict[str, Any] = {

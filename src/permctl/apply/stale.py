@@ -11,6 +11,12 @@ from permctl.config import Config
 from permctl.errors import StalePlan
 from permctl.model import AsmPrincipalLive, LiveAccessConfigurations, LiveState
 from permctl.plan import Snapshot, describe, take_snapshot
+from permctl.plan.access_configurations import (
+    AccessConfigurationCreate,
+    AccessConfigurationDelete,
+    AccessConfigurationUpdate,
+)
+from permctl.plan.changes import unhandled
 from permctl.plan.safety import MAX_GRANTS_IN_MESSAGE, more_than_shown
 from permctl.plan.saved import SavedPlan
 from permctl.providers import AccessConfigurationProvider, CloudSsoProvider, MeshAccount
@@ -79,22 +85,49 @@ def check_not_stale(
 
 def _as_planned(changes: Changes, now: Snapshot) -> bool:
     """Whether live state is what applying the plan leads to: every principal holds its new
-    list, every account its assignments with the creates made and the deletes done. A plan
-    that changes access configurations is never taken as applied here: what they grant after
-    an apply is the provider's to say, so a moved one is reported as moved."""
-    if changes.configurations:
-        return False
-    after = {grant.principal_id: set(grant.after) for grant in changes.grants}
+    list, every account its assignments with the creates made and the deletes done, every
+    updated access configuration grants what the file says and every deleted one is gone. A
+    plan that creates an access configuration is never taken as applied: its assignments name
+    the new one by a placeholder, so a moved one is reported as moved."""
+    return (
+        _grants_as_planned(changes, now)
+        and _assignments_as_planned(changes, now)
+        and _configurations_as_planned(changes, now)
+    )
+
+
+def _grants_as_planned(changes: Changes, now: Snapshot) -> bool:
     held = {p.principal_id: set(p.permissions) for p in now.asm}
+    return all(held.get(g.principal_id, set()) == set(g.after) for g in changes.grants)
+
+
+def _assignments_as_planned(changes: Changes, now: Snapshot) -> bool:
     created = {s.assignment for s in changes.assignments if s.change.action == "create"}
     deleted = {s.assignment for s in changes.assignments if s.change.action == "delete"}
     planned = {a.account_id: set(a.assignments) for a in changes.snapshot.cloudsso}
     on_account = {a.account_id: set(a.assignments) for a in now.cloudsso}
-    return all(held.get(p, set()) == roles for p, roles in after.items()) and all(
+    return all(
         on_account.get(account, set())
         == (had - deleted) | {a for a in created if a.account_id == account}
         for account, had in planned.items()
     )
+
+
+def _configurations_as_planned(changes: Changes, now: Snapshot) -> bool:
+    granted_now = {c.configuration_id: c.granted for c in now.access_configurations}
+    for change in changes.configurations:
+        match change:
+            case AccessConfigurationCreate():
+                return False
+            case AccessConfigurationUpdate():
+                if granted_now.get(change.configuration_id) != change.after:
+                    return False
+            case AccessConfigurationDelete():
+                if granted_now.get(change.configuration_id) is not None:
+                    return False
+            case _:
+                unhandled(change)
+    return True
 
 
 def _moved(planned: Snapshot, now: Snapshot, names: Mapping[str, str]) -> list[str]:
