@@ -45,7 +45,7 @@ from permctl.providers import (
     open_session,
 )
 from permctl.providers.connection import NO_PROGRESS, Progress
-from permctl.providers.live import EarlyReads, read_live_state
+from permctl.providers.live import EarlyReads, GroupsToRead, read_live_state
 from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.providers.servicemesh import kind_disagreement
 from permctl.providers.together import started
@@ -131,20 +131,12 @@ class PlanRun:
 
 def plan_run(config: Config, session: Session, today: date | None = None) -> PlanRun:
     """Unlisted principals are always read: a plan shows their grants on managed meshes as
-    unmanaged even when it leaves them alone. The members of the groups its changes reach are
-    read as soon as the assignments are known, alongside the Service Mesh reads."""
-    today = today or utc_today()
-    early = EarlyReads(session, asm=config.asm is not None)
-    with started(*early.reads):
-        desired = resolve(config, session)
-        live = read_live_state(
-            desired,
-            session,
-            include_unlisted=True,
-            early=early,
-            members_of=lambda sso, listing: groups_reached(sso, listing.assignments, today),
-        )
-    plan = build_plan(desired, live, today)
+    unmanaged even when it leaves them alone."""
+    day = today or utc_today()
+    desired, live = _resolve_and_read(
+        config, session, lambda d, listing: groups_reached(d, listing.assignments, day)
+    )
+    plan = build_plan(desired, live, day)
     live_refs = {*plan.names, *plan.names.values(), *live.asm}
     unprotected = list(unknown_protected(config, live_refs))
     if unprotected:
@@ -155,18 +147,29 @@ def plan_run(config: Config, session: Session, today: date | None = None) -> Pla
 
 def access_rows(config: Config, session: Session, keep: AccessFilter) -> list[AccessRow]:
     """Live access: the reads of a plan, with the members of each group holding wanted access
-    (whoever `keep` asks for: a name may be any group's member) read alongside."""
-    desired = resolve(config, session)
-    live = read_live_state(
-        desired,
+    (whoever `keep` asks for: a name may be any group's member)."""
+    desired, live = _resolve_and_read(
+        config,
         session,
-        include_unlisted=True,
-        members_of=lambda _, listing: groups_with_access(
-            desired, listing.assignments, listing.names, keep
-        ),
+        lambda d, listing: groups_with_access(d, listing.assignments, listing.names, keep),
     )
     rows = rows_from_live(config, desired, live)
     return keep.select(expand_groups(rows, live.group_members))
+
+
+def _resolve_and_read(
+    config: Config, session: Session, members_of: GroupsToRead
+) -> tuple[DesiredState, LiveState]:
+    """The file resolved and the live state read, with the reads that need no resolving
+    started first, and the members of the groups `members_of` picks read as soon as the
+    assignments are listed, alongside the Service Mesh reads."""
+    early = EarlyReads(session, asm=config.asm is not None)
+    with started(*early.reads):
+        desired = resolve(config, session)
+        live = read_live_state(
+            desired, session, include_unlisted=True, early=early, members_of=members_of
+        )
+    return desired, live
 
 
 def save_plan(run: PlanRun, path: Path, accepted: frozenset[Override]) -> None:

@@ -135,6 +135,11 @@ def test_members_are_read_once_per_group_every_page_and_verbose_shows_the_calls(
     member_calls = [line for line in err.splitlines() if " ListGroupMembers ok " in line]
     # platform-admins, sre, empty: one page each; everyone: two.
     assert len(member_calls) == emu.count("ListGroupMembers") == 5
+    # At the end, the calls of each action, per API.
+    counted = [line for line in err.splitlines() if line.startswith("api: pace cloudsso ")]
+    assert len(counted) == 1
+    assert "5 ListGroupMembers" in counted[0]
+    assert f"{emu.count('ListAccessAssignments')} ListAccessAssignments" in counted[0]
 
 
 def test_members_are_read_only_for_groups_holding_wanted_access(emu: Emulator, conf: Path) -> None:

@@ -225,11 +225,13 @@ def _plan_cloudsso(sso: DesiredCloudSso, live: frozenset[Assignment], today: dat
     )
 
 
-def groups_reached(sso: DesiredCloudSso, live: frozenset[Assignment], today: date) -> set[str]:
+def groups_reached(desired: DesiredState, live: frozenset[Assignment], today: date) -> set[str]:
     """The groups whose members the plan's people need (`groups_to_expand`), known as soon as
     the assignments are: the CloudSSO changes depend on nothing else, so the members are read
     while the rest of the live state still is."""
-    return groups_to_expand(_plan_cloudsso(sso, live, today).changes, live)
+    if desired.cloudsso is None:
+        return set()
+    return groups_to_expand(_plan_cloudsso(desired.cloudsso, live, today).changes, live)
 
 
 def take_snapshot(

@@ -22,7 +22,7 @@ from permctl.providers.cloudsso import AssignmentListing
 from permctl.providers.together import Once, started, together
 
 # Which groups' members to read, once the assignments on the managed accounts are known.
-GroupsToRead = Callable[[DesiredCloudSso, AssignmentListing], Iterable[str]]
+GroupsToRead = Callable[[DesiredState, AssignmentListing], Iterable[str]]
 
 
 class EarlyReads:
@@ -79,7 +79,7 @@ def read_live_state(
         if not desired.cloudsso:
             return AssignmentListing(frozenset()), MappingProxyType({})
         listing = read_cloudsso(desired.cloudsso, session.cloudsso)
-        groups = set(members_of(desired.cloudsso, listing)) if members_of else set()
+        groups = set(members_of(desired, listing)) if members_of else set()
         if not groups:
             return listing, MappingProxyType({})
         cloudsso = session.cloudsso.cloudsso
