@@ -18,10 +18,12 @@ from access_org import (
     CI_ROLE,
     DEV_TEST,
     EMPTY,
+    EVERYONE,
     EVERYONE_SIZE,
     LATER,
     MALLORY,
     PAST,
+    PLATFORM,
     PROD,
     SRE,
     STAGING,
@@ -140,6 +142,25 @@ def test_members_are_read_once_per_group_every_page_and_verbose_shows_the_calls(
     assert len(counted) == 1
     assert "5 ListGroupMembers" in counted[0]
     assert f"{emu.count('ListAccessAssignments')} ListAccessAssignments" in counted[0]
+
+
+def test_every_groups_first_page_is_asked_before_any_next_page(emu: Emulator, conf: Path) -> None:
+    # One call at a time, so the order is the order permctl asks in: a group's next page waits
+    # behind the other groups' first pages rather than keeping them waiting.
+    code, _, err = access(str(conf), "--concurrency", "1")
+    assert code == 0, err
+    asked = [
+        (call.params["GroupId"], bool(call.params.get("NextToken")))
+        for call in emu.calls
+        if call.action == "ListGroupMembers"
+    ]
+    assert asked == [
+        (EMPTY, False),
+        (EVERYONE, False),
+        (PLATFORM, False),
+        (SRE, False),
+        (EVERYONE, True),
+    ]
 
 
 def test_members_are_read_only_for_groups_holding_wanted_access(emu: Emulator, conf: Path) -> None:
