@@ -30,6 +30,8 @@ from permctl.providers.cloudsso import Task
 
 
 class CloudSsoApply(ServiceApply):
+    """Access configurations and assignments, through the CloudSSO section's identity."""
+
     def __init__(
         self,
         changes: Changes,

@@ -76,12 +76,10 @@ class MeshAccountApply(ServiceApply):
         self._written_lock = threading.Lock()
         # For the report of a stopped run: the grants, those whose call is in flight, and those
         # written (with the grant's RequestId) but not yet read back.
-        self._grants: list[PrincipalGrant] = []
+        self._batches = tuple(batches)
+        self._grants = [grant for batch in self._batches for grant in batch.grants]
         self._granting: set[str] = set()
         self._unverified: dict[str, str | None] = {}
-        self._batches = list(batches)
-        for batch in self._batches:
-            self._grants += batch.grants
 
     def before_scheduled(self) -> None:
         """Nothing else depends on a grant."""
