@@ -22,7 +22,13 @@ from permctl.emulator.journal import most_in_flight
 from permctl.errors import ApiError
 from permctl.model import PrincipalKind
 from permctl.providers import Providers, RetryPolicy, open_providers
-from permctl.providers.pacing import START_IN_FLIGHT, ApiPace, PublishedLimits, Throttled
+from permctl.providers.pacing import (
+    START_IN_FLIGHT,
+    ApiPace,
+    PublishedLimits,
+    Spacing,
+    Throttled,
+)
 
 REPO = Path(__file__).parents[2]
 RUN_THREADS = ("permctl-api", "permctl-step")  # a run's, not the emulator's
@@ -223,3 +229,22 @@ def test_cloudssos_published_limits_space_its_writes() -> None:
     assert limits.delay("ListAccessAssignments", clock.now) == 0
     assert PublishedLimits("cloudsso", enforce=False).delay("CreateAccessAssignment", 0) == 0
     assert pace.pace is None
+
+
+def test_a_late_start_keeps_the_pace_and_never_puts_more_than_one_call_over_it() -> None:
+    spacing = Spacing(100.0)  # one start every 10 ms
+    spacing.take(0.0)
+    spacing.take(0.015)  # woke 5 ms late: the next may start 5 ms sooner
+    assert spacing.delay(0.015) == pytest.approx(0.005)
+    idle = Spacing(100.0)
+    idle.take(0.0)
+    idle.take(0.5)  # nothing to start for half a second: a new schedule, no burst
+    assert idle.delay(0.5) == pytest.approx(0.01)
+    # However the starts come, no second holds more than one call over the pace.
+    starts, now = [], 0.0
+    for step in itertools.islice(itertools.cycle((0.0, 0.0, 0.013, 0.2)), 400):
+        now += step
+        now += spacing.delay(now)
+        spacing.take(now)
+        starts.append(now)
+    assert max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts) <= 100 + 1

@@ -81,7 +81,12 @@ def throttling(error: BaseException) -> Throttled | None:
 
 class Spacing:
     """At most `rate` starts a second, one every 1/rate seconds (no burst: the API counts
-    calls per second, and a burst would spend a second's quota at once)."""
+    calls per second, and a burst would spend a second's quota at once).
+
+    A start less than one interval late (its thread woke late) keeps to its schedule: the next
+    may start that much sooner. Without it every late wake-up was lost for good, and on a busy
+    machine calls went up to a fifth under their pace; with it, no second holds more than one
+    call over the pace. A start later than that (no call was waiting) starts a new schedule."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
@@ -91,7 +96,8 @@ class Spacing:
         return max(0.0, self._next - now)
 
     def take(self, now: float) -> None:
-        self._next = max(now, self._next) + 1 / self.rate
+        interval = 1 / self.rate
+        self._next = (self._next if now - self._next < interval else now) + interval
 
 
 class AccountCalls:
