@@ -56,14 +56,31 @@ class _Grants:
         ]
 
 
+CALLER_NAME = "caller"
+DIAGNOSE_NAME = "diagnose"
+
+
 @dataclass(frozen=True)
 class PolicyFor:
+    name: str  # names the document on the command line and its file: see identity_name
     attach_to: str  # a role ARN, or the caller's own credentials
     purpose: str
     document: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
-        return {"attach_to": self.attach_to, "purpose": self.purpose, "document": self.document}
+        return {
+            "name": self.name,
+            "attach_to": self.attach_to,
+            "purpose": self.purpose,
+            "document": self.document,
+        }
+
+
+def identity_name(role: RoleAccess | None) -> str:
+    """`caller`, or `<account id>-<role name>`: unique across accounts, safe as a file name."""
+    if role is None:
+        return CALLER_NAME
+    return f"{role.account_id}-{role.role_arn.rsplit('/', 1)[-1]}"
 
 
 def required_policies(config: Config, mode: Mode) -> list[PolicyFor]:
@@ -101,6 +118,7 @@ def required_policies(config: Config, mode: Mode) -> list[PolicyFor]:
         purposes[None].append("assuming the sections' roles")
     policies = [
         PolicyFor(
+            identity_name(role),
             role.role_arn if role else CALLER,
             f"permctl {mode.value}: " + ", ".join(purposes[role]),
             policy_document(grants[role].statements()),
@@ -208,8 +226,16 @@ def _diagnose_policies(assumed: list[str]) -> list[PolicyFor]:
     diagnose = policy_document(
         [{"Effect": "Allow", "Action": list(DIAGNOSE_ACTIONS), "Resource": [ANY]}]
     )
-    return [PolicyFor(who, "permctl diagnose", diagnose) for who in (CALLER, *assumed)]
+    return [
+        PolicyFor(DIAGNOSE_NAME, who, "permctl diagnose", diagnose) for who in (CALLER, *assumed)
+    ]
 
 
 def render(policies: list[PolicyFor]) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "policies": [p.as_json() for p in policies]}
+
+
+def documents(policies: list[PolicyFor]) -> dict[str, dict[str, Any]]:
+    """Name -> the policy document alone, as `aliyun ram CreatePolicy --PolicyDocument` takes
+    it. The reviewer's document is the same whoever it is attached to: it appears once."""
+    return {p.name: p.document for p in policies}
