@@ -20,6 +20,7 @@ from permctl.cli.options import (
     Format,
     Profile,
     Quiet,
+    given_paths,
     load_config,
     overrides,
     target,
@@ -95,8 +96,11 @@ def apply(
     before any write; 130 stopped by SIGINT, 143 by SIGTERM.
     """
     from permctl.apply.interrupt import StoppedBeforeWriting, stop_on_signals  # see app.py
+    from permctl.plan.saved import require_input_files
     from permctl.workflow import apply_fresh, apply_saved
 
+    if plan_file:
+        require_input_files(plan_file, given_paths(files))
     config = load_config(files)
     where = target(emulator, profile, concurrency, quiet)
     accepted = overrides(force, allow_lockout)

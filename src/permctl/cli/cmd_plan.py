@@ -19,13 +19,13 @@ from permctl.cli.options import (
     OutputFormat,
     Profile,
     Quiet,
-    load_config,
+    input_paths,
     overrides,
     target,
 )
 from permctl.cli.show import show_plan, show_warnings
 from permctl.cloudlimits import DEFAULT_CEILING
-from permctl.config import Config
+from permctl.config import Config, load_files
 from permctl.config.checks import expired_entries
 from permctl.drift.report import acceptances, drift_report
 from permctl.plan import Plan
@@ -78,7 +78,8 @@ def plan(
         utc_today,
     )
 
-    config = load_config(files)
+    paths = input_paths(files)
+    config = load_files(paths)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
     show_warnings(run.warnings())
@@ -90,7 +91,7 @@ def plan(
     accepted = overrides(force, allow_lockout)
     run.plan.raise_if_unsafe(accepted)
     if out is not None:
-        save_plan(run, out, accepted)
+        save_plan(run, out, accepted, paths)
         if not quiet:
             stderr_console().print(
                 f"Saved the plan to {out}; apply it with: permctl apply --plan {out}", markup=False

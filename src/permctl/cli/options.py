@@ -78,8 +78,17 @@ AllowLockout = Annotated[
 ]
 
 
+def input_paths(files: list[Path] | None) -> list[Path]:
+    """The files the command reads: those given, directories expanded, or permissions.yaml."""
+    return expand_paths(given_paths(files))
+
+
+def given_paths(files: list[Path] | None) -> list[Path]:
+    return files or [DEFAULT_FILE]
+
+
 def load_config(files: list[Path] | None) -> Config:
-    return load_files(expand_paths(files or [DEFAULT_FILE]))
+    return load_files(input_paths(files))
 
 
 def overrides(force: bool, allow_lockout: bool) -> frozenset[Override]:
