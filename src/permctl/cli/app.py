@@ -25,7 +25,6 @@ from typer._click.exceptions import (
 )
 from typer.core import TyperGroup
 
-from permctl import __version__
 from permctl.errors import ApiError, ConfigError, PermctlError, diagnose_hint
 
 # Options of the whole run, accepted before or after the command's name.
@@ -168,6 +167,8 @@ def _log_to_stderr(ctx: typer.Context, logger_name: str, line_format: str) -> No
 
 def _version_callback(value: bool) -> None:
     if value:
+        from permctl import __version__  # read from the install's metadata: see permctl/__init__
+
         typer.echo(f"permctl {__version__}")
         raise typer.Exit()
 

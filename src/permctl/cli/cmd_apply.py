@@ -25,14 +25,12 @@ from permctl.cli.options import (
     overrides,
     target,
 )
-from permctl.cli.show import show_plan, show_warnings
 from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.errors import PermctlError
-from permctl.plan import Plan
-from permctl.render import text
 
 if TYPE_CHECKING:
     from permctl.apply import ApplyReport
+    from permctl.plan import Plan
 
 
 class ReportFormat(str, Enum):
@@ -96,6 +94,7 @@ def apply(
     before any write; 130 stopped by SIGINT, 143 by SIGTERM.
     """
     from permctl.apply.interrupt import StoppedBeforeWriting, stop_on_signals  # see app.py
+    from permctl.cli.show import show_warnings
     from permctl.plan.saved import require_input_files
     from permctl.workflow import apply_fresh, apply_saved
 
@@ -137,6 +136,9 @@ def apply(
 
 def _show_plan(output_format: ReportFormat, plan: Plan) -> None:
     """On stderr when stdout carries the JSON report."""
+    from permctl.cli.show import show_plan
+    from permctl.render import text
+
     if output_format is ReportFormat.TEXT:
         show_plan(plan, Format.TEXT)
     else:

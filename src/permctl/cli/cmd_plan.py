@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,17 +23,18 @@ from permctl.cli.options import (
     overrides,
     target,
 )
-from permctl.cli.show import show_plan, show_warnings
 from permctl.cloudlimits import DEFAULT_CEILING
-from permctl.config import Config, load_files
-from permctl.config.checks import expired_entries
-from permctl.drift.report import acceptances, drift_report
-from permctl.plan import Plan
-from permctl.render.common import count_of
+
+if TYPE_CHECKING:
+    from permctl.config import Config
+    from permctl.plan import Plan
 
 
 def _drift_outlook(plan: Plan, config: Config) -> str:
     """What `permctl drift` will make of the access this plan leaves alone."""
+    from permctl.drift.report import acceptances, drift_report
+    from permctl.render.common import count_of
+
     report = drift_report(plan, datetime.now(timezone.utc), acceptances(config))
     unmanaged = sum(1 for item in report.items if item.kind == "live_not_in_file")
     return (
@@ -71,6 +72,9 @@ def plan(
     Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes
     (--detailed-exitcode only), 1 error or unsafe plan.
     """
+    from permctl.cli.show import show_plan, show_warnings
+    from permctl.config import load_files
+    from permctl.config.checks import expired_entries
     from permctl.workflow import (  # loads the cloud SDKs: see app.py
         connect,
         plan_run,

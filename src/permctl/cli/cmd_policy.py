@@ -5,21 +5,17 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from permctl.cli.app import app, examples, fail
 from permctl.cli.options import Files, load_config
 from permctl.errors import PermctlError
-from permctl.tools.policy import (
-    DIAGNOSE_NAME,
-    Mode,
-    PolicyFor,
-    documents,
-    render,
-    required_policies,
-)
+from permctl.tools.policy_mode import Mode
+
+if TYPE_CHECKING:
+    from permctl.tools.policy import PolicyFor
 
 
 class PolicyFormat(str, Enum):
@@ -80,6 +76,8 @@ def policy(
     the files."""
     if identity is not None and output_format is not PolicyFormat.DOCUMENT:
         raise typer.BadParameter("give it with --format document", param_hint="--identity")
+    from permctl.tools.policy import render, required_policies  # the file models: see app.py
+
     policies = required_policies(load_config(files), mode)
     if out_dir is not None:
         _write_documents(policies, out_dir)
@@ -90,6 +88,8 @@ def policy(
 
 
 def _document_of(policies: list[PolicyFor], identity: str | None) -> dict[str, Any]:
+    from permctl.tools.policy import DIAGNOSE_NAME, documents
+
     by_name = documents(policies)
     by_arn = {p.attach_to: by_name[p.name] for p in policies if p.name != DIAGNOSE_NAME}
     document = by_name.get(identity or "") or by_arn.get(identity or "")
@@ -102,6 +102,8 @@ def _document_of(policies: list[PolicyFor], identity: str | None) -> dict[str, A
 
 
 def _write_documents(policies: list[PolicyFor], out_dir: Path) -> None:
+    from permctl.tools.policy import DIAGNOSE_NAME, documents
+
     attach_to = {p.name: p.attach_to for p in policies if p.name != DIAGNOSE_NAME}
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from permctl.config import Config
 from permctl.config.identities import accounts_of_principal, section_roles
 from permctl.config.schema import CloudSsoSection, PrincipalSpec
 from permctl.roles import ASM, CALLER, RoleAccess, is_principal_id
+from permctl.tools.policy_mode import Mode
 
 ANY = "*"
 # Of the printed document: additions keep it, renaming or removing a field makes it "2".
@@ -27,11 +27,6 @@ DIAGNOSE_ACTIONS = ("openapiexplorer:GetRequestLog", "ram:DecodeDiagnosticMessag
 
 def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "1", "Statement": statements}
-
-
-class Mode(str, Enum):
-    PLAN = "plan"  # plan, drift and access: reads only
-    APPLY = "apply"  # plan's reads and the writes
 
 
 @dataclass
