@@ -4,7 +4,8 @@ A directory of 60 groups of up to 450 members (a page is 100) is served by the e
 30 ms of latency per call; the members of every group are read with 8 calls in flight, as
 `permctl access` reads those of the groups holding access in scope. Calls are compared with
 the lower bound, one ListGroupMembers per page of each group, and wall time with calls x
-latency / concurrency.
+latency / concurrency. Also printed: how soon the groups' first pages were all sent, and how
+many were sent before any group's next page.
 
     python bench/access_bench.py [--groups N] [--latency-ms N] [--concurrency N]
 """
@@ -76,12 +77,21 @@ def main() -> None:
                 DIRECTORY_ID, [f"g-bench{index:08d}" for index in range(args.groups)]
             )
             elapsed = time.monotonic() - started
-        calls = emu.count("ListGroupMembers")
+        member_calls = [c for c in emu.calls if c.action == "ListGroupMembers"]
+    calls = len(member_calls)
+    first_pages = [c for c in member_calls if not c.params.get("NextToken")]
+    next_pages = [c for c in member_calls if c.params.get("NextToken")]
+    next_from = min((c.time for c in next_pages), default=float("inf"))
+    first_spread_s = max(c.time for c in first_pages) - min(c.time for c in first_pages)
     fewest = sum(max(1, math.ceil(size / DIRECTORY_PAGE_SIZE)) for size in sizes)
     floor_s = fewest * args.latency_ms / 1000 / args.concurrency
     read = sum(len(people) for people in members.values())
     print(f"groups: {args.groups}, members read: {read} (expected {sum(sizes)})")
     print(f"ListGroupMembers calls: {calls} (fewest possible: {fewest})")
+    print(
+        f"first pages: {len(first_pages)}, all sent within {first_spread_s:.2f} s; "
+        f"{sum(c.time < next_from for c in first_pages)} before any next page"
+    )
     print(
         f"wall time: {elapsed:.2f} s (floor at {args.latency_ms} ms a call, "
         f"{args.concurrency} in flight: {floor_s:.2f} s)"

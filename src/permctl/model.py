@@ -270,3 +270,5 @@ class LiveState:
     caller_principal_ids: frozenset[str] = frozenset()
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     access_configurations: LiveAccessConfigurations = LiveAccessConfigurations()
+    # The members of the groups the caller asked for (`read_live_state(members_of=...)`).
+    group_members: GroupMembers = field(default_factory=lambda: MappingProxyType({}))

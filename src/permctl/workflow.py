@@ -16,7 +16,7 @@ from permctl.access import (
     AccessFilter,
     AccessRow,
     expand_groups,
-    group_ids,
+    groups_with_access,
     rows_from_live,
 )
 from permctl.apply import (
@@ -33,9 +33,8 @@ from permctl.config import Config
 from permctl.config.checks import unknown_protected, utc_today
 from permctl.config.identities import section_roles
 from permctl.errors import ConfigError
-from permctl.model import DesiredState, GroupMembers, LiveState
-from permctl.plan import Override, Plan, build_plan
-from permctl.plan.people import groups_to_expand
+from permctl.model import DesiredState, LiveState
+from permctl.plan import Override, Plan, build_plan, groups_reached
 from permctl.plan.saved import TamperedPlanFile, read_plan_file, write_plan_file
 from permctl.providers import (
     ConnectionSettings,
@@ -46,7 +45,7 @@ from permctl.providers import (
     open_session,
 )
 from permctl.providers.connection import NO_PROGRESS, Progress
-from permctl.providers.live import EarlyReads, read_live_state
+from permctl.providers.live import EarlyReads, GroupsToRead, read_live_state
 from permctl.providers.pacing import DEFAULT_CEILING
 from permctl.providers.servicemesh import kind_disagreement
 from permctl.providers.together import started
@@ -133,39 +132,44 @@ class PlanRun:
 def plan_run(config: Config, session: Session, today: date | None = None) -> PlanRun:
     """Unlisted principals are always read: a plan shows their grants on managed meshes as
     unmanaged even when it leaves them alone."""
-    early = EarlyReads(session, asm=config.asm is not None)
-    with started(*early.reads):
-        desired = resolve(config, session)
-        live = read_live_state(desired, session, include_unlisted=True, early=early)
-    plan = build_plan(desired, live, today or utc_today())
+    day = today or utc_today()
+    desired, live = _resolve_and_read(
+        config, session, lambda d, listing: groups_reached(d, listing.assignments, day)
+    )
+    plan = build_plan(desired, live, day)
     live_refs = {*plan.names, *plan.names.values(), *live.asm}
     unprotected = list(unknown_protected(config, live_refs))
     if unprotected:
         raise ConfigError(unprotected)
-    plan = plan.with_people(_members_of_changed_groups(plan, session))
+    plan = plan.with_people(live.group_members)
     return PlanRun(config, desired, live, plan, session.identities)
 
 
 def access_rows(config: Config, session: Session, keep: AccessFilter) -> list[AccessRow]:
-    """Live access: the reads of a plan, then the members of each group holding wanted access,
-    whoever `keep` asks for (a name may be any group's member)."""
-    desired = resolve(config, session)
-    live = read_live_state(desired, session, include_unlisted=True)
+    """Live access: the reads of a plan, with the members of each group holding wanted access
+    (whoever `keep` asks for: a name may be any group's member)."""
+    desired, live = _resolve_and_read(
+        config,
+        session,
+        lambda d, listing: groups_with_access(d, listing.assignments, listing.names, keep),
+    )
     rows = rows_from_live(config, desired, live)
-    members: GroupMembers = MappingProxyType({})
-    groups = group_ids(row for row in rows if keep.keeps_access(row))
-    if desired.cloudsso is not None and groups:
-        members = session.cloudsso.cloudsso.read_group_members(
-            desired.cloudsso.directory_id, groups
+    return keep.select(expand_groups(rows, live.group_members))
+
+
+def _resolve_and_read(
+    config: Config, session: Session, members_of: GroupsToRead
+) -> tuple[DesiredState, LiveState]:
+    """The file resolved and the live state read, with the reads that need no resolving
+    started first, and the members of the groups `members_of` picks read as soon as the
+    assignments are listed, alongside the Service Mesh reads."""
+    early = EarlyReads(session, asm=config.asm is not None)
+    with started(*early.reads):
+        desired = resolve(config, session)
+        live = read_live_state(
+            desired, session, include_unlisted=True, early=early, members_of=members_of
         )
-    return keep.select(expand_groups(rows, members))
-
-
-def _members_of_changed_groups(plan: Plan, session: Session) -> GroupMembers:
-    groups = groups_to_expand(plan.sso_changes, plan.snapshot)
-    if plan.directory_id is None or not groups:
-        return MappingProxyType({})
-    return session.cloudsso.cloudsso.read_group_members(plan.directory_id, groups)
+    return desired, live
 
 
 def save_plan(

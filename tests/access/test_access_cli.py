@@ -18,10 +18,12 @@ from access_org import (
     CI_ROLE,
     DEV_TEST,
     EMPTY,
+    EVERYONE,
     EVERYONE_SIZE,
     LATER,
     MALLORY,
     PAST,
+    PLATFORM,
     PROD,
     SRE,
     STAGING,
@@ -135,6 +137,30 @@ def test_members_are_read_once_per_group_every_page_and_verbose_shows_the_calls(
     member_calls = [line for line in err.splitlines() if " ListGroupMembers ok " in line]
     # platform-admins, sre, empty: one page each; everyone: two.
     assert len(member_calls) == emu.count("ListGroupMembers") == 5
+    # At the end, the calls of each action, per API.
+    counted = [line for line in err.splitlines() if line.startswith("api: pace cloudsso ")]
+    assert len(counted) == 1
+    assert "5 ListGroupMembers" in counted[0]
+    assert f"{emu.count('ListAccessAssignments')} ListAccessAssignments" in counted[0]
+
+
+def test_every_groups_first_page_is_asked_before_any_next_page(emu: Emulator, conf: Path) -> None:
+    # One call at a time, so the order is the order permctl asks in: a group's next page waits
+    # behind the other groups' first pages rather than keeping them waiting.
+    code, _, err = access(str(conf), "--concurrency", "1")
+    assert code == 0, err
+    asked = [
+        (call.params["GroupId"], bool(call.params.get("NextToken")))
+        for call in emu.calls
+        if call.action == "ListGroupMembers"
+    ]
+    assert asked == [
+        (EMPTY, False),
+        (EVERYONE, False),
+        (PLATFORM, False),
+        (SRE, False),
+        (EVERYONE, True),
+    ]
 
 
 def test_members_are_read_only_for_groups_holding_wanted_access(emu: Emulator, conf: Path) -> None:

@@ -8,7 +8,7 @@ from permctl.access.rows import (
     AccessFilter,
     AccessRow,
     expand_groups,
-    group_ids,
+    groups_with_access,
     rows_from_file,
     rows_from_live,
 )
@@ -18,7 +18,7 @@ __all__ = [
     "AccessFilter",
     "AccessRow",
     "expand_groups",
-    "group_ids",
+    "groups_with_access",
     "rows_from_file",
     "rows_from_live",
 ]

@@ -16,6 +16,7 @@ from typing import Literal
 
 from permctl.config import AsmSection, CloudSsoSection, Config, PrincipalSpec
 from permctl.model import (
+    Assignment,
     CloudSsoPrincipalType,
     DesiredState,
     GroupMembers,
@@ -163,7 +164,10 @@ def rows_from_live(config: Config, desired: DesiredState, live: LiveState) -> li
     file's expiry and, for Service Mesh, the teams it is given through."""
     names = {**live.names, **desired.names}
     return sorted_rows(
-        [*_asm_live_rows(config, desired, live, names), *_sso_live_rows(desired, live, names)]
+        [
+            *_asm_live_rows(config, desired, live, names),
+            *_sso_live_rows(desired, live.assignments, names),
+        ]
     )
 
 
@@ -198,12 +202,12 @@ def _asm_live_rows(
 
 
 def _sso_live_rows(
-    desired: DesiredState, live: LiveState, names: Mapping[str, str]
+    desired: DesiredState, assignments: Iterable[Assignment], names: Mapping[str, str]
 ) -> Iterator[AccessRow]:
     if desired.cloudsso is None:
         return
     declared = {d.assignment: d for d in desired.cloudsso.assignments}
-    for held in live.assignments:
+    for held in assignments:
         wanted = declared.get(held)
         yield AccessRow(
             service="cloudsso",
@@ -221,9 +225,21 @@ def _sso_live_rows(
 # -- groups -----------------------------------------------------------------------------------
 
 
-def group_ids(rows: Iterable[AccessRow]) -> set[str]:
-    """The groups holding access in `rows`, by id."""
-    return {r.principal_id for r in rows if r.principal_type == "group" and r.principal_id}
+def groups_with_access(
+    desired: DesiredState,
+    assignments: Iterable[Assignment],
+    names: Mapping[str, str],
+    keep: AccessFilter,
+) -> set[str]:
+    """The groups holding access `keep` wants, by id, whoever it asks for (a name may be any
+    group's member). The assignments and their names are enough, so the members are read
+    while the rest of the live state still is."""
+    rows = _sso_live_rows(desired, assignments, {**names, **desired.names})
+    return {
+        r.principal_id
+        for r in rows
+        if r.principal_type == "group" and r.principal_id and keep.keeps_access(r)
+    }
 
 
 def expand_groups(rows: Iterable[AccessRow], members: GroupMembers) -> list[AccessRow]:

@@ -14,8 +14,9 @@ from permctl.apply.changes import (
     InconsistentChanges,
     PrincipalGrant,
 )
-from permctl.apply.executor import CHANGED_AFTER_WRITE, apply_changes
+from permctl.apply.executor import apply_changes
 from permctl.apply.report import ApplyReport, ItemResult
+from permctl.apply.servicemesh import CHANGED_AFTER_WRITE
 from permctl.apply.stale import (
     PlanAlreadyApplied,
     PlanForOtherFiles,

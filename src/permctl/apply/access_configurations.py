@@ -17,6 +17,7 @@ from typing import Any
 
 from permctl.apply.audit import AuditLog
 from permctl.apply.report import ItemAction, ItemRef, ItemResult, Outcome
+from permctl.apply.results import NOT_STARTED
 from permctl.errors import ApiError
 from permctl.model import AccessConfiguration
 from permctl.plan import describe
@@ -82,7 +83,7 @@ class ConfigurationApply:
             else change.before.name
         )
         ref = _ref(change.action, change.configuration_id, name)
-        self.record(ref.result("skipped", "not started: apply was stopped"))
+        self.record(ref.result("skipped", NOT_STARTED))
         self.failed.add(change.configuration_id)
         return True
 

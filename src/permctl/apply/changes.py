@@ -84,6 +84,11 @@ class Changes:
         return [(a, tuple(grouped[a.label])) for a in accounts if grouped[a.label]]
 
     @property
+    def item_count(self) -> int:
+        """What apply works through, for its progress."""
+        return len(self.grants) + len(self.assignments) + len(self.configurations)
+
+    @property
     def is_empty(self) -> bool:
         return not (self.grants or self.assignments or self.configurations)
 

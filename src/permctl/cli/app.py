@@ -194,7 +194,8 @@ def _root(
         "--verbose",
         "-v",
         help="Log every API call on stderr: action, outcome, duration, RequestId; and at the "
-        "end, the calls in flight each API settled on and the throttled answers it saw.",
+        "end, the calls in flight each API settled on, the throttled answers it saw and "
+        "the calls of each action.",
     ),
     debug: bool = typer.Option(
         False,

@@ -25,7 +25,7 @@ from permctl.plan.drift import (
     DriftService,
     drift_items,
 )
-from permctl.plan.engine import build_plan, take_snapshot
+from permctl.plan.engine import build_plan, groups_reached, take_snapshot
 from permctl.plan.safety import (
     CallerLockout,
     Lockout,
@@ -71,5 +71,6 @@ __all__ = [
     "build_plan",
     "describe",
     "drift_items",
+    "groups_reached",
     "take_snapshot",
 ]

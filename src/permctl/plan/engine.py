@@ -45,6 +45,7 @@ from permctl.plan.changes import (
     unhandled,
 )
 from permctl.plan.core import MeshAdmins, Plan, count_mesh_admins, holds_admin
+from permctl.plan.people import groups_to_expand
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,15 @@ def _plan_cloudsso(sso: DesiredCloudSso, live: frozenset[Assignment], today: dat
         unmanaged=() if sso.prune_unlisted else tuple(sorted(undeclared, key=_assignment_key)),
         existing=len(in_scope),
     )
+
+
+def groups_reached(desired: DesiredState, live: frozenset[Assignment], today: date) -> set[str]:
+    """The groups whose members the plan's people need (`groups_to_expand`), known as soon as
+    the assignments are: the CloudSSO changes depend on nothing else, so the members are read
+    while the rest of the live state still is."""
+    if desired.cloudsso is None:
+        return set()
+    return groups_to_expand(_plan_cloudsso(desired.cloudsso, live, today).changes, live)
 
 
 def take_snapshot(

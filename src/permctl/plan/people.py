@@ -53,12 +53,11 @@ class PeopleChange:
     members_unknown: bool = False
 
 
-def groups_to_expand(sso_changes: Iterable[CloudSsoChange], snapshot: Snapshot) -> set[str]:
+def groups_to_expand(sso_changes: Iterable[CloudSsoChange], held: Iterable[Assignment]) -> set[str]:
     """The groups whose members a plan's people depend on: those it changes, and those holding
-    the same access on the same account (their members keep it)."""
+    the same access on the same account (their members keep it); `held` is what is live."""
     changed = [c.assignment for c in sso_changes]
     touched = {_access(a) for a in changed}
-    held = [a for account in snapshot.cloudsso for a in account.assignments]
     return {
         a.principal_id
         for a in [*changed, *held]

@@ -15,7 +15,7 @@ from alibabacloud_cloudsso20210515 import models as sso_models
 
 from permctl.errors import ApiError
 from permctl.model import Assignment, GroupMember, GroupMembers
-from permctl.providers.connection import Connection
+from permctl.providers.connection import Connection, Page
 
 TARGET_TYPE = "RD-Account"
 PERMISSION_DENIED = ("NoPermission", "Forbidden")  # error codes of a call the caller may not make
@@ -300,32 +300,43 @@ class CloudSsoProvider:
     def _every_page(self, action: str, request: Callable[..., Any], field_name: str) -> list[Any]:
         """The entries of a NextToken listing (`request` makes a page's request from its
         `next_token`), page after page until it is no longer truncated."""
-        send = getattr(self._client, _snake(action))
         entries: list[Any] = []
         token: str | None = None
         while True:
-            body = self._connection.call(action, partial(send, request(next_token=token))).body
-            entries += getattr(body, field_name) or []
-            token = body.next_token if body.is_truncated else None
+            page, token = self._page(action, request, field_name, token)
+            entries += page
             if not token:
                 return entries
+
+    def _page(
+        self, action: str, request: Callable[..., Any], field_name: str, token: str | None
+    ) -> tuple[list[Any], str | None]:
+        """One page of a NextToken listing, and the token of the next (None after the last)."""
+        send = getattr(self._client, _snake(action))
+        body = self._connection.call(action, partial(send, request(next_token=token))).body
+        return list(getattr(body, field_name) or []), body.next_token if body.is_truncated else None
 
     # -- group members ----------------------------------------------------------------------
 
     def read_group_members(self, directory_id: str, group_ids: Iterable[str]) -> GroupMembers:
-        """Every member of each group, every page, the groups in parallel. A group deleted
-        since it was seen has no members; one whose members the caller may not read is left
-        out, so that its access is shown by group rather than a report or plan failing."""
+        """Every member of each group, every page: the groups' first pages start together, and
+        each group's next page as soon as its previous one answers. A group deleted since it
+        was seen has no members; one whose members the caller may not read is left out, so
+        that its access is shown by group rather than a report or plan failing."""
         groups = sorted(set(group_ids))
-        per_group = self._connection.map(
-            lambda group_id: self._group_members(directory_id, group_id),
+        per_group = self._connection.map_pages(
+            partial(self._group_members_page, directory_id),
             groups,
             label="Reading CloudSSO group members",
         )
         read = zip(groups, per_group, strict=True)
-        return MappingProxyType({group: members for group, members in read if members is not None})
+        return MappingProxyType(
+            {group: tuple(members) for group, members in read if members is not None}
+        )
 
-    def _group_members(self, directory_id: str, group_id: str) -> tuple[GroupMember, ...] | None:
+    def _group_members_page(
+        self, directory_id: str, group_id: str, token: str | None
+    ) -> Page[GroupMember]:
         request = partial(
             sso_models.ListGroupMembersRequest,
             directory_id=directory_id,
@@ -333,14 +344,14 @@ class CloudSsoProvider:
             max_results=DIRECTORY_PAGE_SIZE,
         )
         try:
-            entries = self._every_page("ListGroupMembers", request, "group_members")
+            entries, next_token = self._page("ListGroupMembers", request, "group_members", token)
         except ApiError as error:
             if error.code.startswith("EntityNotExists.Group"):
-                return ()
+                return [], None
             if error.code.startswith(PERMISSION_DENIED):
-                return None
+                return None, None
             raise
-        return tuple(GroupMember(e.user_id, e.user_name or e.user_id) for e in entries)
+        return [GroupMember(e.user_id, e.user_name or e.user_id) for e in entries], next_token
 
     # -- changes ----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -71,6 +71,9 @@ from permctl.roles import CALLER, RoleAccess
 
 T = TypeVar("T")
 A = TypeVar("A")
+# One page of a NextToken listing: its entries (None when the caller may not read the listing)
+# and the token of the next page (None after the last).
+Page = tuple[list[T] | None, str | None]
 
 log = logging.getLogger("permctl.api")
 
@@ -429,6 +432,46 @@ class Connection:
                 raise
         return results
 
+    def map_pages(
+        self,
+        page: Callable[[A, str | None], Page[T]],
+        items: Iterable[A],
+        *,
+        label: str,
+        product: str = "any",
+    ) -> list[list[T] | None]:
+        """Every page of a listing for each of `items` (`page(item, token)` reads one), results
+        in input order; None for an item whose listing may not be read. Each item's first page
+        is queued before any item's next page, so the first pages all start together (as far
+        as the pace allows); an item's next page is queued as soon as the one before answers,
+        without holding a thread in between. The first failure cancels the rest and is raised."""
+        pool = self._pool(product)
+        listed = list(items)
+        results: list[list[T] | None] = [[] for _ in listed]
+        pending: dict[Future[Page[T]], int] = {
+            pool.submit(page, item, None): index for index, item in enumerate(listed)
+        }
+        with self.settings.progress.track(label, total=len(listed)) as advance:
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        index = pending.pop(future)
+                        entries, token = future.result()
+                        so_far = results[index]
+                        results[index] = (
+                            None if entries is None or so_far is None else so_far + entries
+                        )
+                        if token and results[index] is not None:
+                            pending[pool.submit(page, listed[index], token)] = index
+                        else:
+                            advance()
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+        return results
+
 
 class ServiceConnection:
     """A connection seen by the provider of one API product: its SDK client, and calls paced
@@ -444,6 +487,11 @@ class ServiceConnection:
 
     def map(self, fn: Callable[[A], T], items: Iterable[A], *, label: str) -> list[T]:
         return self.connection.map(fn, items, label=label, product=self.service)
+
+    def map_pages(
+        self, page: Callable[[A, str | None], Page[T]], items: Iterable[A], *, label: str
+    ) -> list[list[T] | None]:
+        return self.connection.map_pages(page, items, label=label, product=self.service)
 
 
 class _WithoutCredentials(logging.Filter):

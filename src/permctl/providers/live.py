@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
@@ -12,6 +12,7 @@ from permctl.model import (
     DesiredAsm,
     DesiredCloudSso,
     DesiredState,
+    GroupMembers,
     LiveAccessConfigurations,
     LiveState,
     PrincipalKind,
@@ -19,6 +20,9 @@ from permctl.model import (
 from permctl.providers import MeshAccount, Providers, Session
 from permctl.providers.cloudsso import AssignmentListing
 from permctl.providers.together import Once, started, together
+
+# Which groups' members to read, once the assignments on the managed accounts are known.
+GroupsToRead = Callable[[DesiredState, AssignmentListing], Iterable[str]]
 
 
 class EarlyReads:
@@ -50,11 +54,14 @@ def read_live_state(
     *,
     include_unlisted: bool,
     early: EarlyReads | None = None,
+    members_of: GroupsToRead | None = None,
 ) -> LiveState:
     """The file's principals (and, with `include_unlisted`, everyone holding any Service Mesh
     permission, for pruning and drift), the assignments on managed accounts, and the callers.
     Each mesh account is read through its own identity, and that identity is the caller there:
-    the one a grant change could lock out. The accounts and CloudSSO are read together."""
+    the one a grant change could lock out. The accounts and CloudSSO are read together; the
+    members of the groups `members_of` picks are read as soon as the assignments are listed,
+    while the Service Mesh reads still run."""
     early = early or EarlyReads(session, asm=bool(desired.asm) and include_unlisted)
 
     def read_account(account: MeshAccount) -> tuple[dict[str, AsmPrincipalLive], dict[str, str]]:
@@ -68,10 +75,15 @@ def read_live_state(
         held = read_asm(mine, account.providers, holders)
         return held, name_unlisted(desired.asm, held, account.providers)
 
-    def read_sso() -> AssignmentListing:
+    def read_sso() -> tuple[AssignmentListing, GroupMembers]:
         if not desired.cloudsso:
-            return AssignmentListing(frozenset())
-        return read_cloudsso(desired.cloudsso, session.cloudsso)
+            return AssignmentListing(frozenset()), MappingProxyType({})
+        listing = read_cloudsso(desired.cloudsso, session.cloudsso)
+        groups = set(members_of(desired, listing)) if members_of else set()
+        if not groups:
+            return listing, MappingProxyType({})
+        cloudsso = session.cloudsso.cloudsso
+        return listing, cloudsso.read_group_members(desired.cloudsso.directory_id, groups)
 
     def read_configurations() -> LiveAccessConfigurations:
         if not desired.cloudsso:
@@ -79,7 +91,7 @@ def read_live_state(
         return read_access_configurations(desired.cloudsso, session.cloudsso)
 
     with started(*early.reads):  # no-ops when the caller started them already
-        *per_account, sso, configurations = together(
+        *per_account, (sso, members), configurations = together(
             *(partial(read_account, account) for account in session.mesh_accounts),
             read_sso,
             read_configurations,
@@ -96,6 +108,7 @@ def read_live_state(
         caller_principal_ids=frozenset(c for c in callers if c is not None),
         names=MappingProxyType({**configurations.names, **sso.names, **unlisted_names}),
         access_configurations=configurations,
+        group_members=members,
     )
 
 

@@ -31,7 +31,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -179,6 +179,7 @@ class ApiPace:
         self.in_flight = 0
         self.most_in_flight = 0
         self.calls = 0
+        self.calls_by_action: Counter[str] = Counter()
         self.throttled = 0
         self._learned: float | None = None  # calls/s, from the last throttling at its pace
         self._spacing = Spacing(1.0)  # at the learned pace, or what the account leaves spare
@@ -196,7 +197,7 @@ class ApiPace:
         """Hold one call slot for one attempt of `action`: waits for a free slot, for
         Retry-After to pass and for the paces (learned and published) to allow a start."""
         started = self._acquire(action)
-        attempt = _Attempt(started)
+        attempt = _Attempt(action, started)
         try:
             yield attempt
         finally:
@@ -248,6 +249,7 @@ class ApiPace:
             now = self._clock()
             self.in_flight -= 1
             self.calls += 1
+            self.calls_by_action[attempt.action] += 1
             if attempt.throttled is not None:
                 self._on_throttled(attempt, now)
             elif attempt.succeeded:
@@ -292,17 +294,19 @@ class ApiPace:
 
     def summary(self) -> str:
         pace = f", paced at {self.pace:.0f} calls/s" if self.pace else ""
+        by_action = ", ".join(f"{n} {a}" for a, n in sorted(self.calls_by_action.items()))
         return (
             f"{self.name}: settled at {int(self.slots)} in flight (at most {self.most_in_flight}, "
             f"ceiling {self.ceiling}){pace}; {self.throttled} throttled answers in "
-            f"{self.calls} calls"
+            f"{self.calls} calls ({by_action})"
         )
 
 
 class _Attempt:
     """What one attempt came to, told by the caller before its slot is released."""
 
-    def __init__(self, started: float) -> None:
+    def __init__(self, action: str, started: float) -> None:
+        self.action = action
         self.started = started
         self.succeeded = False
         self.throttled: Throttled | None = None
@@ -378,6 +382,7 @@ class Pacing:
             pace.stop()
 
     def log_summary(self) -> None:
-        """With -v: the concurrency each product settled on and the throttled answers."""
+        """With -v: the concurrency each product settled on, the throttled answers and the
+        calls of each action."""
         for pace in self.paces.values():
             log.info("pace %s", pace.summary())
