@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 CALLER = "the caller's own credentials"
+ROLE_ARN_PATTERN = r"^acs:ram::[0-9]{16}:role/[^\s/]+$"
 ASM = "asm"
 
 

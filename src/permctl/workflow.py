@@ -4,7 +4,7 @@ apply, or, for a saved plan, read it -> safety gate -> connect -> staleness -> a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
@@ -172,13 +172,17 @@ def _resolve_and_read(
     return desired, live
 
 
-def save_plan(run: PlanRun, path: Path, accepted: frozenset[Override]) -> None:
+def save_plan(
+    run: PlanRun, path: Path, accepted: frozenset[Override], input_files: Sequence[Path]
+) -> None:
     """`accepted` are the overrides the plan was accepted with: apply needs them again to carry
-    out a plan only they made acceptable."""
+    out a plan only they made acceptable. `input_files` are the files of `run.config`: apply
+    run elsewhere says which they were."""
     write_plan_file(
         run.plan,
         path,
         config_digest=run.config.digest(),
+        input_files=input_files,
         permctl_version=__version__,
         planned_with=accepted,
     )

@@ -261,3 +261,30 @@ def test_a_plan_saved_in_format_1_is_refused_with_plan_again(emu: Emulator, tmp_
     assert code == 1
     assert "plan file format '1' is not supported (this permctl reads format '2')" in err
     assert "run permctl plan again" in err and emu.calls == ()
+
+
+def test_a_plan_applied_from_another_directory_names_the_files_it_needs(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planned_in = tmp_path / "repo"
+    planned_in.mkdir()
+    file = write_file(planned_in, permissions(), "permissions.yaml")
+    monkeypatch.chdir(planned_in)
+    code, out, err = permctl("plan", "--quiet", "--out", "plan.json")
+    assert code == 0, out + err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    emu.reset_log()
+
+    code, _, err = permctl("apply", "--quiet", "--plan", str(planned_in / "plan.json"))
+
+    assert code == 1
+    assert f"looked for {elsewhere / 'permissions.yaml'}" in err
+    assert f"permissions.yaml: {file}" in err
+    assert f"from the directory where permctl plan ran ({planned_in})" in err
+    assert emu.calls == ()
+    suggested = err.rsplit("permctl ", 1)[1].split()
+    code, out, err = permctl(*suggested, "--quiet")
+    assert code == 0, err
+    assert "Apply complete: 12 done" in out

@@ -53,3 +53,21 @@ def test_offline_commands_import_no_cloud_sdk() -> None:
     assert [m for m in after_offline if m.startswith(CLOUD_PACKAGES)] == []
     # Not vacuous: the same way of running commands does show a plan loading them.
     assert any(m.startswith("alibabacloud_servicemesh") for m in after_plan)
+
+
+def test_version_and_help_load_no_file_model_plan_or_diff() -> None:
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RUN_AND_LIST_MODULES,
+            json.dumps([[["--version"], ["plan", "--help"]]]),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(next(line for line in ran.stdout.splitlines() if line.startswith('["')))
+    assert "permctl.cli.cmd_plan" in loaded
+    heavy = ("permctl.config", "permctl.plan", "permctl.drift", "permctl.render", "deepdiff")
+    assert [m for m in loaded if m.startswith(heavy)] == []

@@ -21,7 +21,7 @@ API_LINE = re.compile(r"^api: [A-Za-z]+ ok in \d+ ms RequestId=[0-9A-F-]{36}$")
 PACE_LINE = re.compile(
     r"^api: pace (?P<product>[a-z]+) in the caller's account: settled at \d+ in flight "
     r"\(at most \d+, ceiling 32\)(, paced at \d+ calls/s)?; (?P<throttled>\d+) throttled "
-    r"answers in \d+ calls$"
+    r"answers in \d+ calls \((?P<actions>\d+ [A-Za-z]+(, \d+ [A-Za-z]+)*)\)$"
 )
 
 runner = CliRunner()

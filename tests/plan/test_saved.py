@@ -55,6 +55,7 @@ def _write(path: Path, plan: Plan | None = None, key: bytes | None = None) -> Pa
         plan or _plan(),
         path,
         config_digest="sha256:config",
+        input_files=[],
         permctl_version="0.1.0",
         planned_with=frozenset({"force"}),
         created_at=CREATED,
@@ -90,7 +91,14 @@ def test_the_saved_document_is_the_printed_one_with_its_seals(tmp_path: Path) ->
     document = json.loads(_write(tmp_path / "plan.json", plan).read_text())
     printed = json.loads(json_render.render(replace(plan, planned_with=frozenset({"force"}))))
 
-    seals = {"permctl_version", "created_at", "config_digest", "plan_digest", "signature"}
+    seals = {
+        "permctl_version",
+        "created_at",
+        "config_digest",
+        "input_files",
+        "plan_digest",
+        "signature",
+    }
     assert document.keys() - printed.keys() == seals
     assert {k: v for k, v in document.items() if k not in seals} == printed
 
@@ -126,6 +134,7 @@ def test_save_then_load_gives_an_equal_plan(
             plan,
             path,
             config_digest="sha256:config",
+        input_files=[],
             permctl_version="test",
             planned_with=planned_with,
             key=b"",

@@ -189,3 +189,37 @@ def test_diagnose_policies_cover_the_caller_and_every_role(path: Path) -> None:
             "Resource": ["*"],
         }
     ]
+
+
+def test_document_format_prints_one_identitys_document_alone_for_create_policy(
+    path: Path,
+) -> None:
+    by_name = {p["name"]: p["document"] for p in policies(path, "apply")}
+
+    for identity, name in (("caller", "caller"), (ROLE, f"{MEMBER}-mesh-admin")):
+        printed = run(
+            "policy", str(path), "--mode", "apply", "--format", "document", "--identity", identity
+        )
+        assert json.loads(printed) == by_name[name]
+        assert set(json.loads(printed)) == {"Version", "Statement"}
+
+
+def test_an_unknown_identity_is_a_usage_error_listing_the_identities(path: Path) -> None:
+    result = runner.invoke(
+        app, ["policy", str(path), "--format", "document", "--identity", "mesh-admin"]
+    )
+
+    assert result.exit_code == 1
+    assert f"caller, {MEMBER}-mesh-admin, diagnose" in result.stderr
+    assert result.stdout == ""
+
+
+def test_out_dir_writes_each_identitys_document_to_its_own_file(path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "policies"
+    result = runner.invoke(app, ["policy", str(path), "--mode", "apply", "--out-dir", str(out)])
+
+    assert result.exit_code == 0, result.output
+    by_name = {p["name"]: p["document"] for p in policies(path, "apply")}
+    written = {f.stem: json.loads(f.read_text(encoding="utf-8")) for f in out.iterdir()}
+    assert written == by_name
+    assert f"wrote {out / f'{MEMBER}-mesh-admin.json'}: attach to {ROLE}" in result.stderr

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from permctl.access import AccessFilter, AccessRow, rows_from_file
 from permctl.cli.app import app, stderr_console
 from permctl.cli.options import (
     Concurrency,
@@ -25,9 +24,11 @@ from permctl.cli.options import (
     target,
 )
 from permctl.cloudlimits import DEFAULT_CEILING
-from permctl.config import Config
 from permctl.files import write_atomically
-from permctl.render import access as render
+
+if TYPE_CHECKING:
+    from permctl.access import AccessFilter, AccessRow
+    from permctl.config import Config
 
 
 class Source(str, Enum):
@@ -134,6 +135,8 @@ def access(
     account, directly or `via` each group holding it (a group without members has its own
     row). `in_file` is false for access that is only live. Changes nothing.
     """
+    from permctl.access import AccessFilter, rows_from_file
+
     now = datetime.now(timezone.utc).replace(microsecond=0)
     keep = AccessFilter(
         principals=tuple(principal or ()),
@@ -173,6 +176,8 @@ def _live_rows(
 def _render(
     rows: list[AccessRow], output_format: AccessFormat, source: Source, now: datetime
 ) -> str:
+    from permctl.render import access as render
+
     if output_format is AccessFormat.TEXT:
         return render.text(rows)
     if output_format is AccessFormat.MARKDOWN:

@@ -20,18 +20,17 @@ from permctl.cli.options import (
     Format,
     Profile,
     Quiet,
+    given_paths,
     load_config,
     overrides,
     target,
 )
-from permctl.cli.show import show_plan, show_warnings
 from permctl.cloudlimits import DEFAULT_CEILING
 from permctl.errors import PermctlError
-from permctl.plan import Plan
-from permctl.render import text
 
 if TYPE_CHECKING:
     from permctl.apply import ApplyReport
+    from permctl.plan import Plan
 
 
 class ReportFormat(str, Enum):
@@ -95,8 +94,12 @@ def apply(
     before any write; 130 stopped by SIGINT, 143 by SIGTERM.
     """
     from permctl.apply.interrupt import StoppedBeforeWriting, stop_on_signals  # see app.py
+    from permctl.cli.show import show_warnings
+    from permctl.plan.saved import require_input_files
     from permctl.workflow import apply_fresh, apply_saved
 
+    if plan_file:
+        require_input_files(plan_file, given_paths(files))
     config = load_config(files)
     where = target(emulator, profile, concurrency, quiet)
     accepted = overrides(force, allow_lockout)
@@ -133,6 +136,9 @@ def apply(
 
 def _show_plan(output_format: ReportFormat, plan: Plan) -> None:
     """On stderr when stdout carries the JSON report."""
+    from permctl.cli.show import show_plan
+    from permctl.render import text
+
     if output_format is ReportFormat.TEXT:
         show_plan(plan, Format.TEXT)
     else:

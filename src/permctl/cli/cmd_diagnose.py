@@ -11,9 +11,8 @@ import typer
 
 from permctl.cli.app import app, examples, stdout_console
 from permctl.cli.options import EmulatorState, Profile
-from permctl.config.schema import ROLE_ARN_PATTERN
 from permctl.errors import PermctlError
-from permctl.roles import RoleAccess
+from permctl.roles import ROLE_ARN_PATTERN, RoleAccess
 
 
 class DiagnosisFormat(str, Enum):

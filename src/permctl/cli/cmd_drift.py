@@ -21,14 +21,10 @@ from permctl.cli.options import (
     target,
 )
 from permctl.cloudlimits import DEFAULT_CEILING
-from permctl.drift import Baseline, DriftReport, drift_report, read_baseline
-from permctl.drift import document as json_report
-from permctl.drift.metrics import write_metrics
-from permctl.drift.report import acceptances
 from permctl.files import OutputFileError, write_atomically
-from permctl.render import drift as render
 
 if TYPE_CHECKING:
+    from permctl.drift import Baseline, DriftReport
     from permctl.workflow import Target
 
 
@@ -79,6 +75,9 @@ def drift(
 
     Exit status: 0 no drift, 2 drift (with --since-baseline: new drift), 1 error.
     """
+    from permctl.drift import document as json_report
+    from permctl.drift.metrics import write_metrics
+
     try:
         full, baseline = _compare(
             files, since_baseline, target(emulator, profile, concurrency, quiet)
@@ -105,6 +104,8 @@ def _compare(
     files: list[Path] | None, since_baseline: Path | None, where: Target
 ) -> tuple[DriftReport, Baseline | None]:
     """The full report and the baseline; the baseline is read first so a bad one costs no call."""
+    from permctl.drift import drift_report, read_baseline
+    from permctl.drift.report import acceptances
     from permctl.workflow import connect, plan_run  # loads the cloud SDKs: see app.py
 
     config = load_config(files)
@@ -117,6 +118,8 @@ def _compare(
 def _write_failure_metrics(path: Path) -> None:
     """The run's own error is the one to report; a metrics file that cannot be written either
     is only mentioned."""
+    from permctl.drift.metrics import write_metrics
+
     try:
         write_metrics(path, None, _now())
     except OutputFileError as error:
@@ -128,6 +131,9 @@ def _now() -> datetime:
 
 
 def _show(report: DriftReport, output_format: Format) -> None:
+    from permctl.drift import document as json_report
+    from permctl.render import drift as render
+
     if output_format is Format.TEXT:
         stdout_console().print(render.text(report), end="")
     elif output_format is Format.MARKDOWN:

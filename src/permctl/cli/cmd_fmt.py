@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from permctl.cli.app import EXIT_ERROR, app, examples, fail, stderr_console
 from permctl.cli.options import DEFAULT_FILE, Files
-from permctl.config import expand_paths
-from permctl.config.fmt import Formatted, format_file
+
+if TYPE_CHECKING:
+    from permctl.config.fmt import Formatted
 from permctl.errors import PermctlError
 
 
@@ -31,6 +34,9 @@ def fmt(
     Keys the file format defines follow the order of docs/file-reference.md; names you chose
     (mesh aliases, teams, principals) keep your order. The meaning of a file never changes.
     """
+    from permctl.config import expand_paths  # the file models: see app.py
+    from permctl.config.fmt import format_file
+
     results = [format_file(path) for path in expand_paths(files or [DEFAULT_FILE])]
     changed = [result for result in results if result.changed]
     if check:

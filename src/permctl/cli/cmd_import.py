@@ -10,7 +10,6 @@ import typer
 from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, target
 from permctl.cloudlimits import DEFAULT_CEILING
-from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
 
@@ -80,6 +79,8 @@ def import_(
     request = _request(mesh or [], directory, accounts or [], region)
     if out.exists() and not force:
         raise ImportUsageError(f"{out} already exists; use --force to overwrite it")
+    from permctl.config import Config  # the file models: see app.py
+
     config = Config.model_validate({"version": 1, "settings": {"region": region}})
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         text = import_file(request, session)

@@ -11,7 +11,6 @@ import typer
 from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import Concurrency, EmulatorState, Profile, Quiet, Region, target
 from permctl.cloudlimits import DEFAULT_CEILING
-from permctl.config import Config
 from permctl.errors import PermctlError
 from permctl.files import write_atomically
 
@@ -144,6 +143,7 @@ def _credentials_found() -> bool:
 
 
 def _from_live_state(region: str, directory: str | None, where: Target) -> str:
+    from permctl.config import Config  # the file models: see app.py
     from permctl.tools.importer import (  # loads the cloud SDKs: see app.py
         ImportRequest,
         MeshRequest,

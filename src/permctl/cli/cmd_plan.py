@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,21 +19,22 @@ from permctl.cli.options import (
     OutputFormat,
     Profile,
     Quiet,
-    load_config,
+    input_paths,
     overrides,
     target,
 )
-from permctl.cli.show import show_plan, show_warnings
 from permctl.cloudlimits import DEFAULT_CEILING
-from permctl.config import Config
-from permctl.config.checks import expired_entries
-from permctl.drift.report import acceptances, drift_report
-from permctl.plan import Plan
-from permctl.render.common import count_of
+
+if TYPE_CHECKING:
+    from permctl.config import Config
+    from permctl.plan import Plan
 
 
 def _drift_outlook(plan: Plan, config: Config) -> str:
     """What `permctl drift` will make of the access this plan leaves alone."""
+    from permctl.drift.report import acceptances, drift_report
+    from permctl.render.common import count_of
+
     report = drift_report(plan, datetime.now(timezone.utc), acceptances(config))
     unmanaged = sum(1 for item in report.items if item.kind == "live_not_in_file")
     return (
@@ -71,6 +72,9 @@ def plan(
     Exit status: 0 success (with --detailed-exitcode: no changes), 2 changes
     (--detailed-exitcode only), 1 error or unsafe plan.
     """
+    from permctl.cli.show import show_plan, show_warnings
+    from permctl.config import load_files
+    from permctl.config.checks import expired_entries
     from permctl.workflow import (  # loads the cloud SDKs: see app.py
         connect,
         plan_run,
@@ -78,7 +82,8 @@ def plan(
         utc_today,
     )
 
-    config = load_config(files)
+    paths = input_paths(files)
+    config = load_files(paths)
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
         run = plan_run(config, session)
     show_warnings(run.warnings())
@@ -90,7 +95,7 @@ def plan(
     accepted = overrides(force, allow_lockout)
     run.plan.raise_if_unsafe(accepted)
     if out is not None:
-        save_plan(run, out, accepted)
+        save_plan(run, out, accepted, paths)
         if not quiet:
             stderr_console().print(
                 f"Saved the plan to {out}; apply it with: permctl apply --plan {out}", markup=False

@@ -8,7 +8,6 @@ from pathlib import Path
 import typer
 
 from permctl.cli.app import app, examples, fail
-from permctl.config.reference import json_schema, markdown_reference
 from permctl.errors import PermctlError
 
 
@@ -29,6 +28,8 @@ def schema(
     Point yaml-language-server at it with a first line
     `# yaml-language-server: $schema=permctl.schema.json` (see examples/yaml-language-server.md).
     """
+    from permctl.config.reference import json_schema, markdown_reference  # see app.py
+
     text = markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)

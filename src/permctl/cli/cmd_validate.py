@@ -6,14 +6,15 @@ import json
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from permctl.cli.app import EXIT_ERROR, app, examples, fail, stderr_console
-from permctl.config import Config, expand_paths, load_files
-from permctl.config.checks import utc_today, warnings
-from permctl.config.identities import section_roles
 from permctl.errors import ConfigError, ConfigProblem
+
+if TYPE_CHECKING:
+    from permctl.config import Config
 
 DEFAULT_FILE = Path("permissions.yaml")
 # Of the --format json report: additions keep it, renaming or removing a field makes it "2".
@@ -83,6 +84,10 @@ def validate(
     files do not name (plan also looks for those in live state). Exit status 0 when the files
     are valid, 1 when they are not.
     """
+    from permctl.config import expand_paths, load_files  # the file models: see app.py
+    from permctl.config.checks import utc_today, warnings
+    from permctl.config.identities import section_roles
+
     args = files or [DEFAULT_FILE]
     label = ", ".join(str(arg) for arg in args)
     try:

@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from permctl.cli.progress import ReadProgress
-from permctl.config import Config, expand_paths, load_files
-from permctl.plan import Override
-
 if TYPE_CHECKING:
+    from permctl.config import Config
+    from permctl.plan import Override
     from permctl.workflow import Target
 
 DEFAULT_FILE = Path("permissions.yaml")
@@ -78,8 +76,21 @@ AllowLockout = Annotated[
 ]
 
 
+def input_paths(files: list[Path] | None) -> list[Path]:
+    """The files the command reads: those given, directories expanded, or permissions.yaml."""
+    from permctl.config import expand_paths  # the models: see app.py
+
+    return expand_paths(given_paths(files))
+
+
+def given_paths(files: list[Path] | None) -> list[Path]:
+    return files or [DEFAULT_FILE]
+
+
 def load_config(files: list[Path] | None) -> Config:
-    return load_files(expand_paths(files or [DEFAULT_FILE]))
+    from permctl.config import load_files
+
+    return load_files(input_paths(files))
 
 
 def overrides(force: bool, allow_lockout: bool) -> frozenset[Override]:
@@ -89,6 +100,7 @@ def overrides(force: bool, allow_lockout: bool) -> frozenset[Override]:
 
 
 def target(emulator: Path | None, profile: str | None, concurrency: int, quiet: bool) -> Target:
+    from permctl.cli.progress import ReadProgress
     from permctl.workflow import Target  # loads the cloud SDKs: see app.py
 
     return Target(

@@ -47,12 +47,12 @@ from permctl.model import (
     SourceRef,
 )
 from permctl.policydocument import MAX_INLINE_POLICY_CHARS
+from permctl.roles import ROLE_ARN_PATTERN
 
 Role = Literal["istio-admin", "istio-ops", "istio-readonly"]
 Endpoint = Literal["servicemesh", "cloudsso", "resourcedirectory", "ram", "sts", "openapiexplorer"]
 
 # Patterns and how a message should describe what they expect.
-ROLE_ARN_PATTERN = r"^acs:ram::[0-9]{16}:role/[^\s/]+$"
 ENDPOINT_PATTERN = r"^(https?://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$"
 SESSION_NAME_PATTERN = r"^[A-Za-z0-9._@-]{2,64}$"
 ACCESS_CONFIGURATION_NAME_PATTERN = r"^[A-Za-z0-9-]{1,32}$"

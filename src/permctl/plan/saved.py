@@ -1,7 +1,8 @@
 """Saved plans: `permctl plan --out FILE` writes one, `permctl apply --plan FILE` reads it back.
 
 A saved plan is the plan document (`plan.document`, the JSON `plan --format json` prints) with
-seals around it: the permctl version, when, the digest of the files it was made from, a digest
+seals around it: the permctl version, when, the digest of the files it was made from (and, to
+find them again, each file's path and digest), a digest
 of the whole and, with PERMCTL_PLAN_KEY set, an HMAC-SHA256 signature (reading then requires a
 valid one). Reading gives back the `Plan` that was saved, so safety, staleness, rendering and
 apply run on one type. Reading is strict: a truncated, hand-edited or wrong-version file is
@@ -16,7 +17,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +34,7 @@ from permctl.plan.access_configurations import (
 )
 from permctl.plan.changes import AssignmentDelete, canonical_json, principal_update, sha256_of
 from permctl.plan.core import Plan, count_mesh_admins
-from permctl.plan.document import FORMAT_VERSION, PlanDocument, plan_document
+from permctl.plan.document import FORMAT_VERSION, PlanDocument, Strict, plan_document
 from permctl.plan.safety import Override
 
 PLAN_KEY_ENV = "PERMCTL_PLAN_KEY"
@@ -60,6 +61,47 @@ class TamperedPlanFile(PlanFileError):
         super().__init__(f"{path}: refusing the saved plan: {why}; run permctl plan again")
 
 
+class InputFile(Strict):
+    """A file a plan was made from: its path relative to where `permctl plan` ran, the same
+    made absolute, and the sha256 of its bytes."""
+
+    path: str
+    absolute: str
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path) -> InputFile:
+        absolute = path.resolve()
+        return cls(
+            path=os.path.relpath(absolute),
+            absolute=str(absolute),
+            sha256=hashlib.sha256(absolute.read_bytes()).hexdigest(),
+        )
+
+    def planned_in(self) -> str | None:
+        """The directory `permctl plan` ran in, when the relative path says it (no `..`)."""
+        relative = Path(self.path)
+        if relative.is_absolute() or ".." in relative.parts:
+            return None
+        return str(Path(self.absolute).parents[len(relative.parts) - 1])
+
+
+class PlanInputsMissing(PlanFileError):
+    """`apply --plan` cannot find the files the plan was made from: they say how to connect."""
+
+    def __init__(self, path: Path, needed: Sequence[InputFile], missing: Sequence[Path]) -> None:
+        looked = ", ".join(str(p.resolve()) for p in missing)
+        files = "".join(f"\n  {f.path}: {f.absolute} (sha256 {f.sha256[:12]}...)" for f in needed)
+        planned_in = sorted({d for d in (f.planned_in() for f in needed) if d is not None})
+        ran_in = f" ({', '.join(planned_in)})" if planned_in else ""
+        super().__init__(
+            f"{path}: cannot find the files this plan was made from (looked for {looked}); "
+            f"it needs:{files}\nRun permctl apply --plan from the directory where permctl plan "
+            f"ran{ran_in}, or pass the files: permctl apply --plan {path} "
+            + " ".join(f.absolute for f in needed)
+        )
+
+
 @dataclass(frozen=True)
 class SavedPlan:
     """A plan read back from a file, and the seals it was saved with."""
@@ -68,6 +110,7 @@ class SavedPlan:
     permctl_version: str
     created_at: datetime
     config_digest: str
+    input_files: tuple[InputFile, ...]
     signed: bool
 
 
@@ -75,6 +118,7 @@ class _SavedPlanFile(PlanDocument):
     permctl_version: str
     created_at: AwareDatetime
     config_digest: str
+    input_files: tuple[InputFile, ...] = ()  # plans saved before it was recorded lack it
     plan_digest: str
     signature: str | None
 
@@ -84,18 +128,20 @@ def write_plan_file(
     path: Path,
     *,
     config_digest: str,
+    input_files: Sequence[Path],
     permctl_version: str,
     planned_with: frozenset[Override],
     created_at: datetime | None = None,
     key: bytes | None = None,
 ) -> None:
-    """Write `plan`, accepted with the overrides `planned_with`, to `path` atomically; signed
-    when `key` (default: PERMCTL_PLAN_KEY) is set."""
+    """Write `plan`, made from `input_files` and accepted with the overrides `planned_with`, to
+    `path` atomically; signed when `key` (default: PERMCTL_PLAN_KEY) is set."""
     body = {
         **plan_document(replace(plan, planned_with=planned_with)),
         "permctl_version": permctl_version,
         "created_at": (created_at or datetime.now(timezone.utc)).isoformat(),
         "config_digest": config_digest,
+        "input_files": [InputFile.of(f).model_dump() for f in input_files],
     }
     key = key if key is not None else plan_key_from_env()
     document = {
@@ -128,8 +174,19 @@ def read_plan_file(path: Path, *, key: bytes | None = None) -> SavedPlan:
         permctl_version=model.permctl_version,
         created_at=model.created_at,
         config_digest=model.config_digest,
+        input_files=model.input_files,
         signed=model.signature is not None,
     )
+
+
+def require_input_files(path: Path, given: Sequence[Path]) -> None:
+    """Before `apply --plan` reads the files: when any is missing, say which files the plan
+    needs rather than only that one is not there."""
+    missing = [p for p in given if not p.exists()]
+    if missing:
+        needed = read_plan_file(path).input_files
+        if needed:  # a plan saved before the files were recorded: the missing file says it
+            raise PlanInputsMissing(path, needed, missing)
 
 
 def _read_text(path: Path) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 from permctl.config import Config
 from permctl.config.identities import accounts_of_principal, section_roles
 from permctl.config.schema import CloudSsoSection, PrincipalSpec
 from permctl.roles import ASM, CALLER, RoleAccess, is_principal_id
+from permctl.tools.policy_mode import Mode
 
 ANY = "*"
 # Of the printed document: additions keep it, renaming or removing a field makes it "2".
@@ -27,11 +27,6 @@ DIAGNOSE_ACTIONS = ("openapiexplorer:GetRequestLog", "ram:DecodeDiagnosticMessag
 
 def policy_document(statements: list[dict[str, Any]]) -> dict[str, Any]:
     return {"Version": "1", "Statement": statements}
-
-
-class Mode(str, Enum):
-    PLAN = "plan"  # plan, drift and access: reads only
-    APPLY = "apply"  # plan's reads and the writes
 
 
 @dataclass
@@ -56,14 +51,31 @@ class _Grants:
         ]
 
 
+CALLER_NAME = "caller"
+DIAGNOSE_NAME = "diagnose"
+
+
 @dataclass(frozen=True)
 class PolicyFor:
+    name: str  # names the document on the command line and its file: see identity_name
     attach_to: str  # a role ARN, or the caller's own credentials
     purpose: str
     document: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
-        return {"attach_to": self.attach_to, "purpose": self.purpose, "document": self.document}
+        return {
+            "name": self.name,
+            "attach_to": self.attach_to,
+            "purpose": self.purpose,
+            "document": self.document,
+        }
+
+
+def identity_name(role: RoleAccess | None) -> str:
+    """`caller`, or `<account id>-<role name>`: unique across accounts, safe as a file name."""
+    if role is None:
+        return CALLER_NAME
+    return f"{role.account_id}-{role.role_arn.rsplit('/', 1)[-1]}"
 
 
 def required_policies(config: Config, mode: Mode) -> list[PolicyFor]:
@@ -101,6 +113,7 @@ def required_policies(config: Config, mode: Mode) -> list[PolicyFor]:
         purposes[None].append("assuming the sections' roles")
     policies = [
         PolicyFor(
+            identity_name(role),
             role.role_arn if role else CALLER,
             f"permctl {mode.value}: " + ", ".join(purposes[role]),
             policy_document(grants[role].statements()),
@@ -208,8 +221,16 @@ def _diagnose_policies(assumed: list[str]) -> list[PolicyFor]:
     diagnose = policy_document(
         [{"Effect": "Allow", "Action": list(DIAGNOSE_ACTIONS), "Resource": [ANY]}]
     )
-    return [PolicyFor(who, "permctl diagnose", diagnose) for who in (CALLER, *assumed)]
+    return [
+        PolicyFor(DIAGNOSE_NAME, who, "permctl diagnose", diagnose) for who in (CALLER, *assumed)
+    ]
 
 
 def render(policies: list[PolicyFor]) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "policies": [p.as_json() for p in policies]}
+
+
+def documents(policies: list[PolicyFor]) -> dict[str, dict[str, Any]]:
+    """Name -> the policy document alone, as `aliyun ram CreatePolicy --PolicyDocument` takes
+    it. The reviewer's document is the same whoever it is attached to: it appears once."""
+    return {p.name: p.document for p in policies}
