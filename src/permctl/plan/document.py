@@ -15,7 +15,7 @@ from dataclasses import asdict
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from permctl.model import (
     AccessConfiguration,
@@ -53,6 +53,7 @@ from permctl.plan.changes import (
 from permctl.plan.core import MeshAdmins, Plan
 from permctl.plan.people import PeopleAction, PeopleChange, Person
 from permctl.plan.safety import Override, SafetyIssue
+from permctl.policydocument import shape_problems
 
 FORMAT_VERSION = "2"
 
@@ -333,6 +334,15 @@ class _Granted(Strict):
     relay_state: str
     system_policies: tuple[str, ...]
     inline_policy: dict[str, Any] | None
+
+    @field_validator("inline_policy")
+    @classmethod
+    def _a_policy_document(cls, document: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The file's rules: a hand-edited plan must not reach the comparison with a policy
+        the file would have refused."""
+        for path, message in shape_problems(document) if document is not None else ():
+            raise ValueError(f"{'.'.join(map(str, path))}: {message}" if path else message)
+        return document
 
     def to_granted(self) -> AccessConfiguration:
         return AccessConfiguration.written(
