@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from permctl.emulator.journal import most_in_flight
 from permctl.errors import ApiError
 from permctl.model import PrincipalKind
 from permctl.providers import Providers, RetryPolicy, open_providers
+from permctl.providers.connection import ended
 from permctl.providers.pacing import (
     START_IN_FLIGHT,
     ApiPace,
@@ -249,3 +251,17 @@ def test_a_late_start_keeps_the_pace_and_never_puts_more_than_one_call_over_it()
         spacing.take(now)
         starts.append(now)
     assert max(sum(1 for t in starts if s <= t < s + 1.0) for s in starts) <= 100 + 1
+
+
+def test_a_call_cancelled_by_the_run_stopping_ends_the_wait_for_it() -> None:
+    """A pool's shutdown cancels queued calls without waking `wait`: a step waiting for them
+    must still see them end (it once waited forever after Ctrl-C)."""
+    release = threading.Event()
+    pool = ThreadPoolExecutor(1)
+    running = pool.submit(release.wait, 5)
+    queued = pool.submit(lambda: None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    assert ended({queued}) == {queued}
+    assert queued.cancelled()
+    release.set()
+    assert running.result(timeout=5) is True

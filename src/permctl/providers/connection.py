@@ -24,8 +24,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -423,9 +423,12 @@ class Connection:
         results: list[Any] = [None] * len(futures)
         with self.settings.progress.track(label, total=len(futures)) as advance:
             try:
-                for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    advance()
+                remaining = set(futures)
+                while remaining:
+                    for future in ended(remaining):
+                        remaining.discard(future)
+                        results[futures[future]] = future.result()
+                        advance()
             except BaseException:
                 for future in futures:
                     future.cancel()
@@ -454,8 +457,7 @@ class Connection:
         with self.settings.progress.track(label, total=len(listed)) as advance:
             try:
                 while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
+                    for future in ended(pending):
                         index = pending.pop(future)
                         entries, token = future.result()
                         so_far = results[index]
@@ -471,6 +473,21 @@ class Connection:
                     future.cancel()
                 raise
         return results
+
+
+# How often a wait on calls looks for ones cancelled by the run's end (see `ended`).
+_CANCELLED_CHECK_S = 0.2
+
+
+def ended(pending: Collection[Future[Any]]) -> set[Future[Any]]:
+    """The futures of `pending` that have ended, once one has. A future that a pool's
+    shutdown cancels (the run stopping) never wakes `wait`, so cancelled ones are looked for
+    as well: without that, a step waiting on a stopped run's calls would wait forever."""
+    while True:
+        done, _ = wait(pending, timeout=_CANCELLED_CHECK_S, return_when=FIRST_COMPLETED)
+        done |= {future for future in pending if future.cancelled()}
+        if done:
+            return done
 
 
 class ServiceConnection:
