@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -54,6 +55,10 @@ def start_from_a_clean_environment() -> None:
     os.environ.setdefault(
         "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "permctl-hypothesis")
     )
+    # Run in the background by a shell without job control (`cmd &` in a script), the suite
+    # starts with SIGINT ignored, and so would every process it starts: the Ctrl-C tests
+    # need it to be Ctrl-C, here and (reset to the default on exec) in their subprocesses.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 start_from_a_clean_environment()
