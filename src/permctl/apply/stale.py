@@ -102,8 +102,8 @@ def _grants_as_planned(changes: Changes, now: Snapshot) -> bool:
 
 
 def _assignments_as_planned(changes: Changes, now: Snapshot) -> bool:
-    created = {s.assignment for s in changes.assignments if s.change.action == "create"}
-    deleted = {s.assignment for s in changes.assignments if s.change.action == "delete"}
+    created = {s.assignment for s in changes.assignments if s.change.gives_access}
+    deleted = {s.assignment for s in changes.assignments if not s.change.gives_access}
     planned = {a.account_id: set(a.assignments) for a in changes.snapshot.cloudsso}
     on_account = {a.account_id: set(a.assignments) for a in now.cloudsso}
     return all(

@@ -106,9 +106,10 @@ def mesh_role_changes(
 @dataclass(frozen=True)
 class AssignmentChange:
     """Base of the CloudSSO assignment change kinds; `action` is the name the plan document and
-    the reports give the kind."""
+    the reports give the kind; `gives_access` whether it gives its access or takes it away."""
 
     action: ClassVar[AssignmentAction]
+    gives_access: ClassVar[bool]
     assignment: Assignment
     reason: ChangeReason = "desired"
 
@@ -118,6 +119,7 @@ class AssignmentCreate(AssignmentChange):
     """CloudSSO change kind: CreateAccessAssignment."""
 
     action: ClassVar[AssignmentAction] = "create"
+    gives_access: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class AssignmentDelete(AssignmentChange):
     """CloudSSO change kind: DeleteAccessAssignment, with the plan's deprovision strategy."""
 
     action: ClassVar[AssignmentAction] = "delete"
+    gives_access: ClassVar[bool] = False
 
 
 # The change kinds of each service, and of a whole plan. A new kind joins one of these unions.

@@ -15,12 +15,9 @@ from typing import Literal
 
 from permctl.model import Assignment, GroupMembers
 from permctl.plan.changes import (
-    AssignmentCreate,
-    AssignmentDelete,
     CloudSsoChange,
     PrincipalUpdate,
     Snapshot,
-    unhandled,
 )
 
 PeopleAction = Literal["gain", "lose"]
@@ -115,12 +112,12 @@ def _cloudsso_people(
     """Each change's people, None for a group whose members were not read."""
     changes = tuple(changes)
     before = {a for account in snapshot.cloudsso for a in account.assignments}
-    deleted = {c.assignment for c in changes if not _gives(c)}
-    after = (before - deleted) | {c.assignment for c in changes if _gives(c)}
+    deleted = {c.assignment for c in changes if not c.gives_access}
+    after = (before - deleted) | {c.assignment for c in changes if c.gives_access}
     held_before, held_after = _holders(before, members), _holders(after, members)
     for change in changes:
         a = change.assignment
-        gaining = _gives(change)
+        gaining = change.gives_access
         others = held_before if gaining else held_after  # who holds it anyway
         reached = (
             None
@@ -132,17 +129,6 @@ def _cloudsso_people(
         through = a.principal_id if a.principal_type == "Group" else None
         action: PeopleAction = "gain" if gaining else "lose"
         yield ("cloudsso", a.account_id, a.access_configuration_id, action, through), reached
-
-
-def _gives(change: CloudSsoChange) -> bool:
-    """Whether the change gives its access (else it takes it away)."""
-    match change:
-        case AssignmentCreate():
-            return True
-        case AssignmentDelete():
-            return False
-        case _:
-            unhandled(change)
 
 
 def _holders(assignments: Iterable[Assignment], members: GroupMembers) -> dict[_Access, set[str]]:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 from permctl.errors import UnsafePlan
 from permctl.model import ADMIN_ROLE
 from permctl.plan.access_configurations import AccessConfigurationDelete
-from permctl.plan.changes import AssignmentCreate, AssignmentDelete, CloudSsoChange, unhandled
 
 if TYPE_CHECKING:
     from permctl.plan.core import Plan
@@ -214,19 +213,9 @@ def _removed_or_changed(plan: Plan, of_principal: Callable[[str, str | None], bo
     cloudsso = [
         plan.describe_assignment(change.assignment)
         for change in plan.sso_changes
-        if _takes_access_away(change) and of_principal(change.assignment.principal_id, None)
+        if not change.gives_access and of_principal(change.assignment.principal_id, None)
     ]
     return asm + cloudsso
-
-
-def _takes_access_away(change: CloudSsoChange) -> bool:
-    match change:
-        case AssignmentCreate():
-            return False
-        case AssignmentDelete():
-            return True
-        case _:
-            unhandled(change)
 
 
 def more_than_shown(grants: Sequence[str]) -> str | None:
