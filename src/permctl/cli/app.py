@@ -13,12 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
 from typer._click.exceptions import (
     BadParameter,
     MissingParameter,
@@ -29,6 +26,9 @@ from typer._click.exceptions import (
 from typer.core import TyperGroup
 
 from permctl.errors import ApiError, ConfigError, PermctlError, diagnose_hint
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # Options of the whole run, accepted before or after the command's name.
 GLOBAL_FLAGS = frozenset({"--no-color", "-v", "--verbose", "--debug"})
@@ -130,6 +130,8 @@ def stderr_console() -> Console:
 
 
 def _console(*, stderr: bool) -> Console:
+    from rich.console import Console  # a command that prints nothing through it never pays it
+
     # emoji=False: names and ARNs such as acs:ram::1234:role/x must not turn into pictures.
     # Without colour, no style at all: rich's no_color keeps bold and dim.
     return Console(
@@ -241,6 +243,8 @@ def credential_source() -> str:
 
 def fail(error: PermctlError, command: str | None = None) -> NoReturn:
     """Print an error as the user should read it, then exit 1. Never a traceback."""
+    from rich.markup import escape
+
     console = stderr_console()
     if isinstance(error, ConfigError):
         for problem in error.problems:
@@ -289,6 +293,8 @@ def usage_problem(error: UsageError) -> str:
 def _reason(error: BadParameter) -> str:
     """What typer's converter said, without pydantic's "Value error, ", with the value given
     and, for a number, the range allowed."""
+    from pydantic import ValidationError  # typer's converters have loaded it when they fail
+
     reason = error.message.removeprefix("Value error, ").rstrip(".")
     cause = error.__cause__
     given = cause.errors()[0].get("input") if isinstance(cause, ValidationError) else None
