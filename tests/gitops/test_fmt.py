@@ -148,3 +148,14 @@ def test_a_broken_file_is_reported_and_left_alone(tmp_path: Path) -> None:
     assert f"{broken}:2:1" in result.stderr
     assert "nothing was changed" in result.stderr
     assert broken.read_text(encoding="utf-8") == "version: 1\nversion: 2\n"
+
+
+def test_a_deeply_nested_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    # The formatter's parsers have no depth guard (libyaml can crash the process on deep
+    # nesting): the file is refused by the reader every command shares, before they run.
+    depth = 100
+    nested = write(tmp_path, "a.yaml", "version: 1\nasm: " + "[" * depth + "]" * depth + "\n")
+    result = runner.invoke(app, ["fmt", "--check", str(nested)])
+    assert result.exit_code == 1
+    assert f"{nested}:2:" in result.stderr
+    assert "nested more than 64 levels deep" in result.stderr
