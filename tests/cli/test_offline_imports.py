@@ -55,19 +55,27 @@ def test_offline_commands_import_no_cloud_sdk() -> None:
     assert any(m.startswith("alibabacloud_servicemesh") for m in after_plan)
 
 
-def test_version_and_help_load_no_file_model_plan_or_diff() -> None:
+def test_version_and_help_load_no_file_model_plan_diff_or_rich() -> None:
+    loaded = _loaded_after(["--version"], ["plan", "--help"])
+    assert "permctl.cli.cmd_plan" in loaded
+    models = ("permctl.config", "permctl.plan", "permctl.drift", "permctl.render", "deepdiff")
+    # Only what prints through rich loads it: errors, warnings, progress, reports.
+    heavy = (*models, "rich")
+    assert [m for m in loaded if m.startswith(heavy)] == []
+
+
+def test_schema_prints_the_published_schema_without_building_the_models() -> None:
+    loaded = _loaded_after(["schema"], ["schema", "--markdown"])
+    assert "permctl.config.reference" in loaded
+    assert [m for m in loaded if m in ("permctl.config.schema", "permctl.model", "yaml")] == []
+
+
+def _loaded_after(*commands: list[str]) -> list[str]:
+    """The modules loaded once `commands` ran, one after the other in one interpreter."""
     ran = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            RUN_AND_LIST_MODULES,
-            json.dumps([[["--version"], ["plan", "--help"]]]),
-        ],
+        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps([list(commands)])],
         capture_output=True,
         text=True,
         check=True,
     )
-    loaded = json.loads(next(line for line in ran.stdout.splitlines() if line.startswith('["')))
-    assert "permctl.cli.cmd_plan" in loaded
-    heavy = ("permctl.config", "permctl.plan", "permctl.drift", "permctl.render", "deepdiff")
-    assert [m for m in loaded if m.startswith(heavy)] == []
+    return json.loads(next(line for line in ran.stdout.splitlines() if line.startswith('["')))

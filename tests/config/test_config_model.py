@@ -10,7 +10,12 @@ from config_cases import load_text
 from pydantic import ValidationError
 
 from permctl.config import Config, PrincipalSpec, Role, load_files
-from permctl.config.reference import json_schema, markdown_reference
+from permctl.config.reference import (
+    json_schema,
+    markdown_reference,
+    published_schema_text,
+    schema_text,
+)
 from permctl.model import ASM_ROLES, PrincipalKind, SafetySettings, SourceRef
 
 REPO = Path(__file__).parents[2]
@@ -165,8 +170,15 @@ def test_the_json_schema_accepts_a_mesh_written_as_its_bare_id() -> None:
     assert {"type": "string", "minLength": 1} in mesh["anyOf"]
 
 
+def test_the_published_schema_is_the_models_schema() -> None:
+    # `permctl schema` prints the copy published with the package, not the models' own.
+    assert published_schema_text() == schema_text(json_schema()), (
+        "run: python -m permctl.config.reference > src/permctl/config/permctl.schema.json"
+    )
+
+
 def test_the_file_reference_in_docs_is_generated_from_the_models() -> None:
     committed = (REPO / "docs" / "file-reference.md").read_text(encoding="utf-8")
-    assert committed == markdown_reference(), (
+    assert committed == markdown_reference(json_schema()), (
         "run: permctl schema --markdown > docs/file-reference.md"
     )

@@ -28,9 +28,10 @@ def schema(
     Point yaml-language-server at it with a first line
     `# yaml-language-server: $schema=permctl.schema.json` (see examples/yaml-language-server.md).
     """
-    from permctl.config.reference import json_schema, markdown_reference  # see app.py
+    from permctl.config.reference import markdown_reference, published_schema_text  # app.py
 
-    text = markdown_reference() if markdown else json.dumps(json_schema(), indent=2) + "\n"
+    published = published_schema_text()
+    text = markdown_reference(json.loads(published)) if markdown else published
     if out is None:
         typer.echo(text, nl=False)
         return

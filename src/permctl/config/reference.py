@@ -2,30 +2,49 @@
 
 Both come from the same field descriptions, so the editor tooltip, the reference page and the
 code cannot drift apart (a test checks docs/file-reference.md against `markdown_reference()`).
+
+The JSON Schema is also published with the package, next to this module, and `permctl schema`
+prints that copy: building it from the models means building every model first, which costs
+more than the rest of the command. A test keeps the copy equal to the models'; after changing a
+model, regenerate it with
+
+    python -m permctl.config.reference > src/permctl/config/permctl.schema.json
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
-
-from permctl.config.schema import Config
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TITLE = "permctl desired state"
+PUBLISHED_SCHEMA = Path(__file__).with_name("permctl.schema.json")
 _REF_PREFIX = "#/$defs/"
 
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of one desired-state file, for editors and other tools."""
+    from permctl.config.schema import Config  # builds the models: see the module's docstring
+
     schema = Config.model_json_schema()
     return {"$schema": SCHEMA_DIALECT, **schema, "title": TITLE}
 
 
-def markdown_reference() -> str:
+def schema_text(schema: dict[str, Any]) -> str:
+    """A schema as `permctl schema` prints it and the package publishes it."""
+    return json.dumps(schema, indent=2) + "\n"
+
+
+def published_schema_text() -> str:
+    """The schema published with the package: `schema_text(json_schema())`, already written."""
+    return PUBLISHED_SCHEMA.read_text(encoding="utf-8")
+
+
+def markdown_reference(schema: dict[str, Any]) -> str:
     """Every object of the file with its keys, types, defaults and descriptions."""
-    schema = json_schema()
     definitions = schema.get("$defs", {})
     lines = [
         "# The desired-state file, key by key",
@@ -115,3 +134,7 @@ def _type(prop: dict[str, Any]) -> str:
     if prop.get("format") == "date":
         return "date (YYYY-MM-DD)"
     return str(kind or "any")
+
+
+if __name__ == "__main__":
+    sys.stdout.write(schema_text(json_schema()))
