@@ -6,9 +6,10 @@ Offline commands make no API call and import no cloud SDK (tests/cli/test_offlin
 checks the imports); target: each under 0.25 s on a developer machine.
 
 Two figures per command. "installed": permctl's modules already compiled to bytecode, as pip
-leaves them when it installs the wheel (kept in a temporary cache, the checkout stays clean).
-"compiled each run": as in a checkout where PYTHONDONTWRITEBYTECODE is set, Python compiles
-every permctl module it imports on every run; that is a developer's cost, not a user's.
+leaves them when it installs the wheel (kept in a temporary cache: the checkout stays clean).
+"this shell": run as the shell runs it; where PYTHONDONTWRITEBYTECODE is set and the checkout
+has no __pycache__, Python compiles every permctl module it imports on every run, a cost a
+developer's checkout has and a user's install has not.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = str(REPO / "permissions.yaml.example")
 TARGET_SECONDS = 0.25
+NO_BYTECODE = "PYTHONDONTWRITEBYTECODE"
 COMMANDS = {
     "--version": ["--version"],
     "validate": ["validate", EXAMPLE],
@@ -39,31 +41,30 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as cwd:
-        installed = _environment(PYTHONPYCACHEPREFIX=str(Path(cwd) / "bytecode"))
-        compiled = _environment(PYTHONDONTWRITEBYTECODE="1")
+        installed = {
+            **{name: value for name, value in os.environ.items() if name != NO_BYTECODE},
+            "PYTHONPYCACHEPREFIX": str(Path(cwd) / "bytecode"),
+        }
+        shell = dict(os.environ)
         baseline = _times(runs, [sys.executable, "-c", "pass"], cwd, installed)
         print(f"{'python -c pass':<14} {min(baseline):6.3f} s (the interpreter alone)")
-        print(f"{'':<14} {'installed':>17} {'compiled each run':>22}")
+        print(f"{'':<14} {'installed':>17} {'this shell':>22}")
         print(f"{'':<14} {'best':>8} {'median':>8} {'best':>13} {'median':>8}")
         for label, args in COMMANDS.items():
             command = [sys.executable, "-m", "permctl", *args]
             _timed(command, cwd, installed)  # writes the bytecode
             fast = _times(runs, command, cwd, installed)
-            slow = _times(runs, command, cwd, compiled)
-            verdict = "ok" if min(fast) < TARGET_SECONDS else f"over {TARGET_SECONDS} s"
+            slow = _times(runs, command, cwd, shell)
+            over = [
+                name
+                for name, times in (("installed", fast), ("this shell", slow))
+                if min(times) >= TARGET_SECONDS
+            ]
+            verdict = f"over {TARGET_SECONDS} s {' and '.join(over)}" if over else "ok"
             print(
                 f"{label:<14} {min(fast):8.3f} {statistics.median(fast):8.3f}"
                 f" {min(slow):13.3f} {statistics.median(slow):8.3f}  {verdict}"
             )
-
-
-def _environment(**settings: str) -> dict[str, str]:
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
-    }
-    return {**inherited, **settings}
 
 
 def _times(runs: int, command: list[str], cwd: str, env: dict[str, str]) -> list[float]:
