@@ -10,41 +10,26 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from enum import Enum
 from types import MappingProxyType
 from typing import Any, Literal
 
 from permctl.policydocument import canonical_policy
 
-ASM_ROLES: tuple[str, ...] = ("istio-admin", "istio-ops", "istio-readonly")
+# What the file and the model both speak of, defined apart for the config stage: see there.
+from permctl.vocabulary import ASM_ROLES as ASM_ROLES
+from permctl.vocabulary import (
+    DEFAULT_DEPROVISION_STRATEGY,
+    DEFAULT_SESSION_DURATION,
+    DeprovisionStrategy,
+    PrincipalKind,
+    SafetySettings,
+    SourceRef,
+)
+
 ADMIN_ROLE = "istio-admin"
 
 CloudSsoPrincipalType = Literal["User", "Group"]
 CloudSsoScope = Literal["accounts", "directory"]
-# What DeleteAccessAssignment does with the last assignment of a configuration on an account.
-DeprovisionStrategy = Literal["DeprovisionForLastAccessAssignmentOnAccount", "None"]
-DEFAULT_DEPROVISION_STRATEGY: DeprovisionStrategy = "DeprovisionForLastAccessAssignmentOnAccount"
-
-
-class PrincipalKind(str, Enum):
-    """What a Service Mesh principal is; GrantUserPermissions' IsRamRole is `kind is RAM_ROLE`."""
-
-    RAM_USER = "ram_user"
-    RAM_ROLE = "ram_role"
-
-
-@dataclass(frozen=True, order=True)
-class SourceRef:
-    """Where a desired item was declared, so errors and plans can point back at the file."""
-
-    file: str
-    line: int
-    column: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
-        )
 
 
 @dataclass(frozen=True, order=True)
@@ -90,9 +75,6 @@ class Assignment:
     account_id: str
     principal_type: CloudSsoPrincipalType
     principal_id: str
-
-
-DEFAULT_SESSION_DURATION = 3600  # seconds, CreateAccessConfiguration's default
 
 
 @dataclass(frozen=True)
@@ -244,17 +226,10 @@ class DesiredCloudSso:
 
 
 @dataclass(frozen=True)
-class SafetySettings:
-    max_delete_percent: float = 30.0
-    min_existing_for_threshold: int = 10
-    protected_principals: frozenset[str] = frozenset()  # labels, names or ids
-
-
-@dataclass(frozen=True)
 class DesiredState:
     asm: DesiredAsm | None
     cloudsso: DesiredCloudSso | None
-    safety: SafetySettings = SafetySettings()
+    safety: SafetySettings = field(default_factory=SafetySettings)
     # id -> human name for every id the plan may show (principals, meshes, accounts, ...).
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 

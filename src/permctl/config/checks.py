@@ -21,8 +21,8 @@ from permctl.config.schema import (
 )
 from permctl.config.sources import problem_at
 from permctl.errors import ConfigProblem
-from permctl.model import PrincipalKind
 from permctl.policydocument import MAX_INLINE_POLICY_CHARS, canonical_policy, shape_problems
+from permctl.vocabulary import PrincipalKind
 
 _ONE_ROLE = "a principal holds one role per mesh"
 

@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 from permctl.config.schema import PATTERN_HINTS, Config, is_model
 from permctl.config.sources import Positions, Where, YamlPath, dotted, problem_at
 from permctl.errors import ConfigProblem
-from permctl.model import ASM_ROLES
+from permctl.vocabulary import ASM_ROLES
 
 _KEY = "[key]"  # pydantic's marker for an error in a mapping key rather than its value
 

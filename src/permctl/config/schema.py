@@ -38,7 +38,9 @@ from pydantic_core import CoreSchema
 from permctl.config.sources import Positions, Where, YamlPath, problem_at
 from permctl.config.yamlload import WrittenInt
 from permctl.errors import ConfigProblem
-from permctl.model import (
+from permctl.policydocument import MAX_INLINE_POLICY_CHARS
+from permctl.roles import ROLE_ARN_PATTERN
+from permctl.vocabulary import (
     DEFAULT_DEPROVISION_STRATEGY,
     DEFAULT_SESSION_DURATION,
     DeprovisionStrategy,
@@ -46,8 +48,6 @@ from permctl.model import (
     SafetySettings,
     SourceRef,
 )
-from permctl.policydocument import MAX_INLINE_POLICY_CHARS
-from permctl.roles import ROLE_ARN_PATTERN
 
 Role = Literal["istio-admin", "istio-ops", "istio-readonly"]
 Endpoint = Literal["servicemesh", "cloudsso", "resourcedirectory", "ram", "sts", "openapiexplorer"]

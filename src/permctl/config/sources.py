@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from permctl.errors import ConfigProblem
-from permctl.model import SourceRef
+from permctl.vocabulary import SourceRef
 
 YamlPath = tuple[str | int, ...]
 

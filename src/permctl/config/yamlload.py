@@ -25,7 +25,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from permctl.config.lookalikes import lookalike_problem
 from permctl.config.sources import Positions, YamlPath, dotted, problem_at
 from permctl.errors import ConfigError, ConfigProblem
-from permctl.model import SourceRef
+from permctl.vocabulary import SourceRef
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
