@@ -64,10 +64,13 @@ def test_version_and_help_load_no_file_model_plan_diff_or_rich() -> None:
     assert [m for m in loaded if m.startswith(heavy)] == []
 
 
-def test_schema_prints_the_published_schema_without_building_the_models() -> None:
+def test_schema_and_fmt_read_the_published_schema_instead_of_building_the_models() -> None:
     loaded = _loaded_after(["schema"], ["schema", "--markdown"])
     assert "permctl.config.reference" in loaded
     assert [m for m in loaded if m in ("permctl.config.schema", "permctl.model", "yaml")] == []
+    loaded = _loaded_after(["fmt", "--check", EXAMPLE])
+    assert "permctl.config.fmt" in loaded
+    assert [m for m in loaded if m in ("permctl.config.schema", "permctl.model")] == []
 
 
 def _loaded_after(*commands: list[str]) -> list[str]:

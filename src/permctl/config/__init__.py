@@ -12,7 +12,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from permctl.config.load import expand_paths, load_file, load_files
+    from permctl.config.load import load_file, load_files
+    from permctl.config.paths import expand_paths
     from permctl.config.schema import (
         AccountAccess,
         AsmSection,
@@ -43,7 +44,11 @@ __all__ = [
     "load_file",
     "load_files",
 ]
-_LOADING = frozenset({"expand_paths", "load_file", "load_files"})  # the rest are the models
+_MODULE_OF = {
+    "expand_paths": "permctl.config.paths",
+    "load_file": "permctl.config.load",
+    "load_files": "permctl.config.load",
+}  # the rest are the models
 
 
 def __getattr__(name: str) -> Any:
@@ -52,5 +57,4 @@ def __getattr__(name: str) -> Any:
     # building every check and message of the others.
     if name not in __all__:
         raise AttributeError(f"module 'permctl.config' has no attribute {name!r}")
-    module = "permctl.config.load" if name in _LOADING else "permctl.config.schema"
-    return getattr(import_module(module), name)
+    return getattr(import_module(_MODULE_OF.get(name, "permctl.config.schema")), name)

@@ -1,8 +1,10 @@
 """Desired-state files in canonical key order and style, comments kept.
 
 Keys of every mapping the file format defines (the file, `settings`, a principal, an
-assignment...) are put in the order the models declare their fields; keys that are data (mesh
-aliases, team names) keep the order they were written in. Reordering moves whole lines: a key,
+assignment...) are put in the order the models declare their fields, as the JSON Schema
+published with the package lists them (the order of docs/file-reference.md; a test keeps it
+the models'); keys that are data (mesh aliases, team names) keep the order they were written
+in. Reordering moves whole lines: a key,
 its value, and the comment and blank lines directly above it travel together, so a comment stays
 with what it describes. ruamel.yaml then writes the result back in one indentation style
 (mappings by 2, list dashes indented by 2 under their key), keeping comments, quotes and flow
@@ -15,10 +17,9 @@ data: formatting never changes what a file means.
 from __future__ import annotations
 
 import io
-import types
-import typing
-from collections.abc import Iterator
-from dataclasses import dataclass
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from permctl.config import Config, Located
-from permctl.config.schema import is_model
+from permctl.config.reference import REF_PREFIX, published_schema_text
 from permctl.config.yamlload import read_document
 from permctl.errors import ConfigError, PermctlError
 
@@ -65,7 +65,7 @@ def format_text(text: str, name: str = "<text>") -> str:
     rt = _round_trip()
     try:
         tree = rt.load(source)
-        _reorder(tree, _Shape(model=Config), lines)
+        _reorder(tree, _Shape.of_file(), lines)
         reordered = "".join(lines)
         if reordered != source:  # lines moved: the tree written out must be read from them
             tree = rt.load(reordered)
@@ -108,43 +108,49 @@ def _first_line(error: YAMLError) -> str:
 
 @dataclass(frozen=True)
 class _Shape:
-    """What the file format says about a node: a mapping of `model`'s fields, or a list or
-    mapping whose items or values have the shape `items`, or nothing (plain data)."""
+    """What the file format says about a node: a mapping whose keys it defines (`keys`, each
+    with its schema, in their order), or a list or mapping whose items or values have the shape
+    `items`, or nothing (plain data)."""
 
-    model: type[Located] | None = None
+    keys: Mapping[str, Any] | None = None
     items: _Shape | None = None
+    definitions: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, annotation: Any) -> _Shape:
-        annotation = _unwrapped(annotation)
-        origin = typing.get_origin(annotation)
-        if is_model(annotation, Located):
-            return cls(model=annotation)
-        if origin is list:
-            return cls(items=cls.of(typing.get_args(annotation)[0]))
-        if origin is dict:
-            return cls(items=cls.of(typing.get_args(annotation)[1]))
+    def of_file(cls) -> _Shape:
+        # The published schema, not the models': building them would cost more than formatting.
+        schema = json.loads(published_schema_text())
+        return cls.of(schema, schema.get("$defs", {}))
+
+    @classmethod
+    def of(cls, schema: Mapping[str, Any], definitions: Mapping[str, Any]) -> _Shape:
+        schema = _unwrapped(schema, definitions)
+        if "properties" in schema:
+            return cls(keys=schema["properties"], definitions=definitions)
+        values = schema.get("items", schema.get("additionalProperties"))
+        if schema.get("type") in ("array", "object") and isinstance(values, dict):
+            return cls(items=cls.of(values, definitions))
         return cls()
 
     def field(self, key: object) -> _Shape:
-        if self.model is not None and isinstance(key, str) and key in self.model.model_fields:
-            return _Shape.of(self.model.model_fields[key].annotation)
+        if self.keys is not None and isinstance(key, str) and key in self.keys:
+            return _Shape.of(self.keys[key], self.definitions)
         return _Shape()
 
 
-def _unwrapped(annotation: Any) -> Any:
-    """`X | None` and `Annotated[X, ...]` are X."""
+def _unwrapped(schema: Mapping[str, Any], definitions: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A reference is the definition it names; `X or null` is X; an object written either as
+    a plain value or as a mapping (a mesh: its id, or a mapping with the id) is the mapping."""
     while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            options = [a for a in typing.get_args(annotation) if a is not type(None)]
-            if len(options) != 1:
-                return annotation
-            annotation = options[0]
-        else:
-            return annotation
+        if "$ref" in schema:
+            schema = definitions[schema["$ref"].removeprefix(REF_PREFIX)]
+            continue
+        options = [o for o in schema.get("anyOf", ()) if o.get("type") != "null"]
+        mappings = [o for o in options if "properties" in o]
+        if len(options) == 1 or len(mappings) == 1:
+            schema = options[0] if len(options) == 1 else mappings[0]
+            continue
+        return schema
 
 
 def _reorder(node: Any, shape: _Shape, lines: list[str]) -> None:
@@ -152,8 +158,8 @@ def _reorder(node: Any, shape: _Shape, lines: list[str]) -> None:
     parent's blocks, computed from the original line numbers, still hold the same lines."""
     for child, child_shape in _children(node, shape):
         _reorder(child, child_shape, lines)
-    if isinstance(node, CommentedMap) and shape.model is not None and not node.fa.flow_style():
-        _reorder_mapping(node, list(shape.model.model_fields), lines)
+    if isinstance(node, CommentedMap) and shape.keys is not None and not node.fa.flow_style():
+        _reorder_mapping(node, list(shape.keys), lines)
 
 
 def _children(node: Any, shape: _Shape) -> Iterator[tuple[Any, _Shape]]:

@@ -22,7 +22,7 @@ from typing import Any
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 TITLE = "permctl desired state"
 PUBLISHED_SCHEMA = Path(__file__).with_name("permctl.schema.json")
-_REF_PREFIX = "#/$defs/"
+REF_PREFIX = "#/$defs/"
 
 
 def json_schema() -> dict[str, Any]:
@@ -73,7 +73,7 @@ def _refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str):
-            yield ref.removeprefix(_REF_PREFIX)
+            yield ref.removeprefix(REF_PREFIX)
         for key, value in node.items():
             if key != "$defs":
                 yield from _refs(value)
@@ -116,7 +116,7 @@ def _default(prop: dict[str, Any]) -> str:
 
 def _type(prop: dict[str, Any]) -> str:
     if "$ref" in prop:
-        name = prop["$ref"].removeprefix(_REF_PREFIX)
+        name = prop["$ref"].removeprefix(REF_PREFIX)
         return f"[{name}](#{name.lower()})"
     if "anyOf" in prop:
         kinds = [_type(p) for p in prop["anyOf"] if p.get("type") != "null"]
