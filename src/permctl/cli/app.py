@@ -10,7 +10,6 @@ and --help load none of them (bench/cli_startup.py measures it).
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -156,6 +155,8 @@ def _log_to_stderr(ctx: typer.Context, logger_name: str, line_format: str) -> No
     The providers log one record per API call (action, outcome, duration, RequestId); nothing
     logged under "permctl" carries a credential.
     """
+    import logging  # only a run with -v or --debug logs anything
+
     logger = logging.getLogger(logger_name)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(line_format))

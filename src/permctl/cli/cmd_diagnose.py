@@ -12,7 +12,6 @@ import typer
 from permctl.cli.app import app, examples, stdout_console
 from permctl.cli.options import EmulatorState, Profile
 from permctl.errors import PermctlError
-from permctl.roles import ROLE_ARN_PATTERN, RoleAccess
 
 
 class DiagnosisFormat(str, Enum):
@@ -53,6 +52,8 @@ def diagnose(
     denial, which action on which resource which kind of policy refused, and the policy
     statement that would allow it. Calls OpenAPI Explorer GetRequestLog and RAM
     DecodeDiagnosticMessage (see `permctl policy` for the permissions they need)."""
+    from permctl.roles import ROLE_ARN_PATTERN, RoleAccess
+
     if assume_role is not None and not re.fullmatch(ROLE_ARN_PATTERN, assume_role):
         raise PermctlError(
             f"--assume-role {assume_role!r} is not a RAM role ARN such as "
