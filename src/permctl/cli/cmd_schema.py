@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -28,10 +27,13 @@ def schema(
     Point yaml-language-server at it with a first line
     `# yaml-language-server: $schema=permctl.schema.json` (see examples/yaml-language-server.md).
     """
-    from permctl.config.reference import markdown_reference, published_schema_text  # app.py
+    from permctl.config.reference import (  # see app.py
+        markdown_reference,
+        published_schema,
+        published_schema_text,
+    )
 
-    published = published_schema_text()
-    text = markdown_reference(json.loads(published)) if markdown else published
+    text = markdown_reference(published_schema()) if markdown else published_schema_text()
     if out is None:
         typer.echo(text, nl=False)
         return

@@ -52,9 +52,9 @@ _MODULE_OF = {
 
 
 def __getattr__(name: str) -> Any:
-    # Each name is imported from its module on first use: a command that needs one module of
-    # the stage (schema the published schema, fmt the reader and the models) does not pay for
-    # building every check and message of the others.
+    # Each name is imported from its module on first use: a command that needs only part of
+    # the stage (schema and fmt read the published schema, not the models) does not pay for
+    # building every model, check and message.
     if name not in __all__:
         raise AttributeError(f"module 'permctl.config' has no attribute {name!r}")
     return getattr(import_module(_MODULE_OF.get(name, "permctl.config.schema")), name)

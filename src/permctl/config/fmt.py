@@ -1,14 +1,13 @@
 """Desired-state files in canonical key order and style, comments kept.
 
 Keys of every mapping the file format defines (the file, `settings`, a principal, an
-assignment...) are put in the order the models declare their fields, as the JSON Schema
-published with the package lists them (the order of docs/file-reference.md; a test keeps it
-the models'); keys that are data (mesh aliases, team names) keep the order they were written
-in. Reordering moves whole lines: a key,
-its value, and the comment and blank lines directly above it travel together, so a comment stays
-with what it describes. ruamel.yaml then writes the result back in one indentation style
-(mappings by 2, list dashes indented by 2 under their key), keeping comments, quotes and flow
-mappings such as `{prod: istio-admin}` as written.
+assignment...) are put in the order the models declare their fields, read from the JSON Schema
+published with the package (a test keeps it the models'); keys that are data (mesh aliases, team
+names) keep the order they were written in. Reordering moves whole lines: a key, its value, and
+the comment and blank lines directly above it travel together, so a comment stays with what it
+describes. ruamel.yaml then writes the result back in one indentation style (mappings by 2, list
+dashes indented by 2 under their key), keeping comments, quotes and flow mappings such as
+`{prod: istio-admin}` as written.
 
 Before anything is returned the formatted text is read back and compared with the original
 data: formatting never changes what a file means.
@@ -17,7 +16,6 @@ data: formatting never changes what a file means.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from permctl.config.reference import REF_PREFIX, published_schema_text
+from permctl.config.reference import REF_PREFIX, published_schema
 from permctl.config.yamlload import read_document
 from permctl.errors import ConfigError, PermctlError
 
@@ -119,7 +117,7 @@ class _Shape:
     @classmethod
     def of_file(cls) -> _Shape:
         # The published schema, not the models': building them would cost more than formatting.
-        schema = json.loads(published_schema_text())
+        schema = published_schema()
         return cls.of(schema, schema.get("$defs", {}))
 
     @classmethod
@@ -146,11 +144,10 @@ def _unwrapped(schema: Mapping[str, Any], definitions: Mapping[str, Any]) -> Map
             schema = definitions[schema["$ref"].removeprefix(REF_PREFIX)]
             continue
         options = [o for o in schema.get("anyOf", ()) if o.get("type") != "null"]
-        mappings = [o for o in options if "properties" in o]
-        if len(options) == 1 or len(mappings) == 1:
-            schema = options[0] if len(options) == 1 else mappings[0]
-            continue
-        return schema
+        chosen = options if len(options) == 1 else [o for o in options if "properties" in o]
+        if len(chosen) != 1:
+            return schema
+        schema = chosen[0]
 
 
 def _reorder(node: Any, shape: _Shape, lines: list[str]) -> None:

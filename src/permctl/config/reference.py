@@ -1,7 +1,8 @@
 """The file's documentation, built from the models: the JSON Schema and a Markdown reference.
 
 Both come from the same field descriptions, so the editor tooltip, the reference page and the
-code cannot drift apart (a test checks docs/file-reference.md against `markdown_reference()`).
+code cannot drift apart (a test checks docs/file-reference.md against the Markdown reference of
+the models' schema).
 
 The JSON Schema is also published with the package, next to this module, and `permctl schema`
 prints that copy: building it from the models means building every model first, which costs
@@ -41,6 +42,12 @@ def schema_text(schema: dict[str, Any]) -> str:
 def published_schema_text() -> str:
     """The schema published with the package: `schema_text(json_schema())`, already written."""
     return PUBLISHED_SCHEMA.read_text(encoding="utf-8")
+
+
+def published_schema() -> dict[str, Any]:
+    """The schema published with the package, read."""
+    schema: dict[str, Any] = json.loads(published_schema_text())
+    return schema
 
 
 def markdown_reference(schema: dict[str, Any]) -> str:
