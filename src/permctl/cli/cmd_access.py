@@ -4,8 +4,6 @@ The live path's modules (providers, cloud SDKs) are imported only when it runs, 
 `--source file` works offline, without credentials.
 """
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
@@ -160,13 +158,13 @@ def access(
 
 
 def _live_rows(
-    config: Config,
-    keep: AccessFilter,
+    config: "Config",
+    keep: "AccessFilter",
     emulator: Path | None,
     profile: str | None,
     concurrency: int,
     quiet: bool,
-) -> list[AccessRow]:
+) -> "list[AccessRow]":
     from permctl.workflow import access_rows, connect
 
     with connect(config, target(emulator, profile, concurrency, quiet)) as session:
@@ -174,7 +172,7 @@ def _live_rows(
 
 
 def _render(
-    rows: list[AccessRow], output_format: AccessFormat, source: Source, now: datetime
+    rows: "list[AccessRow]", output_format: AccessFormat, source: Source, now: datetime
 ) -> str:
     from permctl.render import access as render
 

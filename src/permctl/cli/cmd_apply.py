@@ -1,7 +1,5 @@
 """`permctl apply`: make live state what the files say, or carry out a saved plan exactly."""
 
-from __future__ import annotations
-
 import sys
 from enum import Enum
 from functools import partial
@@ -134,7 +132,7 @@ def apply(
         raise typer.Exit(EXIT_ERROR)
 
 
-def _show_plan(output_format: ReportFormat, plan: Plan) -> None:
+def _show_plan(output_format: ReportFormat, plan: "Plan") -> None:
     """On stderr when stdout carries the JSON report."""
     from permctl.cli.show import show_plan
     from permctl.render import text
@@ -158,7 +156,7 @@ def _confirm() -> None:
         raise NotConfirmed("apply cancelled; nothing was changed")
 
 
-def _show_report(report: ApplyReport, output_format: ReportFormat) -> None:
+def _show_report(report: "ApplyReport", output_format: ReportFormat) -> None:
     from permctl.render.apply_report import render_json, render_text
 
     if output_format is ReportFormat.JSON:

@@ -1,7 +1,5 @@
 """`permctl diagnose REQUEST_ID`: why a call failed, from the gateway's log of it."""
 
-from __future__ import annotations
-
 import json
 import re
 from enum import Enum

@@ -1,7 +1,5 @@
 """`permctl drift`: how live state differs from the file, for scheduled jobs."""
 
-from __future__ import annotations
-
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -101,8 +99,8 @@ def drift(
 
 
 def _compare(
-    files: list[Path] | None, since_baseline: Path | None, where: Target
-) -> tuple[DriftReport, Baseline | None]:
+    files: list[Path] | None, since_baseline: Path | None, where: "Target"
+) -> "tuple[DriftReport, Baseline | None]":
     """The full report and the baseline; the baseline is read first so a bad one costs no call."""
     from permctl.drift import drift_report, read_baseline
     from permctl.drift.report import acceptances
@@ -130,7 +128,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def _show(report: DriftReport, output_format: Format) -> None:
+def _show(report: "DriftReport", output_format: Format) -> None:
     from permctl.drift import document as json_report
     from permctl.render import drift as render
 

@@ -1,7 +1,5 @@
 """`permctl emulator serve --state FILE`: the local API emulator, from the permctl command."""
 
-from __future__ import annotations
-
 import typer
 
 from permctl.cli.app import app

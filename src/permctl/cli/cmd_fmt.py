@@ -1,7 +1,5 @@
 """`permctl fmt`: rewrite desired-state files in canonical key order and style."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING
 
 import typer
@@ -59,7 +57,7 @@ def fmt(
     )
 
 
-def _write(result: Formatted) -> None:
+def _write(result: "Formatted") -> None:
     try:
         result.path.write_text(result.formatted, encoding="utf-8")
     except OSError as error:

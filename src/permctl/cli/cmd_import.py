@@ -1,7 +1,5 @@
 """`permctl import`: write a permissions file from what is live."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -91,7 +89,7 @@ def import_(
 
 def _request(
     meshes: list[str], directory: str | None, accounts: list[str], region: str
-) -> ImportRequest:
+) -> "ImportRequest":
     from permctl.tools.importer import ImportRequest
 
     if not meshes and directory is None:
@@ -106,7 +104,7 @@ def _request(
     )
 
 
-def _mesh(value: str) -> MeshRequest:
+def _mesh(value: str) -> "MeshRequest":
     from permctl.tools.importer import MeshRequest
 
     mesh_id, equals, alias = (part.strip() for part in value.partition("="))

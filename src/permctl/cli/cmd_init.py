@@ -1,7 +1,5 @@
 """`permctl init`: a commented starter permissions file, from live state when it can be read."""
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -142,7 +140,7 @@ def _credentials_found() -> bool:
     )
 
 
-def _from_live_state(region: str, directory: str | None, where: Target) -> str:
+def _from_live_state(region: str, directory: str | None, where: "Target") -> str:
     from permctl.config import Config  # the file models: see app.py
     from permctl.tools.importer import (  # loads the cloud SDKs: see app.py
         ImportRequest,

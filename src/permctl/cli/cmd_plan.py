@@ -1,7 +1,5 @@
 """`permctl plan`: what apply would change, for people, pull requests and tools."""
 
-from __future__ import annotations
-
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -30,7 +28,7 @@ if TYPE_CHECKING:
     from permctl.plan import Plan
 
 
-def _drift_outlook(plan: Plan, config: Config) -> str:
+def _drift_outlook(plan: "Plan", config: "Config") -> str:
     """What `permctl drift` will make of the access this plan leaves alone."""
     from permctl.drift.report import acceptances, drift_report
     from permctl.render.common import count_of

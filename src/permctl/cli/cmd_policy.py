@@ -1,7 +1,5 @@
 """`permctl policy`: the RAM policies permctl needs for a file, to attach before running it."""
 
-from __future__ import annotations
-
 import json
 from enum import Enum
 from pathlib import Path
@@ -87,7 +85,7 @@ def policy(
         typer.echo(_json(render(policies)), nl=False)
 
 
-def _document_of(policies: list[PolicyFor], identity: str | None) -> dict[str, Any]:
+def _document_of(policies: "list[PolicyFor]", identity: str | None) -> dict[str, Any]:
     from permctl.tools.policy import DIAGNOSE_NAME, documents
 
     by_name = documents(policies)
@@ -101,7 +99,7 @@ def _document_of(policies: list[PolicyFor], identity: str | None) -> dict[str, A
     return document
 
 
-def _write_documents(policies: list[PolicyFor], out_dir: Path) -> None:
+def _write_documents(policies: "list[PolicyFor]", out_dir: Path) -> None:
     from permctl.tools.policy import DIAGNOSE_NAME, documents
 
     attach_to = {p.name: p.attach_to for p in policies if p.name != DIAGNOSE_NAME}

@@ -1,7 +1,5 @@
 """`permctl schema`: the JSON Schema of the desired-state file, or its Markdown reference."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import typer

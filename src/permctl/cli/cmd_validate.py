@@ -1,7 +1,5 @@
 """`permctl validate`: check desired-state files offline."""
 
-from __future__ import annotations
-
 import json
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -33,7 +31,7 @@ class Summary:
     assignments: int
 
     @classmethod
-    def of(cls, config: Config) -> Summary:
+    def of(cls, config: "Config") -> "Summary":
         asm, sso = config.asm, config.cloudsso
         return cls(
             principals=len(asm.principals) if asm else 0,
