@@ -189,7 +189,9 @@ class AccountCalls:
         """When the account's calls of the last second will be back within its total."""
         with self._lock:
             self._trim(now)
-            excess = len(self._accepted) - int(self._total or math.inf)
+            if self._total is None:
+                return now  # too few calls yet to learn a total from
+            excess = len(self._accepted) - int(self._total)
             return self._accepted[excess - 1][0] + 1.0 if excess > 0 else now
 
 
@@ -278,14 +280,13 @@ class ApiPace:
                 return now
             self._condition.wait(wait if wait > 0 else None)
 
-    def _set_pace(self, now: float, action: str | None = None) -> float | None:
+    def _set_pace(self, now: float, action: str | None = None) -> None:
         """Its share of the account's total when it shares it, else the pace it learned."""
         share = self._account_calls.share(self.product, self._published.holding(now, action))
         rate = share if share is not None else self._learned
         self._paced = rate is not None
         if rate is not None:
             self._spacing.rate = rate
-        return rate
 
     def _follow_account_cut(self) -> None:
         """Another product of the account was throttled while this one was still doubling:
@@ -325,7 +326,7 @@ class ApiPace:
         self._account_calls.accepted(self.product, now)  # which grows a shared total
         if self._slow_start:
             doublings = (now - (self._first_start or now)) / DOUBLING_S
-            most = min(self.ceiling, START_IN_FLIGHT * 2 ** min(doublings, 8))
+            most = min(self.ceiling, START_IN_FLIGHT * 2 ** min(doublings, 16))  # no overflow
             self.slots = max(self.slots, min(most, self.slots + 1))
         else:
             self.slots = min(float(self.ceiling), self.slots + 1 / self.slots)
