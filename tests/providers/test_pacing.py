@@ -25,7 +25,9 @@ from permctl.model import PrincipalKind
 from permctl.providers import Providers, RetryPolicy, open_providers
 from permctl.providers.connection import ended
 from permctl.providers.pacing import (
+    DOUBLING_S,
     START_IN_FLIGHT,
+    AccountCalls,
     ApiPace,
     PublishedLimits,
     Spacing,
@@ -194,12 +196,17 @@ def _call(pace: ApiPace, throttled: Throttled | None = None) -> None:
         attempt.succeeded = throttled is None
 
 
-def test_slots_double_each_round_trip_until_the_ceiling() -> None:
-    pace, _ = _pace(ceiling=20)
+def test_slots_double_each_round_trip_but_once_a_doubling_time_until_the_ceiling() -> None:
+    pace, clock = _pace(ceiling=20)
     assert pace.slots == START_IN_FLIGHT
     for _ in range(8):
         _call(pace)
+    assert pace.slots == START_IN_FLIGHT  # a round trip's successes, but no time has passed
+    clock.now += DOUBLING_S * 1.01
+    for _ in range(8):
+        _call(pace)
     assert pace.slots == 16
+    clock.now += 10 * DOUBLING_S
     for _ in range(50):
         _call(pace)
     assert pace.slots == 20
@@ -221,6 +228,83 @@ def test_a_burst_of_throttled_answers_cuts_once_and_sets_a_pace() -> None:
     assert pace.pace == pytest.approx(0.95 * 30)  # the 30 calls accepted in the last second
     assert pace.slot  # and no call starts before the first of them is a second old
     assert pace.throttled == 4
+
+
+def _account_paces() -> tuple[ApiPace, ApiPace, _Clock]:
+    clock, account = _Clock(), AccountCalls()
+    asm, sso = (
+        ApiPace(product, "test", 32, PublishedLimits(product), account, clock)
+        for product in ("servicemesh", "cloudsso")
+    )
+    return asm, sso, clock
+
+
+def _throttle(pace: ApiPace, action: str) -> None:
+    with pace.slot(action) as attempt:
+        attempt.throttled = Throttled(None)
+
+
+def _succeed(pace: ApiPace, action: str, clock: _Clock, calls: int, step: float = 0.005) -> None:
+    for _ in range(calls):
+        with pace.slot(action) as attempt:
+            attempt.succeeded = True
+        clock.now += step
+
+
+def test_products_throttled_together_share_the_accounts_total_the_published_one_first() -> None:
+    asm, sso, clock = _account_paces()
+    _succeed(asm, "DescribeUserPermissions", clock, 120)
+    _succeed(sso, "ListAccessAssignments", clock, 30, step=0.011)  # under its published 95/s
+    _throttle(asm, "DescribeUserPermissions")
+    assert asm.pace == pytest.approx(0.95 * 120)  # throttled alone: a limit of its own
+    _throttle(sso, "ListAccessAssignments")  # within the second: the account's total
+    total = 0.95 * 150
+    clock.now += 1.0  # past the second whose quota was spent
+    with sso.slot("ListAccessAssignments") as busy:
+        busy.succeeded = True
+        # CloudSSO cannot go faster later, when Service Mesh is done: it takes its 95/s first.
+        assert sso.pace == pytest.approx(0.95 * 100)
+        with asm.slot("DescribeUserPermissions") as attempt:
+            attempt.succeeded = True
+            assert asm.pace == pytest.approx(total - 0.95 * 100, abs=0.5)
+    clock.now += 0.1
+    # CloudSSO has nothing in flight or waiting: Service Mesh takes the whole total at once.
+    with asm.slot("DescribeUserPermissions") as attempt:
+        attempt.succeeded = True
+        assert asm.pace == pytest.approx(total, abs=0.5)
+
+
+def test_a_product_throttled_alone_keeps_its_own_pace_and_slows_no_other() -> None:
+    asm, sso, clock = _account_paces()
+    _succeed(asm, "DescribeUserPermissions", clock, 40)
+    _succeed(sso, "ListAccessAssignments", clock, 40, step=0.011)
+    _throttle(asm, "DescribeUserPermissions")
+    clock.now += 2.0
+    _succeed(sso, "ListAccessAssignments", clock, 1)
+    assert asm.pace == pytest.approx(0.95 * 40)
+    assert sso.pace is None
+
+
+def test_another_products_throttling_holds_a_doubling_product_until_its_calls_answer() -> None:
+    asm, sso, clock = _account_paces()
+    in_flight = sso.slot("ListAccessAssignments")
+    in_flight.__enter__().succeeded = True
+    _succeed(asm, "DescribeUserPermissions", clock, 20)
+    _throttle(asm, "DescribeUserPermissions")  # the limit may count CloudSSO's calls too
+    started = threading.Event()
+
+    def next_call() -> None:
+        with sso.slot("ListAccessAssignments") as attempt:
+            started.set()
+            attempt.succeeded = True
+
+    waiting = threading.Thread(target=next_call)
+    waiting.start()
+    assert not started.wait(0.2)  # its call in flight has not answered yet
+    in_flight.__exit__(None, None, None)
+    assert started.wait(5)
+    waiting.join()
+    assert int(sso.slots) == START_IN_FLIGHT // 2  # and it stopped doubling
 
 
 def test_cloudssos_published_limits_space_its_writes() -> None:

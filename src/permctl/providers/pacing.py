@@ -5,7 +5,8 @@ Limits are per API and per account, and few are published. Each (account, API pr
 an `ApiPace`, an AIMD controller in the manner of TCP congestion control:
 
 - it starts with START_IN_FLIGHT calls in flight and, until the first throttling answer,
-  adds one slot per call that succeeds (doubling every round trip, up to the ceiling);
+  adds one slot per call that succeeds (doubling every round trip, up to the ceiling), but
+  doubling at most once per DOUBLING_S;
 - a throttling answer (a `Throttling*` code, HTTP 429, or any error carrying Retry-After)
   halves the slots, once per round trip whatever the number of throttled answers, and sets
   a pace: the calls accepted in the last second (a limit is counted per second), less a
@@ -15,9 +16,10 @@ an `ApiPace`, an AIMD controller in the manner of TCP congestion control:
   than EVIDENCE calls in the last second, leaves it be.
   From then on slots grow by one per round trip's worth of successes and the pace by 2 % a
   second (at least one call/s a second), probing for more. A limit may count every API of
-  the account: what the account's other products do not use (or stop using) of the total it
-  was throttled at, a product may take at once, and a product still doubling stops doubling
-  (halving its slots once) when another product of its account is throttled (`AccountCalls`);
+  the account (`AccountCalls`): products throttled within a second of each other share the
+  account's total from then on, and a product still doubling stops doubling (halving its
+  slots once, and waiting for its calls in flight) when another product of its account is
+  throttled;
 - Retry-After (x-acs-retry-after) stops new calls of that product until it has passed;
 - never more than the ceiling (`--concurrency`) in flight.
 
@@ -47,8 +49,12 @@ MARGIN = 0.95
 # Fewer calls accepted in the last second than this do not tell a limit from chance: a throttling
 # answer then only cuts the slots.
 EVIDENCE = 10
-# A product that started no call for this long leaves its share of its account's total.
-CLAIM_S = 0.5
+# The published limits of the actions a product started in the last RECENT_S hold it.
+RECENT_S = 0.5
+# Slow start doubles the slots each round trip, but at most once per DOUBLING_S: a limit
+# counts calls per second, and what is in flight when the second's quota runs out comes back
+# throttled, so the slots must not outrun what a second of answers can tell.
+DOUBLING_S = 0.5
 # How fast a learned pace probes for more: 2 % a second, and at least one call/s a second.
 PACE_GROWTH_PER_S = 0.02
 
@@ -101,19 +107,24 @@ class Spacing:
 
 
 class AccountCalls:
-    """The calls of every product of one account accepted in the last second, what each goes
-    at, and the total the account was last throttled at: a limit may count the account's calls
-    of every API, so what one product does not use (or stops using) another may take.
+    """The calls of every product of one account, for limits that count more than one product.
+
+    A product throttled within a second of another product of its account is held to the
+    account's total from then on (it `shares` it): the calls the account passed in the last
+    second when it was throttled, less the margin. Products held to a published limit take
+    their share first, since they cannot go faster later, when the others are done; the others
+    split the rest. A product throttled alone keeps its own pace (a limit on that API only).
     Thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._accepted: deque[tuple[float, str]] = deque()
+        self._throttled_at: dict[str, float] = {}
+        self._sharing: set[str] = set()
         self._total: float | None = None
         self.last_cut = -math.inf  # when a product of the account was last throttled
-        # What each product goes at (its pace, else what passed in the last second), and when
-        # it last started a call: a product idle for CLAIM_S claims nothing.
-        self._claims: dict[str, tuple[float, float]] = {}
+        # What the published limits hold each busy product to (None: nothing).
+        self._claims: dict[str, float | None] = {}
 
     def _trim(self, now: float) -> None:
         while self._accepted and self._accepted[0][0] <= now - 1.0:
@@ -123,42 +134,65 @@ class AccountCalls:
         with self._lock:
             self._accepted.append((now, product))
             self._trim(now)
+            if self._total is not None and product in self._sharing:
+                self._total += max(PACE_GROWTH_PER_S, 1 / self._total)
 
-    def recent(self, product: str, now: float) -> list[float]:
-        """When the product's calls of the last second were accepted, oldest first."""
+    def recent(self, product: str | None, now: float) -> list[float]:
+        """When the product's calls (None: all the account's) of the last second were accepted,
+        oldest first."""
         with self._lock:
             self._trim(now)
-            return [at for at, which in self._accepted if which == product]
+            return [at for at, which in self._accepted if product in (None, which)]
 
-    def cut(self, now: float) -> None:
+    def throttled(self, product: str, now: float) -> bool:
+        """A product was throttled: whether the limit is the account's total (another product
+        of the account was throttled within the last second, now or before)."""
         with self._lock:
             self.last_cut = now
+            others = {p for p, at in self._throttled_at.items() if p != product and at > now - 1}
+            self._throttled_at[product] = now
+            if others:
+                self._sharing |= others | {product}
+            return product in self._sharing
 
     def learn(self, now: float) -> None:
-        """A product was throttled at its pace: the account's calls of the last second."""
+        """A product sharing the total was throttled: the account's calls of the last second
+        are the total, unless well below it (another caller's share, or chance)."""
         with self._lock:
             self._trim(now)
-            self._total = MARGIN * len(self._accepted)
+            accepted = len(self._accepted)
+            if accepted >= EVIDENCE and (self._total is None or accepted >= MARGIN * self._total):
+                self._total = MARGIN * accepted
 
-    def claim(self, product: str, pace: float | None, now: float) -> None:
-        """A product starts a call, going at `pace` (None: as fast as it is let)."""
+    def claim(self, product: str, published: float | None) -> None:
+        """A product starts a call, held to `published` calls/s (None: to nothing)."""
         with self._lock:
-            if pace is None:
-                self._trim(now)
-                pace = sum(1.0 for _, which in self._accepted if which == product)
-            self._claims[product] = (pace, now)
+            self._claims[product] = published
 
-    def spare(self, product: str, now: float) -> float:
-        """The calls/s the other products leave of the total; 0 before any throttling."""
+    def leave(self, product: str) -> None:
+        """A product has no call in flight or waiting: it leaves its share to the others."""
         with self._lock:
+            self._claims.pop(product, None)
+
+    def share(self, product: str, published: float | None) -> float | None:
+        """The calls/s a product sharing the account's total may go at; None for the others."""
+        with self._lock:
+            if product not in self._sharing or self._total is None:
+                return None
+            others = [held for other, held in self._claims.items() if other != product]
+            first = sum(held for held in others if held is not None)
+            if published is not None:
+                return max(1.0, min(published, self._total - first))
+            return max(1.0, (self._total - first) / (1 + others.count(None)))
+
+    def spent_until(self, now: float) -> float:
+        """When the account's calls of the last second will be back within its total."""
+        with self._lock:
+            self._trim(now)
             if self._total is None:
-                return 0.0
-            claimed = sum(
-                pace
-                for other, (pace, at) in self._claims.items()
-                if other != product and at > now - CLAIM_S
-            )
-            return self._total - claimed
+                return now  # too few calls yet to learn a total from
+            excess = len(self._accepted) - int(self._total)
+            return self._accepted[excess - 1][0] + 1.0 if excess > 0 else now
 
 
 class ApiPace:
@@ -188,7 +222,11 @@ class ApiPace:
         self.calls_by_action: Counter[str] = Counter()
         self.throttled = 0
         self._learned: float | None = None  # calls/s, from the last throttling at its pace
-        self._spacing = Spacing(1.0)  # at the learned pace, or what the account leaves spare
+        self._spacing = Spacing(1.0)  # at the learned pace, or its share of the account's
+        self._paced = False
+        self._waiting = 0
+        self._hearing_back = False
+        self._first_start: float | None = None
         self._resume_at = 0.0
         self._cut_at = -math.inf
         self._stopped = False
@@ -196,7 +234,7 @@ class ApiPace:
     @property
     def pace(self) -> float | None:
         """The calls/s it keeps to, once the API has throttled."""
-        return self._spacing.rate if self._learned else None
+        return self._spacing.rate if self._paced else None
 
     @contextmanager
     def slot(self, action: str) -> Iterator[_Attempt]:
@@ -211,38 +249,56 @@ class ApiPace:
 
     def _acquire(self, action: str) -> float:
         with self._condition:
-            while True:
-                if self._stopped:
-                    raise RunStopped(action)
-                now = self._clock()
-                self._follow_account_cut()
-                if self._learned:
-                    spare = self._account_calls.spare(self.product, now)
-                    self._spacing.rate = max(self._learned, spare)
-                wait = max(
-                    self._resume_at - now,
-                    self._spacing.delay(now) if self._learned else 0.0,
-                    self._published.delay(action, now),
-                )
-                if wait <= 0 and self.in_flight < int(self.slots):
-                    break
-                self._condition.wait(wait if wait > 0 else None)
+            self._waiting += 1
+            try:
+                now = self._wait_for_start(action)
+            finally:
+                self._waiting -= 1
+            if self._first_start is None:
+                self._first_start = now
             self.in_flight += 1
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
-            if self._learned:
+            if self._paced:
                 self._spacing.take(now)
             self._published.take(action, now)
-            self._account_calls.claim(self.product, self.pace, now)
+            self._account_calls.claim(self.product, self._published.holding(now, action))
             return now
+
+    def _wait_for_start(self, action: str) -> float:
+        while True:
+            if self._stopped:
+                raise RunStopped(action)
+            now = self._clock()
+            self._follow_account_cut()
+            self._set_pace(now, action)
+            wait = max(
+                self._resume_at - now,
+                self._spacing.delay(now) if self._paced else 0.0,
+                self._published.delay(action, now),
+            )
+            if wait <= 0 and self.in_flight < int(self.slots) and not self._hearing_back:
+                return now
+            self._condition.wait(wait if wait > 0 else None)
+
+    def _set_pace(self, now: float, action: str | None = None) -> None:
+        """Its share of the account's total when it shares it, else the pace it learned."""
+        share = self._account_calls.share(self.product, self._published.holding(now, action))
+        rate = share if share is not None else self._learned
+        self._paced = rate is not None
+        if rate is not None:
+            self._spacing.rate = rate
 
     def _follow_account_cut(self) -> None:
         """Another product of the account was throttled while this one was still doubling:
-        the limit may count both, so stop doubling (once) before its own answers say so."""
+        the limit may count both, so stop doubling (once), and start nothing more until the
+        calls in flight have answered: if the limit counts them too, they come back throttled,
+        and the calls sent meanwhile would have."""
         cut = self._account_calls.last_cut
         if self._slow_start and cut > self._cut_at:
             self._slow_start = False
             self._cut_at = cut
             self.slots = max(1.0, self.slots / 2)
+            self._hearing_back = self.in_flight > 0
 
     def stop(self) -> None:
         """Calls waiting for a slot give up."""
@@ -260,12 +316,20 @@ class ApiPace:
                 self._on_throttled(attempt, now)
             elif attempt.succeeded:
                 self._on_success(now)
+            if not self.in_flight:
+                self._hearing_back = False
+                if not self._waiting:
+                    self._account_calls.leave(self.product)
             self._condition.notify_all()
 
     def _on_success(self, now: float) -> None:
-        self._account_calls.accepted(self.product, now)
-        growth = 1.0 if self._slow_start else 1.0 / self.slots
-        self.slots = min(float(self.ceiling), self.slots + growth)
+        self._account_calls.accepted(self.product, now)  # which grows a shared total
+        if self._slow_start:
+            doublings = (now - (self._first_start or now)) / DOUBLING_S
+            most = min(self.ceiling, START_IN_FLIGHT * 2 ** min(doublings, 16))  # no overflow
+            self.slots = max(self.slots, min(most, self.slots + 1))
+        else:
+            self.slots = min(float(self.ceiling), self.slots + 1 / self.slots)
         if self._learned:
             self._learned += max(PACE_GROWTH_PER_S, 1 / self._learned)
 
@@ -280,18 +344,24 @@ class ApiPace:
         self._cut_at = now
         self._slow_start = False
         self.slots = max(1.0, self.slots / 2)
-        self._account_calls.cut(now)
+        shared = self._account_calls.throttled(self.product, now)
         recent = self._account_calls.recent(self.product, now)
         accepted = len(recent)
+        if shared:
+            self._account_calls.learn(now)
+            if not throttled.retry_after_s:
+                # The account's quota of the second is spent: nothing passes before the calls
+                # over its total have left it.
+                self._resume_at = max(self._resume_at, self._account_calls.spent_until(now))
+            self._set_pace(now)
+            return
         if accepted < EVIDENCE:
             return  # too few calls to tell a limit per second from chance
         if self._learned is None or accepted >= MARGIN * self._learned:
             # Throttled at the pace it went: what passed in the last second is the limit. (Below
             # it, the answer is another caller's share or chance: the pace stands.)
             self._learned = MARGIN * accepted
-        # What the account passed in the last second is what it may share from now on.
-        self._account_calls.learn(now)
-        self._spacing.rate = self._learned
+        self._set_pace(now)
         excess = accepted - int(self._learned)
         if excess > 0 and not throttled.retry_after_s:
             # The second's quota is spent: nothing passes before the calls over the pace have
@@ -325,6 +395,7 @@ class PublishedLimits:
         self._product = product
         self._enforce = enforce
         self._spacings: dict[str, Spacing | None] = {}
+        self._started: dict[str, float] = {}  # when each limited action last started
 
     def _spacing(self, action: str) -> Spacing | None:
         if action not in self._spacings:
@@ -339,6 +410,16 @@ class PublishedLimits:
     def take(self, action: str, now: float) -> None:
         if spacing := self._spacing(action):
             spacing.take(now)
+            self._started[action] = now
+
+    def holding(self, now: float, starting: str | None = None) -> float | None:
+        """The calls/s its limits hold the product to: those of the actions it started in the
+        last RECENT_S and of the one `starting`; None when none of them has a limit."""
+        actions = {action for action, at in self._started.items() if at > now - RECENT_S}
+        if starting is not None:
+            actions.add(starting)
+        rates = [spacing.rate for action in actions if (spacing := self._spacing(action))]
+        return sum(rates) if rates else None
 
 
 class Pacing:
