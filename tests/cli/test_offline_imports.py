@@ -44,14 +44,7 @@ CLOUD_PACKAGES = ("alibabacloud", "aiohttp", "Tea", "darabonba")
 
 
 def test_offline_commands_import_no_cloud_sdk() -> None:
-    ran = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps([OFFLINE, ONLINE])],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    listings = [line for line in ran.stdout.splitlines() if line.startswith('["')]
-    after_offline, after_plan = (json.loads(line) for line in listings)
+    after_offline, after_plan = _loaded_after(OFFLINE, ONLINE)
     assert "permctl.cli.cmd_validate" in after_offline
     assert [m for m in after_offline if m.startswith(CLOUD_PACKAGES)] == []
     # Not vacuous: the same way of running commands does show a plan loading them.
@@ -59,7 +52,7 @@ def test_offline_commands_import_no_cloud_sdk() -> None:
 
 
 def test_version_and_help_load_no_file_model_plan_diff_or_rich() -> None:
-    loaded = _loaded_after(["--version"], ["plan", "--help"])
+    (loaded,) = _loaded_after([["--version"], ["plan", "--help"]])
     assert "permctl.cli.cmd_plan" in loaded
     models = ("permctl.config", "permctl.plan", "permctl.drift", "permctl.render", "deepdiff")
     # Only what prints through rich loads it: errors, warnings, progress, reports.
@@ -68,12 +61,14 @@ def test_version_and_help_load_no_file_model_plan_diff_or_rich() -> None:
 
 
 def test_schema_and_fmt_read_the_published_schema_instead_of_building_the_models() -> None:
-    loaded = _loaded_after(["schema"], ["schema", "--markdown"])
-    assert "permctl.config.reference" in loaded
-    assert [m for m in loaded if m in ("permctl.config.schema", "permctl.model", "yaml")] == []
-    loaded = _loaded_after(["fmt", "--check", EXAMPLE])
-    assert "permctl.config.fmt" in loaded
-    assert [m for m in loaded if m in ("permctl.config.schema", "permctl.model")] == []
+    after_schema, after_fmt = _loaded_after(
+        [["schema"], ["schema", "--markdown"]], [["fmt", "--check", EXAMPLE]]
+    )
+    assert "permctl.config.reference" in after_schema
+    assert "permctl.config.fmt" in after_fmt
+    models = ("permctl.config.schema", "permctl.model")
+    assert [m for m in after_schema if m in (*models, "yaml")] == []
+    assert [m for m in after_fmt if m in models] == []
 
 
 def test_command_signatures_need_no_evaluation_at_start() -> None:
@@ -92,12 +87,12 @@ def test_command_signatures_need_no_evaluation_at_start() -> None:
     assert quoted == []
 
 
-def _loaded_after(*commands: list[str]) -> list[str]:
-    """The modules loaded once `commands` ran, one after the other in one interpreter."""
+def _loaded_after(*groups: list[list[str]]) -> list[list[str]]:
+    """The modules loaded once each group of commands ran, all in one interpreter, in order."""
     ran = subprocess.run(
-        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps([list(commands)])],
+        [sys.executable, "-c", RUN_AND_LIST_MODULES, json.dumps(groups)],
         capture_output=True,
         text=True,
         check=True,
     )
-    return json.loads(next(line for line in ran.stdout.splitlines() if line.startswith('["')))
+    return [json.loads(line) for line in ran.stdout.splitlines() if line.startswith('["')]

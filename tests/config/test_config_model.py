@@ -180,5 +180,6 @@ def test_the_published_schema_is_the_models_schema() -> None:
 def test_the_file_reference_in_docs_is_generated_from_the_models() -> None:
     committed = (REPO / "docs" / "file-reference.md").read_text(encoding="utf-8")
     assert committed == markdown_reference(json_schema()), (
-        "run: permctl schema --markdown > docs/file-reference.md"
+        "run: python -m permctl.config.reference > src/permctl/config/permctl.schema.json; "
+        "permctl schema --markdown > docs/file-reference.md"
     )
