@@ -31,6 +31,7 @@ from permctl.providers.access_configurations import id_of
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
 from permctl.providers.together import together
+from permctl.vocabulary import KIND_NAMES
 
 if TYPE_CHECKING:
     from permctl.config.schema import (
@@ -145,7 +146,7 @@ def _resolve_asm(
             at = (spec.kind.value, None)
             if principal_id is None:
                 names = partial(_principal_names, spec.kind, providers)
-                noun = _principal_noun(spec.kind) + _in_account(account, several)
+                noun = KIND_NAMES[spec.kind] + _in_account(account, several)
                 findings.unknown(spec, at, noun, spec.ref, names)
             elif principal_id in first_seen:
                 other = first_seen[principal_id]
@@ -227,10 +228,6 @@ def _principal_id(spec: PrincipalSpec, providers: Providers) -> str | None:
     if spec.kind is PrincipalKind.RAM_ROLE:
         return providers.ram.resolve_role(spec.ref)
     return providers.ram.resolve_user(spec.ref)
-
-
-def _principal_noun(kind: PrincipalKind) -> str:
-    return "RAM role" if kind is PrincipalKind.RAM_ROLE else "RAM user"
 
 
 def _principal_names(kind: PrincipalKind, providers: Providers) -> list[str]:
