@@ -14,7 +14,6 @@ from permctl.emulator import DenyRule, Emulator
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "permissions.yaml.example"
-STATE = REPO / "examples" / "live-state.yaml"
 HOME = "1000000000000001"
 DIRECTORY = "d-00fc2p61abcd"
 
