@@ -29,12 +29,12 @@ def failing_request_id(*args: str) -> str:
     return match[1]
 
 
-def plan_denied(example_emu: Emulator, rule: DenyRule) -> str:
+def plan_denied(emu: Emulator, rule: DenyRule) -> str:
     """The RequestId the example's plan names when `rule` refuses a call; the rule is lifted
     before the diagnosis, which must not be refused itself."""
-    example_emu.set_knobs(deny=(rule,))
+    emu.set_knobs(deny=(rule,))
     request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
-    example_emu.set_knobs(deny=())
+    emu.set_knobs(deny=())
     return request_id
 
 
