@@ -27,7 +27,12 @@ def test_a_progress_bar_shows_on_a_terminal_unless_quiet(
     assert "Reading CloudSSO assignments" in capsys.readouterr().err
 
 
-def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Shown at once were it a terminal: only the terminal check keeps it off.
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
     _show_progress(quiet=False)
     assert capsys.readouterr().err == ""
 
