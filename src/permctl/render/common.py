@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from permctl.model import PrincipalKind
 from permctl.plan import Plan
 from permctl.plan.access_configurations import (
     AccessConfigurationChange,
@@ -14,10 +13,9 @@ from permctl.plan.access_configurations import (
 )
 from permctl.plan.changes import ChangeReason
 from permctl.plan.people import PeopleChange
+from permctl.vocabulary import KIND_NAMES as KIND_NAMES
 
 NO_CHANGES = "No changes. Live state matches the file."
-
-KIND_NAMES = {PrincipalKind.RAM_USER: "RAM user", PrincipalKind.RAM_ROLE: "RAM role"}
 
 REASON_NOTES: dict[ChangeReason, str] = {
     "desired": "",
