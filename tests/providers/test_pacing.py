@@ -226,8 +226,23 @@ def test_a_burst_of_throttled_answers_cuts_once_and_sets_a_pace() -> None:
         attempt.__exit__(None, None, None)
     assert pace.slots == slots / 2
     assert pace.pace == pytest.approx(0.95 * 30)  # the 30 calls accepted in the last second
-    assert pace.slot  # and no call starts before the first of them is a second old
     assert pace.throttled == 4
+    # And no call starts before the calls over that pace (the first two of the 30, accepted
+    # at 100.00 and 100.01) have left the second.
+    started = threading.Event()
+
+    def next_call() -> None:
+        with pace.slot("DescribeUserPermissions") as attempt:
+            started.set()
+            attempt.succeeded = True
+
+    clock.now = 101.005  # the first has left the second, the second has not
+    waiting = threading.Thread(target=next_call, daemon=True)  # a failure leaves it waiting
+    waiting.start()
+    assert not started.wait(0.1)
+    clock.now = 101.02
+    assert started.wait(5)
+    waiting.join()
 
 
 def _account_paces() -> tuple[ApiPace, ApiPace, _Clock]:

@@ -421,3 +421,12 @@ def test_every_call_is_logged_with_its_outcome_and_request_id_but_no_secret(
 def test_nothing_to_resolve_costs_no_call(emu: Emulator, providers: Providers) -> None:
     assert providers.cloudsso.resolve(DIRECTORY, GROUP, []) == {}
     assert not emu.calls
+
+
+def test_who_the_caller_is_is_asked_once_per_identity(emu: Emulator, providers: Providers) -> None:
+    """A plan's lockout check and the audit log of the apply that follows both need it."""
+    caller = providers.sts.caller_identity()
+    assert caller is not None and caller.arn
+    assert providers.sts.caller_principal_id() == caller.principal_id
+    assert providers.sts.caller_identity() == caller
+    assert emu.count("GetCallerIdentity") == 1

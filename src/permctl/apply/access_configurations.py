@@ -47,7 +47,6 @@ class ConfigurationApply:
     names: Mapping[str, str] = field(default_factory=dict)  # account id -> name, for display
     stopped: Callable[[], bool] = lambda: False  # apply was asked to stop: start nothing new
     created: dict[str, str] = field(default_factory=dict)  # placeholder id -> real id
-    failed: set[str] = field(default_factory=set)  # ids whose change did not go through
 
     @property
     def provider(self) -> AccessConfigurationProvider:
@@ -84,7 +83,6 @@ class ConfigurationApply:
         )
         ref = _ref(change.action, change.configuration_id, name)
         self.record(ref.result("skipped", NOT_STARTED))
-        self.failed.add(change.configuration_id)
         return True
 
     # -- create and update ------------------------------------------------------------------
@@ -98,7 +96,6 @@ class ConfigurationApply:
             self.created[change.configuration_id] = new_id
             self._policies(new_id, AccessConfiguration(name=wanted.name), None, wanted)
         except ApiError as error:
-            self.failed.add(change.configuration_id)
             self._done(ref, "failed", error.api_message, error.code, error.request_id)
             return
         self._done(ref, "done", f"created as {new_id}", None, None, None, _audited(wanted))
@@ -118,7 +115,6 @@ class ConfigurationApply:
                 change.configuration_id, change.before, change.inline_policy_name, change.after
             )
         except ApiError as error:
-            self.failed.add(change.configuration_id)
             self._done(ref, "failed", error.api_message, error.code, error.request_id)
             return False
         self._done(ref, "done", "", None, None, _audited(change.before), _audited(change.after))

@@ -72,10 +72,10 @@ class MeshAccountApply(ServiceApply):
         self._account = account.label
         self._scheduler = scheduler
         self._results = results
-        self._written: list[tuple[PrincipalGrant, str | None]] = []  # with the grant's RequestId
         self._written_lock = threading.Lock()
-        # For the report of a stopped run: the grants, those whose call is in flight, and those
-        # written (with the grant's RequestId) but not yet read back.
+        # The grants, those whose call is in flight, and those written (with the grant's
+        # RequestId) but not yet read back: what the read-backs verify, and what the report of
+        # a stopped run says of each.
         self._batches = tuple(batches)
         self._grants = [grant for batch in self._batches for grant in batch.grants]
         self._granting: set[str] = set()
@@ -129,7 +129,6 @@ class MeshAccountApply(ServiceApply):
             # At once, so that a stopped run never sees a written grant as neither.
             self._granting.difference_update(ids)
             if refusal is None:
-                self._written += [(grant, request_id) for grant in grants]
                 self._unverified.update(dict.fromkeys(ids, request_id))
         for grant in grants:
             if refusal is not None:
@@ -151,9 +150,11 @@ class MeshAccountApply(ServiceApply):
 
     def start_verification(self) -> None:
         with self._written_lock:
-            written, self._written = self._written, []
-        for grant, request_id in written:
-            self._scheduler.add(partial(self._verify, grant, request_id), priority=START)
+            unverified = dict(self._unverified)
+        for grant in self._grants:
+            if grant.principal_id in unverified:
+                verify = partial(self._verify, grant, unverified[grant.principal_id])
+                self._scheduler.add(verify, priority=START)
 
     def report_unfinished(self) -> None:
         """After a stop: each grant not reported yet, by how far it got."""

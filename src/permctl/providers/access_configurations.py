@@ -42,7 +42,7 @@ class AccessConfigurationProvider:
     def __init__(self, connection: Connection, cloudsso: CloudSsoProvider) -> None:
         self._connection = connection.service("cloudsso")
         self._client = self._connection.client
-        self._cloudsso = cloudsso  # for its task polling
+        self._cloudsso = cloudsso  # for its paged listings
         # A listing made to resolve names, kept for the one `read` of the same plan after it.
         self._listings: dict[str, list[Any]] = {}
 
@@ -85,20 +85,15 @@ class AccessConfigurationProvider:
         }
 
     def _list_all(self, directory_id: str) -> list[Any]:
-        entries: list[Any] = []
-        token: str | None = None
-        while True:
-            request = sso_models.ListAccessConfigurationsRequest(
-                directory_id=directory_id, max_results=DIRECTORY_PAGE_SIZE, next_token=token
-            )
-            body = self._connection.call(
-                "ListAccessConfigurations",
-                partial(self._client.list_access_configurations, request),
-            ).body
-            entries += body.access_configurations or []
-            token = body.next_token if body.is_truncated else None
-            if not token:
-                return entries
+        return self._cloudsso.every_page(
+            "ListAccessConfigurations",
+            partial(
+                sso_models.ListAccessConfigurationsRequest,
+                directory_id=directory_id,
+                max_results=DIRECTORY_PAGE_SIZE,
+            ),
+            "access_configurations",
+        )
 
     def _record(
         self, directory_id: str, stale: frozenset[str], entry: Any
@@ -140,28 +135,24 @@ class AccessConfigurationProvider:
         self, directory_id: str, configuration_id: str, status: str | None = None
     ) -> tuple[Provisioning, ...]:
         """Where the access configuration is provisioned (with `status` only, when given)."""
-        found: list[Provisioning] = []
-        token: str | None = None
-        while True:
-            request = sso_models.ListAccessConfigurationProvisioningsRequest(
+        entries = self._cloudsso.every_page(
+            "ListAccessConfigurationProvisionings",
+            partial(
+                sso_models.ListAccessConfigurationProvisioningsRequest,
                 directory_id=directory_id,
                 access_configuration_id=configuration_id,
                 provisioning_status=status,
                 max_results=PROVISIONING_PAGE_SIZE,
-                next_token=token,
-            )
-            body = self._connection.call(
-                "ListAccessConfigurationProvisionings",
-                partial(self._client.list_access_configuration_provisionings, request),
-            ).body
-            found += [
+            ),
+            "access_configuration_provisionings",
+        )
+        return tuple(
+            sorted(
                 Provisioning(str(p.target_id), p.status)
-                for p in body.access_configuration_provisionings or []
+                for p in entries
                 if p.target_type == TARGET_TYPE
-            ]
-            token = body.next_token if body.is_truncated else None
-            if not token:
-                return tuple(sorted(found))
+            )
+        )
 
     # -- writes -----------------------------------------------------------------------------
 

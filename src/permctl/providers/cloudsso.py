@@ -285,7 +285,7 @@ class CloudSsoProvider:
         return assignment_listing(self._assignment_entries(directory_id, None))
 
     def _assignment_entries(self, directory_id: str, account_id: str | None) -> list[Any]:
-        return self._every_page(
+        return self.every_page(
             "ListAccessAssignments",
             partial(
                 sso_models.ListAccessAssignmentsRequest,
@@ -297,7 +297,7 @@ class CloudSsoProvider:
             "access_assignments",
         )
 
-    def _every_page(self, action: str, request: Callable[..., Any], field_name: str) -> list[Any]:
+    def every_page(self, action: str, request: Callable[..., Any], field_name: str) -> list[Any]:
         """The entries of a NextToken listing (`request` makes a page's request from its
         `next_token`), page after page until it is no longer truncated."""
         entries: list[Any] = []

@@ -199,13 +199,9 @@ class _CodePrefixes(tuple[str, ...]):
         return isinstance(code, str) and code.startswith(tuple(self))
 
 
-def _backoff(policy: RetryPolicy) -> BackoffPolicy:
+def _backoff(period_ms: int, cap_ms: int) -> BackoffPolicy:
     return BackoffPolicy.new_backoff_policy(
-        {
-            "policy": "ExponentialWithFullJitter",
-            "period": policy.base_delay_ms,
-            "cap": policy.max_delay_ms,
-        }
+        {"policy": "ExponentialWithFullJitter", "period": period_ms, "cap": cap_ms}
     )
 
 
@@ -227,19 +223,13 @@ def retry_options(policy: RetryPolicy) -> RetryOptions:
                 max_attempts=CONNECTION_ATTEMPTS,
                 exception=["RetryError"],
                 error_code=_CodePrefixes(()),
-                backoff=BackoffPolicy.new_backoff_policy(
-                    {
-                        "policy": "ExponentialWithFullJitter",
-                        "period": CONNECTION_RETRY_DELAY_MS,
-                        "cap": CONNECTION_RETRY_DELAY_MS * 4,
-                    }
-                ),
+                backoff=_backoff(CONNECTION_RETRY_DELAY_MS, CONNECTION_RETRY_DELAY_MS * 4),
             ),
             RetryCondition(
                 max_attempts=policy.max_attempts,
                 exception=["ServerException"],
                 error_code=_CodePrefixes(("ServiceUnavailable", "InternalError")),
-                backoff=_backoff(policy),
+                backoff=_backoff(policy.base_delay_ms, policy.max_delay_ms),
                 max_delay=policy.max_delay_ms,
             ),
         ],
@@ -256,7 +246,8 @@ def throttled_retry_delay_s(policy: RetryPolicy, attempt: int, throttled: Thrott
     pace already holds every call of that API until it has passed), else the SDK's backoff."""
     if throttled.retry_after_s:
         return 0.0
-    delay_ms = _backoff(policy).get_delay_time(RetryPolicyContext(retries_attempted=attempt))
+    backoff = _backoff(policy.base_delay_ms, policy.max_delay_ms)
+    delay_ms = backoff.get_delay_time(RetryPolicyContext(retries_attempted=attempt))
     return min(delay_ms, policy.max_delay_ms) / 1000
 
 

@@ -135,14 +135,13 @@ class AccountCalls:
             self._accepted.append((now, product))
             self._trim(now)
             if self._total is not None and product in self._sharing:
-                self._total += max(PACE_GROWTH_PER_S, 1 / self._total)
+                self._total = _probed(self._total)
 
-    def recent(self, product: str | None, now: float) -> list[float]:
-        """When the product's calls (None: all the account's) of the last second were accepted,
-        oldest first."""
+    def recent(self, product: str, now: float) -> list[float]:
+        """When the product's calls of the last second were accepted, oldest first."""
         with self._lock:
             self._trim(now)
-            return [at for at, which in self._accepted if product in (None, which)]
+            return [at for at, which in self._accepted if which == product]
 
     def throttled(self, product: str, now: float) -> bool:
         """A product was throttled: whether the limit is the account's total (another product
@@ -191,8 +190,20 @@ class AccountCalls:
             self._trim(now)
             if self._total is None:
                 return now  # too few calls yet to learn a total from
-            excess = len(self._accepted) - int(self._total)
-            return self._accepted[excess - 1][0] + 1.0 if excess > 0 else now
+            return _spent_until([at for at, _ in self._accepted], self._total, now)
+
+
+def _probed(rate: float) -> float:
+    """A learned rate after one more call passed at it: PACE_GROWTH_PER_S a second, and at
+    least one call/s a second."""
+    return rate + max(PACE_GROWTH_PER_S, 1 / rate)
+
+
+def _spent_until(accepted: list[float], limit: float, now: float) -> float:
+    """When the calls accepted in the last second (oldest first) will be back within `limit`
+    calls/s: once the calls over it have left the second."""
+    excess = len(accepted) - int(limit)
+    return accepted[excess - 1] + 1.0 if excess > 0 else now
 
 
 class ApiPace:
@@ -331,7 +342,7 @@ class ApiPace:
         else:
             self.slots = min(float(self.ceiling), self.slots + 1 / self.slots)
         if self._learned:
-            self._learned += max(PACE_GROWTH_PER_S, 1 / self._learned)
+            self._learned = _probed(self._learned)
 
     def _on_throttled(self, attempt: _Attempt, now: float) -> None:
         self.throttled += 1
@@ -362,11 +373,10 @@ class ApiPace:
             # it, the answer is another caller's share or chance: the pace stands.)
             self._learned = MARGIN * accepted
         self._set_pace(now)
-        excess = accepted - int(self._learned)
-        if excess > 0 and not throttled.retry_after_s:
+        if not throttled.retry_after_s:
             # The second's quota is spent: nothing passes before the calls over the pace have
             # left it.
-            self._resume_at = max(self._resume_at, recent[excess - 1] + 1.0)
+            self._resume_at = max(self._resume_at, _spent_until(recent, self._learned, now))
 
     def summary(self) -> str:
         pace = f", paced at {self.pace:.0f} calls/s" if self.pace else ""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from permctl.errors import ApiError
 from permctl.providers.connection import Connection
+from permctl.providers.together import Once
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class StsProvider:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection.service("sts")
         self._client = self._connection.client
+        # The credentials' identity holds for the run: asked once, by whichever needs it first
+        # (a plan's lockout check, the audit log of the apply that follows).
+        self._caller = Once(self._ask_caller_identity)
 
     def caller_principal_id(self) -> str | None:
         """The RAM user or role id of the caller; None for the account itself (it cannot be
@@ -30,6 +34,9 @@ class StsProvider:
 
     def caller_identity(self) -> CallerIdentity | None:
         """None where GetCallerIdentity is not served."""
+        return self._caller.get()
+
+    def _ask_caller_identity(self) -> CallerIdentity | None:
         try:
             body = self._connection.call("GetCallerIdentity", self._client.get_caller_identity).body
         except ApiError as error:

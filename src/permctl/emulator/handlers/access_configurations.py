@@ -24,6 +24,7 @@ from permctl.emulator.handlers.cloudsso import (
     _list_entities,
     _page_fields,
     _task_id,
+    configuration_on_target,
     start_task,
 )
 from permctl.emulator.pagination import by_token
@@ -290,27 +291,20 @@ def update_inline_policy(ctx: Context) -> dict[str, Any]:
 # -- provisioning -----------------------------------------------------------------------------
 
 
-def _target(ctx: Context) -> dict[str, str]:
+def _target_id(ctx: Context) -> str:
+    """The account TargetId names, checked to exist."""
     rd = ctx.state.rd
     target_id = ctx.params.require("TargetId")
-    account = rd.accounts.get(target_id) if rd else None
-    if rd is None or account is None:
+    if rd is None or target_id not in rd.accounts:
         raise not_found("EntityNotExists.Account", "account", target_id)
-    return {
-        "TargetId": target_id,
-        "TargetName": account.name,
-        "TargetPath": rd.account_path(account),
-        "TargetPathName": rd.account_path_name(account),
-        "TargetType": TARGET_TYPE,
-    }
+    return target_id
 
 
 def provision_access_configuration(ctx: Context) -> dict[str, Any]:
     directory = _directory(ctx)
     configuration = _configuration(ctx, directory)
     ctx.params.choice("TargetType", (TARGET_TYPE,))
-    target = _target(ctx)
-    key = ProvisioningKey(configuration.id, target["TargetId"])
+    key = ProvisioningKey(configuration.id, _target_id(ctx))
     if key in directory.pending:
         raise ApiFault(
             "OperationConflict.Task",
@@ -319,9 +313,7 @@ def provision_access_configuration(ctx: Context) -> dict[str, Any]:
         )
     task = start_task(ctx, directory, PROVISION, key)
     entry = {
-        "AccessConfigurationId": configuration.id,
-        "AccessConfigurationName": configuration.name,
-        **target,
+        **configuration_on_target(ctx, directory, configuration.id, key.target_id),
         "TaskId": task.task_id,
         "TaskType": PROVISION,
         "Status": task.status,
@@ -342,25 +334,15 @@ def list_provisionings(ctx: Context) -> dict[str, Any]:
         entries = [e for e in entries if e[1].status == status]
     keyed = ((f"{k.access_configuration_id}/{k.target_id}", (k, p)) for k, p in entries)
     page = by_token(keyed, params.get("NextToken"), size, "NextToken")
-    rd = ctx.state.rd
-    rendered = []
-    for key, provisioning in page.items:
-        configuration = directory.access_configurations.get(key.access_configuration_id)
-        account = rd.accounts.get(key.target_id) if rd else None
-        rendered.append(
-            {
-                "AccessConfigurationId": key.access_configuration_id,
-                "AccessConfigurationName": configuration.name if configuration else "",
-                "TargetId": key.target_id,
-                "TargetName": account.name if account else "",
-                "TargetPath": rd.account_path(account) if rd and account else "",
-                "TargetPathName": rd.account_path_name(account) if rd and account else "",
-                "TargetType": TARGET_TYPE,
-                "Status": provisioning.status,
-                "CreateTime": provisioning.created,
-                "UpdateTime": provisioning.updated,
-            }
-        )
+    rendered = [
+        {
+            **configuration_on_target(ctx, directory, key.access_configuration_id, key.target_id),
+            "Status": provisioning.status,
+            "CreateTime": provisioning.created,
+            "UpdateTime": provisioning.updated,
+        }
+        for key, provisioning in page.items
+    ]
     return {"AccessConfigurationProvisionings": rendered, **_page_fields(ctx, page, size)}
 
 

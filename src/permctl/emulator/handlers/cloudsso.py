@@ -217,16 +217,26 @@ def list_access_assignments(ctx: Context) -> dict[str, Any]:
 
 def _assignment_fields(ctx: Context, directory: Directory, key: AssignmentKey) -> dict[str, Any]:
     """What an assignment and a task on it both say about it, names included."""
-    rd = ctx.state.rd
-    account = rd.accounts.get(key.target_id) if rd else None
-    configuration = directory.access_configurations.get(key.access_configuration_id)
     return {
-        "AccessConfigurationId": key.access_configuration_id,
-        "AccessConfigurationName": configuration.name if configuration else "",
+        **configuration_on_target(ctx, directory, key.access_configuration_id, key.target_id),
         "PrincipalId": key.principal_id,
         "PrincipalName": directory.principal_name(key.principal_type, key.principal_id),
         "PrincipalType": key.principal_type,
-        "TargetId": key.target_id,
+    }
+
+
+def configuration_on_target(
+    ctx: Context, directory: Directory, configuration_id: str, target_id: str
+) -> dict[str, Any]:
+    """What an assignment, a provisioning and a task on either say of the access configuration
+    and the account, names included."""
+    rd = ctx.state.rd
+    account = rd.accounts.get(target_id) if rd else None
+    configuration = directory.access_configurations.get(configuration_id)
+    return {
+        "AccessConfigurationId": configuration_id,
+        "AccessConfigurationName": configuration.name if configuration else "",
+        "TargetId": target_id,
         "TargetName": account.name if account else "",
         "TargetPath": rd.account_path(account) if rd and account else "",
         "TargetPathName": rd.account_path_name(account) if rd and account else "",
