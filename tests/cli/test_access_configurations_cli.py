@@ -17,7 +17,7 @@ from alibabacloud_tea_openapi.models import Config
 from typer.testing import CliRunner
 
 from permctl.cli import app
-from permctl.emulator import Emulator, Knobs
+from permctl.emulator import DenyRule, Emulator, Knobs
 
 runner = CliRunner()
 
@@ -358,6 +358,18 @@ def test_a_failed_provisioning_task_is_reported_with_its_reason_and_retried_next
     assert "re-provisioned on 2 accounts where it is out of date" in text
     assert apply(file)[0] == 0
     assert provisionings(emu, ECS_ADMIN) == {DEV: "Provisioned", PROD: "Provisioned"}
+
+
+def test_a_provisioning_task_that_cannot_be_followed_is_a_failed_item_not_a_crash(
+    emu: Emulator, write: Callable[[dict[str, Any]], Path]
+) -> None:
+    file = write(permissions(ecs_admin(session_duration=7200)))
+    emu.set_knobs(deny=(DenyRule("GetTaskStatus"),))
+    code, report = apply(file)
+    assert code == 1
+    failed = [i for i in report["items"] if i["outcome"] == "failed"]
+    assert sorted(i["item_id"] for i in failed) == [DEV, PROD]
+    assert all("could not be followed" in i["detail"] for i in failed)
 
 
 def test_unlisted_access_configurations_are_left_alone_unless_deletion_is_opted_in(

@@ -195,7 +195,12 @@ class ConfigurationApply:
             time.sleep(delay)
             running = []
             for ref, task_id in pending:
-                result = self.cloudsso.task_result(self.directory_id, task_id)
+                try:
+                    result = self.cloudsso.task_result(self.directory_id, task_id)
+                except ApiError as error:
+                    refused = ref.refused(error, f"its task {task_id} could not be followed")
+                    self._done(ref, "failed", refused.detail, error.code, error.request_id)
+                    continue
                 if result is None:
                     running.append((ref, task_id))
                 elif result.succeeded:
