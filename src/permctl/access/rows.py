@@ -22,12 +22,11 @@ from permctl.model import (
     GroupMembers,
     LiveState,
     PrincipalKind,
+    Service,
 )
 from permctl.roles import is_principal_id
 
-Service = Literal["asm", "cloudsso"]
 PrincipalType = Literal["ram_user", "ram_role", "user", "group"]
-SERVICES: tuple[Service, ...] = ("asm", "cloudsso")
 COLUMNS = (
     "service",
     "principal_type",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from permctl.model import PrincipalKind
+from permctl.model import PrincipalKind, Service
 from permctl.plan import Plan
 from permctl.plan.access_configurations import (
     AccessConfigurationChange,
@@ -17,6 +17,7 @@ from permctl.plan.people import PeopleChange
 
 NO_CHANGES = "No changes. Live state matches the file."
 
+SERVICE_TITLES: dict[Service, str] = {"asm": "Service Mesh", "cloudsso": "CloudSSO"}
 KIND_NAMES = {PrincipalKind.RAM_USER: "RAM user", PrincipalKind.RAM_ROLE: "RAM role"}
 
 REASON_NOTES: dict[ChangeReason, str] = {
