@@ -15,8 +15,7 @@ from datetime import datetime
 
 from permctl.access.rows import COLUMNS, AccessRow
 from permctl.model import SERVICES
-from permctl.render.common import SERVICE_TITLES, printable
-from permctl.render.markdown import escape
+from permctl.render.common import SERVICE_TITLES, escape, printable
 
 FORMAT_VERSION = "1"
 NOTHING = "No access matches."

@@ -11,8 +11,8 @@ from rich.text import Text
 from permctl.drift.report import KIND_TITLES, DriftReport, describe_item
 from permctl.model import SERVICES, Service
 from permctl.plan import DRIFT_KINDS, DriftKind
-from permctl.render.common import SERVICE_TITLES, count_of, printable
-from permctl.render.markdown import MAX_ROWS_PER_SECTION, OPEN_UP_TO_ROWS, escape, escape_html
+from permctl.render.common import SERVICE_TITLES, count_of, escape, escape_html, printable
+from permctl.render.markdown import MAX_ROWS_PER_SECTION, OPEN_UP_TO_ROWS
 
 KIND_STYLES: dict[DriftKind, str] = {
     "live_not_in_file": "cyan",
