@@ -5,7 +5,7 @@ each assigned on K accounts; the file changes every one of them (its description
 policy swapped for another, one action added to its inline policy). Run through the CLI against
 the emulator, as a user runs it.
 
-Lower bounds (the issue's budget): reads = the access configuration listing (one page per 100)
+Lower bounds: reads = the access configuration listing (one page per 100)
 plus one ListPermissionPoliciesInAccessConfiguration per managed access configuration; writes =
 one UpdateAccessConfiguration per access configuration, one Add and one Remove per system
 policy changed, one call per inline policy, one ProvisionAccessConfiguration per account where
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from alibabacloud_credentials.utils import auth_util
 from typer.testing import CliRunner
 
 from permctl.cli import app
@@ -111,15 +110,11 @@ def desired(configurations: int) -> dict[str, Any]:
 
 
 def point_at(emu: Emulator) -> None:
-    """As a shell would: the endpoint and keys in the environment. The credentials package
-    snapshots the keys when imported, so the snapshot is brought up to date too."""
+    """As a shell would: the endpoint and keys in the environment, set before the first command
+    imports the credentials package (which reads them once, then)."""
     os.environ["PERMCTL_ENDPOINT"] = emu.url
-    for name, attribute, value in (
-        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "environment_access_key_id", emu.access_key_id),
-        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "environment_access_key_secret", emu.access_key_secret),
-    ):
-        os.environ[name] = value
-        setattr(auth_util, attribute, value)
+    os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"] = emu.access_key_id
+    os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] = emu.access_key_secret
 
 
 def run(emu: Emulator, *args: str) -> tuple[float, dict[str, int]]:

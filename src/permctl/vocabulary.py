@@ -26,6 +26,10 @@ class PrincipalKind(str, Enum):
     RAM_ROLE = "ram_role"
 
 
+# How messages, plans and reports name each kind.
+KIND_NAMES = {PrincipalKind.RAM_USER: "RAM user", PrincipalKind.RAM_ROLE: "RAM role"}
+
+
 @dataclass(frozen=True, order=True)
 class SourceRef:
     """Where a desired item was declared, so errors and plans can point back at the file."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -28,15 +28,6 @@ PROD, STAGING = "c57b848115458460583a4260cb713abc", "c4ec191f4e12145c09286ea3e2b
 SANDBOX = "d1e2f3a4b5c6d7e8f9a0b1c2d3e4fabc"
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
-    """The example organisation on a free port, reached the way a user points permctl at an
-    endpoint: environment variables, no --emulator."""
-    with Emulator(STATE) as emulator:
-        point_at(emulator)
-        yield emulator
 
 
 def plan(*args: str) -> tuple[int, str, str]:
@@ -111,7 +102,7 @@ def test_json_and_markdown_describe_the_same_plan() -> None:
     assert "<summary>Service Mesh: 5 role changes on 4 principals</summary>" in as_markdown
 
 
-def test_saved_plan_holds_the_snapshot_and_no_secret(emu: Emulator, tmp_path: Path) -> None:
+def test_saved_plan_holds_the_snapshot_and_no_secret(example_emu: Emulator, tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     code, _, err = plan(str(EXAMPLE), "--out", str(out))
     assert code == 0, err
@@ -120,12 +111,12 @@ def test_saved_plan_holds_the_snapshot_and_no_secret(emu: Emulator, tmp_path: Pa
         p.principal_id for p in saved.snapshot.asm
     }
     assert len(saved.sso_changes) == 4
-    assert emu.access_key_secret not in out.read_text(encoding="utf-8")
-    assert emu.writes == ()
+    assert example_emu.access_key_secret not in out.read_text(encoding="utf-8")
+    assert example_emu.writes == ()
 
 
 def test_an_unsafe_plan_exits_1_names_the_reason_and_saves_nothing(
-    emu: Emulator, tmp_path: Path
+    example_emu: Emulator, tmp_path: Path
 ) -> None:
     path = asm_file(
         tmp_path,
@@ -143,7 +134,7 @@ def test_an_unsafe_plan_exits_1_names_the_reason_and_saves_nothing(
     forced_code, _, forced_err = plan(str(path), "--force", "--allow-lockout", "--out", str(out))
     assert forced_code == 0, forced_err
     assert out.exists()
-    assert emu.writes == ()
+    assert example_emu.writes == ()
 
 
 def one_principal_file(tmp_path: Path, ram_user: str, role: str) -> Path:
@@ -157,22 +148,24 @@ def one_principal_file(tmp_path: Path, ram_user: str, role: str) -> Path:
 
 
 def test_a_broken_file_names_file_line_and_field_and_calls_nothing(
-    emu: Emulator, tmp_path: Path
+    example_emu: Emulator, tmp_path: Path
 ) -> None:
     path = one_principal_file(tmp_path, "alice", "istio-root")
     code, out, err = plan(str(path))
     assert code == 1
     assert f"{path}:7:" in err and "asm.principals[0].roles.prod" in err
     assert "Traceback" not in out + err
-    assert emu.calls == ()
+    assert example_emu.calls == ()
 
 
-def test_a_name_that_does_not_exist_is_reported_at_its_place(emu: Emulator, tmp_path: Path) -> None:
+def test_a_name_that_does_not_exist_is_reported_at_its_place(
+    example_emu: Emulator, tmp_path: Path
+) -> None:
     path = one_principal_file(tmp_path, "alicia", "istio-ops")
     code, _, err = plan(str(path))
     assert code == 1
     assert f"{path}:6:" in err and "alicia" in err and "alice" in err
-    assert emu.writes == ()
+    assert example_emu.writes == ()
 
 
 def test_an_unreadable_emulator_state_is_one_message(tmp_path: Path) -> None:
@@ -191,8 +184,8 @@ def test_without_credentials_the_error_says_how_to_provide_them() -> None:
     assert "No Alibaba Cloud credentials found" in err and "--emulator" in err
 
 
-def test_an_api_failure_prints_the_request_id_and_how_to_diagnose(emu: Emulator) -> None:
-    emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
+def test_an_api_failure_prints_the_request_id_and_how_to_diagnose(example_emu: Emulator) -> None:
+    example_emu.set_knobs(deny=(DenyRule("ListAccessAssignments"),))
     code, _, err = plan(str(EXAMPLE))
     assert code == 1
     request_id = re.search(r"RequestId ([0-9A-F-]+)", err)

@@ -23,7 +23,6 @@ def test_a_progress_bar_shows_on_a_terminal_unless_quiet(
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     _show_progress(quiet=True)
     assert capsys.readouterr().err == ""
-    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     _show_progress(quiet=False)
     assert "Reading CloudSSO assignments" in capsys.readouterr().err
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from permctl.cli import app
@@ -16,18 +14,10 @@ from permctl.emulator import DenyRule, Emulator
 
 REPO = Path(__file__).parents[2]
 EXAMPLE = REPO / "permissions.yaml.example"
-STATE = REPO / "examples" / "live-state.yaml"
 HOME = "1000000000000001"
 DIRECTORY = "d-00fc2p61abcd"
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def emu(point_at: Callable[[Emulator], None]) -> Iterator[Emulator]:
-    with Emulator(STATE) as emulator:
-        point_at(emulator)
-        yield emulator
 
 
 def failing_request_id(*args: str) -> str:
@@ -59,11 +49,11 @@ def diagnose_json(*args: str) -> dict:  # type: ignore[type-arg]
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
-def test_a_throttled_call_is_shown_as_throttled(emu: Emulator) -> None:
+def test_a_throttled_call_is_shown_as_throttled(example_emu: Emulator) -> None:
     # x-acs-retry-after of 1 ms: the SDK's retries give up at once instead of backing off.
-    emu.set_knobs(throttle_rate=1.0, retry_after_ms=1)
+    example_emu.set_knobs(throttle_rate=1.0, retry_after_ms=1)
     request_id = failing_request_id("plan", "--quiet", str(EXAMPLE))
-    emu.set_knobs(throttle_rate=0.0)
+    example_emu.set_knobs(throttle_rate=0.0)
 
     result = runner.invoke(app, ["diagnose", request_id])
 
@@ -83,9 +73,9 @@ def test_a_throttled_call_is_shown_as_throttled(emu: Emulator) -> None:
 
 
 def test_an_access_denial_names_action_resource_policy_kind_and_the_allowing_statement(
-    emu: Emulator,
+    example_emu: Emulator,
 ) -> None:
-    request_id = plan_denied(emu, DenyRule("ListAccessAssignments"))
+    request_id = plan_denied(example_emu, DenyRule("ListAccessAssignments"))
 
     diagnosis = diagnose_json(request_id)
 
@@ -117,8 +107,8 @@ def test_an_access_denial_names_action_resource_policy_kind_and_the_allowing_sta
     assert '"cloudsso:ListAccessAssignments"' in text
 
 
-def test_a_denial_names_the_product_of_the_call(emu: Emulator) -> None:
-    request_id = plan_denied(emu, DenyRule("ListAccessAssignments"))
+def test_a_denial_names_the_product_of_the_call(example_emu: Emulator) -> None:
+    request_id = plan_denied(example_emu, DenyRule("ListAccessAssignments"))
 
     text = runner.invoke(app, ["diagnose", request_id]).stdout
 
@@ -126,8 +116,10 @@ def test_a_denial_names_the_product_of_the_call(emu: Emulator) -> None:
     assert diagnose_json(request_id)["product"] == "cloudsso"
 
 
-def test_an_explicit_deny_names_the_matched_policy_and_offers_no_allow(emu: Emulator) -> None:
-    request_id = plan_denied(emu, DenyRule("ListAccessAssignments", kind="explicit"))
+def test_an_explicit_deny_names_the_matched_policy_and_offers_no_allow(
+    example_emu: Emulator,
+) -> None:
+    request_id = plan_denied(example_emu, DenyRule("ListAccessAssignments", kind="explicit"))
 
     diagnosis, text = diagnosed(request_id)
 
@@ -145,9 +137,9 @@ def test_an_explicit_deny_names_the_matched_policy_and_offers_no_allow(emu: Emul
 
 
 def test_a_control_policy_denial_says_only_the_resource_directory_can_lift_it(
-    emu: Emulator,
+    example_emu: Emulator,
 ) -> None:
-    request_id = plan_denied(emu, DenyRule("ListAccessAssignments", kind="control"))
+    request_id = plan_denied(example_emu, DenyRule("ListAccessAssignments", kind="control"))
 
     diagnosis, text = diagnosed(request_id)
 
@@ -162,9 +154,11 @@ def test_a_control_policy_denial_says_only_the_resource_directory_can_lift_it(
     )
 
 
-def test_the_request_id_a_failed_apply_item_names_is_diagnosed(emu: Emulator) -> None:
+def test_the_request_id_a_failed_apply_item_names_is_diagnosed(example_emu: Emulator) -> None:
     bob = "278525736094805678"
-    emu.set_knobs(deny=(DenyRule("GrantUserPermissions", frozenset({bob}), kind="explicit"),))
+    example_emu.set_knobs(
+        deny=(DenyRule("GrantUserPermissions", frozenset({bob}), kind="explicit"),)
+    )
     result = runner.invoke(app, ["apply", "--auto-approve", "--quiet", str(EXAMPLE)])
     assert result.exit_code == 1
     match = re.search(
@@ -180,7 +174,7 @@ def test_the_request_id_a_failed_apply_item_names_is_diagnosed(emu: Emulator) ->
     assert "Denying policies: Custom deny-permissions-changes" in text
 
 
-def test_an_unknown_request_id_is_one_error_line(emu: Emulator) -> None:
+def test_an_unknown_request_id_is_one_error_line(example_emu: Emulator) -> None:
     result = runner.invoke(app, ["diagnose", "00000000-0000-0000-0000-000000000000"])
 
     assert result.exit_code == 1
@@ -188,9 +182,9 @@ def test_an_unknown_request_id_is_one_error_line(emu: Emulator) -> None:
     assert "Traceback" not in result.output
 
 
-def test_a_malformed_role_arn_is_refused_before_any_call(emu: Emulator) -> None:
+def test_a_malformed_role_arn_is_refused_before_any_call(example_emu: Emulator) -> None:
     result = runner.invoke(app, ["diagnose", "X", "--assume-role", "arn:aws:iam::1:role/x"])
 
     assert result.exit_code == 1
     assert "--assume-role 'arn:aws:iam::1:role/x' is not a RAM role ARN" in result.stderr
-    assert emu.calls == ()
+    assert example_emu.calls == ()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from permctl.cli.app import app, stderr_console
+from permctl.cli.app import app, examples, stderr_console
 from permctl.cli.options import (
     Concurrency,
     EmulatorState,
@@ -49,11 +49,12 @@ def _each(flag: str, metavar: str, help_text: str) -> Any:
 
 
 @app.command(
-    epilog="Examples:\n\n"
-    "  permctl access --emulator examples/live-state.yaml permissions.yaml.example\n\n"
-    "  permctl access --mesh prod --format csv --out prod-mesh-access.csv\n\n"
-    "  permctl access --source file --account prod-main --access-configuration Admin\n\n"
-    "  permctl access --expiring-within 30 --format markdown",
+    epilog=examples(
+        "permctl access --emulator examples/live-state.yaml permissions.yaml.example",
+        "permctl access --mesh prod --format csv --out prod-mesh-access.csv",
+        "permctl access --source file --account prod-main --access-configuration Admin",
+        "permctl access --expiring-within 30 --format markdown",
+    ),
 )
 def access(
     files: Files = None,

@@ -5,11 +5,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from permctl.cli.app import EXIT_ERROR, app, examples, fail, stderr_console
-from permctl.cli.options import DEFAULT_FILE, Files
+from permctl.cli.options import Files, input_paths
+from permctl.errors import PermctlError
 
 if TYPE_CHECKING:
     from permctl.config.fmt import Formatted
-from permctl.errors import PermctlError
 
 
 @app.command(
@@ -32,10 +32,9 @@ def fmt(
     Keys the file format defines follow the order of docs/file-reference.md; names you chose
     (mesh aliases, teams, principals) keep your order. The meaning of a file never changes.
     """
-    from permctl.config import expand_paths  # the file models: see app.py
-    from permctl.config.fmt import format_file
+    from permctl.config.fmt import format_file  # the file's parsers: see app.py
 
-    results = [format_file(path) for path in expand_paths(files or [DEFAULT_FILE])]
+    results = [format_file(path) for path in input_paths(files)]
     changed = [result for result in results if result.changed]
     if check:
         for result in changed:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from permctl.cli.app import EXIT_ERROR, app, examples, fail, stderr_console
+from permctl.cli.options import Files, given_paths, load_config
 from permctl.errors import ConfigError, ConfigProblem
 
 if TYPE_CHECKING:
     from permctl.config import Config
 
-DEFAULT_FILE = Path("permissions.yaml")
 # Of the --format json report: additions keep it, renaming or removing a field makes it "2".
 FORMAT_VERSION = "1"
 
@@ -65,12 +65,7 @@ def _count(number: int, noun: str) -> str:
     ),
 )
 def validate(
-    files: list[Path] | None = typer.Argument(
-        None,
-        help="Files, or directories whose *.yaml and *.yml files are read; all are merged into "
-        "one desired state. Default: permissions.yaml.",
-        show_default=False,
-    ),
+    files: Files = None,
     output_format: OutputFormat = typer.Option(
         OutputFormat.TEXT, "--format", help="text for people, json for tools."
     ),
@@ -82,14 +77,13 @@ def validate(
     files do not name (plan also looks for those in live state). Exit status 0 when the files
     are valid, 1 when they are not.
     """
-    from permctl.config import expand_paths, load_files  # the file models: see app.py
-    from permctl.config.checks import utc_today, warnings
+    from permctl.config.checks import utc_today, warnings  # the file models: see app.py
     from permctl.config.identities import section_roles
 
-    args = files or [DEFAULT_FILE]
+    args = given_paths(files)
     label = ", ".join(str(arg) for arg in args)
     try:
-        config = load_files(expand_paths(args))
+        config = load_config(args)
         # Also which identity reaches each mesh: a principal id cannot span accounts.
         section_roles(config)
     except ConfigError as error:

@@ -29,8 +29,7 @@ class ReadProgress:
     def __init__(self, *, quiet: bool) -> None:
         self._enabled = not quiet and sys.stderr.isatty()
         self._lock = threading.Lock()
-        self._bar: Progress | None = None
-        self._shown = 0  # reads whose line is on the display
+        self._bar: Progress | None = None  # while some read's line is on it
 
     @contextmanager
     def track(self, label: str, total: int) -> Iterator[Callable[[], None]]:
@@ -62,14 +61,12 @@ class ReadProgress:
         if self._bar is None:
             self._bar = _new_bar()
             self._bar.start()
-        self._shown += 1
         return self._bar.add_task(label, total=total)
 
     def _hide(self, task: TaskID) -> None:
         assert self._bar is not None
         self._bar.remove_task(task)
-        self._shown -= 1
-        if self._shown == 0:
+        if not self._bar.tasks:
             self._bar.stop()
             self._bar = None
 

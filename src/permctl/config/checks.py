@@ -22,7 +22,7 @@ from permctl.config.schema import (
 from permctl.config.sources import problem_at
 from permctl.errors import ConfigProblem
 from permctl.policydocument import MAX_INLINE_POLICY_CHARS, canonical_policy, shape_problems
-from permctl.vocabulary import PrincipalKind
+from permctl.vocabulary import KIND_NAMES, PrincipalKind
 
 _ONE_ROLE = "a principal holds one role per mesh"
 
@@ -45,7 +45,6 @@ CLOUDSSO_REGIONS = ("cn-shanghai", "us-west-1")
 # lowercase letters and digits.
 DIRECTORY_ID = re.compile(r"d-[0-9a-z]{12}")
 MESH_ID = re.compile(r"c?[0-9a-z]{32}")
-_KIND_NOUN = {PrincipalKind.RAM_USER: "RAM user", PrincipalKind.RAM_ROLE: "RAM role"}
 
 
 def check(config: Config) -> list[ConfigProblem]:
@@ -232,7 +231,7 @@ def _principals_unique(asm: AsmSection) -> Iterator[ConfigProblem]:
         first = by_ref.setdefault((principal.kind, principal.ref), principal)
         if first is not principal:
             message = (
-                f"{_KIND_NOUN[principal.kind]} {principal.ref!r} is already declared by principal "
+                f"{KIND_NAMES[principal.kind]} {principal.ref!r} is already declared by principal "
                 f"{first.name!r} at {first.field_source(field)}"
             )
             yield principal.problem(message, field)

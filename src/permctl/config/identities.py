@@ -8,12 +8,20 @@ granted per mesh account, each through its own identity.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from permctl.config import Config
 from permctl.config.schema import AccountAccess, AsmSection, PrincipalSpec
 from permctl.errors import ConfigError, ConfigProblem
-from permctl.roles import ASM, MeshAccountSpec, RoleAccess, accounts_of_meshes, is_principal_id
+from permctl.roles import (
+    ASM,
+    AccountT,
+    MeshAccountSpec,
+    RoleAccess,
+    accounts_of_meshes,
+    is_principal_id,
+)
 
 
 def role_access(account: AccountAccess | None) -> RoleAccess | None:
@@ -68,9 +76,10 @@ def _mesh_accounts(section: AsmSection) -> tuple[MeshAccountSpec, ...]:
 
 
 def accounts_of_principal(
-    section: AsmSection, spec: PrincipalSpec, mesh_accounts: tuple[MeshAccountSpec, ...]
-) -> tuple[MeshAccountSpec, ...]:
-    """The mesh accounts a principal has roles in (see `accounts_of_meshes`)."""
+    section: AsmSection, spec: PrincipalSpec, mesh_accounts: Sequence[AccountT]
+) -> tuple[AccountT, ...]:
+    """The mesh accounts a principal has roles in (see `accounts_of_meshes`): as the file
+    groups them (MeshAccountSpec), or as connected (the providers' MeshAccount)."""
     roles = section.effective_roles(spec)
     return accounts_of_meshes(mesh_accounts, {section.meshes[alias].id for alias in roles})
 
@@ -100,7 +109,6 @@ def _check_ids_in_one_account(
                 f"meshes of {len(spread)} accounts ({meshes}); give it by name to have it "
                 "looked up in each account, or name only meshes of its own account"
             )
-            field = "ram_user" if spec.ram_user is not None else "ram_role"
-            problems.append(spec.problem(message, field))
+            problems.append(spec.problem(message, spec.kind.value))
     if problems:
         raise ConfigError(problems)

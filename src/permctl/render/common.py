@@ -11,7 +11,8 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
-from permctl.model import PrincipalKind, Service
+from permctl.model import Service
+from permctl.vocabulary import KIND_NAMES as KIND_NAMES
 
 if TYPE_CHECKING:
     from permctl.plan import Plan
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 NO_CHANGES = "No changes. Live state matches the file."
 
 SERVICE_TITLES: dict[Service, str] = {"asm": "Service Mesh", "cloudsso": "CloudSSO"}
-KIND_NAMES = {PrincipalKind.RAM_USER: "RAM user", PrincipalKind.RAM_ROLE: "RAM role"}
 
 REASON_NOTES: dict[ChangeReason, str] = {
     "desired": "",

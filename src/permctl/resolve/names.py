@@ -10,6 +10,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from permctl.config.identities import accounts_of_principal
 from permctl.errors import ApiError, ConfigError, ConfigProblem
 from permctl.model import (
     AccessConfiguration,
@@ -25,11 +26,12 @@ from permctl.model import (
     PrincipalKind,
     new_access_configuration_id,
 )
-from permctl.providers import MeshAccount, Providers, Session, accounts_of_meshes
+from permctl.providers import MeshAccount, Providers, Session
 from permctl.providers.access_configurations import id_of
 from permctl.providers.cloudsso import ACCESS_CONFIGURATION, GROUP, USER, EntityKind
 from permctl.providers.resourcedirectory import RdAccount
 from permctl.providers.together import together
+from permctl.vocabulary import KIND_NAMES
 
 if TYPE_CHECKING:
     from permctl.config.schema import (
@@ -121,8 +123,7 @@ def _resolve_asm(
         account.label: [
             spec
             for spec in section.principals
-            if account
-            in accounts_of_meshes(accounts, {mesh_ids[a] for a in section.effective_roles(spec)})
+            if account in accounts_of_principal(section, spec, accounts)
         ]
         for account in accounts
     }
@@ -142,10 +143,10 @@ def _resolve_asm(
         providers = account.providers
         specs = specs_of[account.label]
         for spec, principal_id in zip(specs, ids, strict=True):
-            at = (_principal_field(spec.kind), None)
+            at = (spec.kind.value, None)
             if principal_id is None:
                 names = partial(_principal_names, spec.kind, providers)
-                noun = _principal_noun(spec.kind) + _in_account(account, several)
+                noun = KIND_NAMES[spec.kind] + _in_account(account, several)
                 findings.unknown(spec, at, noun, spec.ref, names)
             elif principal_id in first_seen:
                 other = first_seen[principal_id]
@@ -227,14 +228,6 @@ def _principal_id(spec: PrincipalSpec, providers: Providers) -> str | None:
     if spec.kind is PrincipalKind.RAM_ROLE:
         return providers.ram.resolve_role(spec.ref)
     return providers.ram.resolve_user(spec.ref)
-
-
-def _principal_field(kind: PrincipalKind) -> str:
-    return "ram_role" if kind is PrincipalKind.RAM_ROLE else "ram_user"
-
-
-def _principal_noun(kind: PrincipalKind) -> str:
-    return "RAM role" if kind is PrincipalKind.RAM_ROLE else "RAM user"
 
 
 def _principal_names(kind: PrincipalKind, providers: Providers) -> list[str]:
