@@ -30,6 +30,9 @@ ADMIN_ROLE = "istio-admin"
 
 CloudSsoPrincipalType = Literal["User", "Group"]
 CloudSsoScope = Literal["accounts", "directory"]
+# The services permctl manages, in the order every plan and report shows them.
+Service = Literal["asm", "cloudsso"]
+SERVICES: tuple[Service, ...] = ("asm", "cloudsso")
 
 
 @dataclass(frozen=True, order=True)

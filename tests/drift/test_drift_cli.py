@@ -4,12 +4,10 @@ with the real SDK clients."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -403,27 +401,18 @@ def test_an_unreadable_baseline_is_an_error_before_any_call(
 
 
 def test_drift_makes_exactly_the_calls_plan_makes_and_writes_nothing(
-    org: tuple[Path, Path],
+    org: tuple[Path, Path], point_at: Callable[[Emulator], None]
 ) -> None:
-    """Run as a shell runs it, against a separately served emulator, so every call is counted.
-    (The credentials chain reads its environment once per process, hence the subprocesses.)"""
+    """Against a separately served emulator, reached as a user points permctl at one, so every
+    call is counted."""
     config, state = org
     with Emulator(state) as emu:
-        environment = {
-            **os.environ,
-            "PERMCTL_ENDPOINT": emu.url,
-            "ALIBABA_CLOUD_ACCESS_KEY_ID": emu.access_key_id,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": emu.access_key_secret,
-        }
-
-        def permctl(*args: str) -> int:
-            command = [sys.executable, "-m", "permctl", *args, "--quiet", str(config)]
-            return subprocess.run(command, env=environment, capture_output=True).returncode
-
-        assert permctl("plan") == 0
+        point_at(emu)
+        plan = runner.invoke(app, ["plan", "--quiet", str(config)])
+        assert plan.exit_code == 0, plan.output
         plan_calls = emu.counts()
         emu.reset_log()
-        assert permctl("drift") == 2
+        assert drift(config).exit_code == 2
         assert emu.counts() == plan_calls
         assert emu.writes == ()
     assert plan_calls["DescribeUserPermissions"] == 6  # the four listed, eve and the role

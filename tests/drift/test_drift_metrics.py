@@ -9,7 +9,8 @@ from plan_states import TODAY, rich_example
 
 from permctl.drift import Baseline, DriftReport, drift_report
 from permctl.drift.metrics import metrics_text, write_metrics
-from permctl.plan import DRIFT_KINDS_OF, DRIFT_SERVICES, build_plan
+from permctl.model import SERVICES
+from permctl.plan import DRIFT_KINDS_OF, build_plan
 
 FINISHED = datetime(2024, 6, 1, 3, 0, tzinfo=timezone.utc)
 
@@ -34,7 +35,7 @@ def test_every_service_and_kind_is_written_zero_included() -> None:
     items = {
         name: value for name, value in samples.items() if name.startswith("permctl_drift_items{")
     }
-    assert len(items) == sum(len(DRIFT_KINDS_OF[s]) for s in DRIFT_SERVICES)
+    assert len(items) == sum(len(DRIFT_KINDS_OF[s]) for s in SERVICES)
     assert 0.0 in items.values()
     assert sum(items.values()) == len(report.items)
     assert samples["permctl_drift_success"] == 1

@@ -10,7 +10,7 @@ from permctl.drift import Baseline, DriftReport, drift_report
 from permctl.drift.report import KIND_TITLES
 from permctl.plan import build_plan
 from permctl.render import drift
-from permctl.render.markdown import escape
+from permctl.render.common import escape
 
 GENERATED = datetime(2024, 6, 1, 3, 0, tzinfo=timezone.utc)
 

@@ -22,11 +22,11 @@ from permctl.model import (
     GroupMembers,
     LiveState,
     PrincipalKind,
+    Service,
 )
+from permctl.roles import is_principal_id
 
-Service = Literal["asm", "cloudsso"]
 PrincipalType = Literal["ram_user", "ram_role", "user", "group"]
-SERVICES: tuple[Service, ...] = ("asm", "cloudsso")
 COLUMNS = (
     "service",
     "principal_type",
@@ -118,7 +118,7 @@ def _asm_file_rows(section: AsmSection) -> Iterator[AccessRow]:
                     service="asm",
                     principal_type=_ASM_TYPES[spec.kind],
                     principal=spec.name,
-                    principal_id=spec.ref if spec.ref.isdigit() else "",
+                    principal_id=spec.ref if is_principal_id(spec.ref) else "",
                     target=alias,
                     target_id=section.meshes[alias].id,
                     role=role,

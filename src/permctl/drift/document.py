@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 from permctl.drift.report import FORMAT_VERSION, DriftReport, describe_item
+from permctl.model import SERVICES
 from permctl.plan import (
     ACCESS_CONFIGURATION,
     DRIFT_KINDS,
     DRIFT_KINDS_OF,
-    DRIFT_SERVICES,
     DriftItem,
     Plan,
 )
@@ -32,10 +32,8 @@ def document(report: DriftReport) -> dict[str, Any]:
         "has_drift": report.has_drift,
         "summary": {
             "total": len(report.items),
-            "by_kind": {k: sum(counts.get((s, k), 0) for s in DRIFT_SERVICES) for k in DRIFT_KINDS},
-            "by_service": {
-                s: {k: counts[(s, k)] for k in DRIFT_KINDS_OF[s]} for s in DRIFT_SERVICES
-            },
+            "by_kind": {k: sum(counts.get((s, k), 0) for s in SERVICES) for k in DRIFT_KINDS},
+            "by_service": {s: {k: counts[(s, k)] for k in DRIFT_KINDS_OF[s]} for s in SERVICES},
         },
         "since_baseline": None
         if baseline is None

@@ -9,14 +9,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from permctl.config import Config
+from permctl.model import SERVICES, Service
 from permctl.plan import (
     ACCESS_CONFIGURATION,
     DRIFT_KINDS,
     DRIFT_KINDS_OF,
-    DRIFT_SERVICES,
     DriftItem,
     DriftKind,
-    DriftService,
     Plan,
     drift_items,
 )
@@ -32,7 +31,6 @@ KIND_TITLES: dict[DriftKind, str] = {
     "access_configuration_differs": "access configuration differs from the file",
     "reprovision_required": "access configuration changed but not re-provisioned",
 }
-SERVICE_TITLES: dict[DriftService, str] = {"asm": "Service Mesh", "cloudsso": "CloudSSO"}
 NO_DRIFT = "No drift: live state matches the file."
 
 
@@ -53,7 +51,7 @@ class Acceptance:
 
     principal: str
     target: str | None = None
-    service: DriftService | None = None
+    service: Service | None = None
 
     def covers(self, item: DriftItem, plan: Plan) -> bool:
         def named(ref: str, object_id: str) -> bool:
@@ -95,13 +93,13 @@ class DriftReport:
     def has_drift(self) -> bool:
         return bool(self.items)
 
-    def counts(self, include_known: bool = False) -> dict[tuple[DriftService, DriftKind], int]:
+    def counts(self, include_known: bool = False) -> dict[tuple[Service, DriftKind], int]:
         """Items per service and kind, every kind the service can have (zero included)."""
         items = self.items + self.known if include_known else self.items
         found = Counter((item.service, item.kind) for item in items)
-        return {(s, k): found[(s, k)] for s in DRIFT_SERVICES for k in DRIFT_KINDS_OF[s]}
+        return {(s, k): found[(s, k)] for s in SERVICES for k in DRIFT_KINDS_OF[s]}
 
-    def of_service(self, service: DriftService) -> tuple[DriftItem, ...]:
+    def of_service(self, service: Service) -> tuple[DriftItem, ...]:
         return tuple(item for item in self.items if item.service == service)
 
     def since(self, baseline: Baseline) -> DriftReport:

@@ -19,10 +19,8 @@ from permctl.plan.drift import (
     ACCESS_CONFIGURATION,
     DRIFT_KINDS,
     DRIFT_KINDS_OF,
-    DRIFT_SERVICES,
     DriftItem,
     DriftKind,
-    DriftService,
     drift_items,
 )
 from permctl.plan.engine import build_plan, groups_reached, take_snapshot
@@ -41,7 +39,6 @@ __all__ = [
     "ACCESS_CONFIGURATION",
     "DRIFT_KINDS",
     "DRIFT_KINDS_OF",
-    "DRIFT_SERVICES",
     "AccountSnapshot",
     "AssignmentChange",
     "AssignmentCreate",
@@ -51,7 +48,6 @@ __all__ = [
     "CloudSsoChange",
     "DriftItem",
     "DriftKind",
-    "DriftService",
     "Lockout",
     "MeshAdminLockout",
     "MeshAdmins",

@@ -109,10 +109,6 @@ class AccessConfigurationDiff:
     def widens(self) -> bool:
         return bool(self.widening)
 
-    @property
-    def inline_policy_changed(self) -> bool:
-        return bool(self.statements or self.inline_policy_version)
-
 
 def granting_nothing(configuration: AccessConfiguration) -> AccessConfiguration:
     """The same access configuration with no policy: what a new one is compared against."""

@@ -24,6 +24,7 @@ from permctl.model import (
     MeshRole,
     PrincipalKind,
     SafetySettings,
+    Service,
 )
 from permctl.plan.access_configurations import (
     AccessConfigurationChange,
@@ -463,7 +464,7 @@ class _Person(Strict):
 
 class _PeopleChange(Strict):
     action: PeopleAction
-    service: Literal["asm", "cloudsso"]
+    service: Service
     target_id: str
     target_name: str | None
     role_id: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal, get_args
 
-from permctl.model import Assignment
+from permctl.model import Assignment, Service
 from permctl.plan.access_configurations import (
     AccessConfigurationChange,
     AccessConfigurationCreate,
@@ -36,10 +36,8 @@ DRIFT_KINDS: tuple[DriftKind, ...] = get_args(DriftKind)
 # The principal_type of an item about an access configuration itself (its principal_id is
 # the access configuration's id).
 ACCESS_CONFIGURATION = "AccessConfiguration"
-DriftService = Literal["asm", "cloudsso"]
-DRIFT_SERVICES: tuple[DriftService, ...] = ("asm", "cloudsso")
 # The kinds each service can have: access configurations are CloudSSO's alone.
-DRIFT_KINDS_OF: dict[DriftService, tuple[DriftKind, ...]] = {
+DRIFT_KINDS_OF: dict[Service, tuple[DriftKind, ...]] = {
     "asm": DRIFT_KINDS[:4],
     "cloudsso": DRIFT_KINDS,
 }
@@ -51,7 +49,7 @@ class DriftItem:
     a role, on an account an access configuration id); None where that side has nothing, as
     for an expired grant, which the file no longer wants."""
 
-    service: DriftService
+    service: Service
     kind: DriftKind
     principal_type: str  # ram_user or ram_role on a mesh, User or Group on an account
     principal_id: str

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from permctl.model import Assignment, GroupMembers
+from permctl.model import Assignment, GroupMembers, Service
 from permctl.plan.changes import (
     CloudSsoChange,
     PrincipalUpdate,
@@ -21,7 +21,6 @@ from permctl.plan.changes import (
 )
 
 PeopleAction = Literal["gain", "lose"]
-Service = Literal["asm", "cloudsso"]
 # (account id, access configuration id): one access a CloudSSO user may hold several ways
 _Access = tuple[str, str]
 # What one entry is about: service, target id, role, action, the group it goes through

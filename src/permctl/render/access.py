@@ -13,12 +13,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from permctl.access.rows import COLUMNS, SERVICES, AccessRow, Service
-from permctl.render.common import printable
-from permctl.render.markdown import escape
+from permctl.access.rows import COLUMNS, AccessRow
+from permctl.model import SERVICES
+from permctl.render.common import SERVICE_TITLES, escape, printable
 
 FORMAT_VERSION = "1"
-SERVICE_TITLES: dict[Service, str] = {"asm": "Service Mesh", "cloudsso": "CloudSSO"}
 NOTHING = "No access matches."
 # Spreadsheets run a cell starting with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -1,21 +1,28 @@
 """Renderers: separate consumers of the plan data (text for terminals, markdown for pull
-requests, JSON for machines). What they share lives here."""
+requests, JSON for machines). What they share lives here.
+
+Only types come from the plan stage: the offline access report shares the escaping and titles
+here without loading it (tests/access/test_access_cli.py)."""
 
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-from permctl.plan import Plan
-from permctl.plan.access_configurations import (
-    AccessConfigurationChange,
-    AccessConfigurationCreate,
-    AccessConfigurationDelete,
-)
-from permctl.plan.changes import ChangeReason
-from permctl.plan.people import PeopleChange
+from permctl.model import Service
 from permctl.vocabulary import KIND_NAMES as KIND_NAMES
 
+if TYPE_CHECKING:
+    from permctl.plan import Plan
+    from permctl.plan.access_configurations import AccessConfigurationChange
+    from permctl.plan.changes import ChangeReason
+    from permctl.plan.people import PeopleChange
+
 NO_CHANGES = "No changes. Live state matches the file."
+
+SERVICE_TITLES: dict[Service, str] = {"asm": "Service Mesh", "cloudsso": "CloudSSO"}
 
 REASON_NOTES: dict[ChangeReason, str] = {
     "desired": "",
@@ -59,6 +66,27 @@ def printable(text: str) -> str:
     )
 
 
+MAX_CELL = 160  # characters of one name or message shown in a markdown cell
+_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$])")
+_MENTIONS = re.compile(r"([@#])")
+
+
+def escape(text: str, limit: int = MAX_CELL) -> str:
+    """Plain text made inert in GitHub markdown: markdown specials backslash-escaped on top of
+    what `escape_html` does, so a name can neither break a table nor start a list or link."""
+    return _SPECIALS.sub(r"\\\1", escape_html(text, limit))
+
+
+def escape_html(text: str, limit: int = MAX_CELL) -> str:
+    """Plain text made inert inside an HTML block (where markdown is not parsed): one line, at
+    most `limit` characters, HTML-escaped, and `@`/`#` split from what follows so no mention
+    or issue reference fires."""
+    flat = printable(" ".join(text.split()))
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return _MENTIONS.sub("\\1\N{ZERO WIDTH SPACE}", html.escape(flat, quote=False))
+
+
 def count_of(number: int, noun: str) -> str:
     """`1 principal`, `2 principals`."""
     return f"{number} {noun}{'' if number == 1 else 's'}"
@@ -68,7 +96,7 @@ def count_of(number: int, noun: str) -> str:
 
 
 def configuration_name(plan: Plan, change: AccessConfigurationChange) -> str:
-    if isinstance(change, AccessConfigurationCreate):
+    if change.action == "create":
         return change.after.name
     return plan.describe(change.configuration_id, change.before.name)
 
@@ -76,7 +104,7 @@ def configuration_name(plan: Plan, change: AccessConfigurationChange) -> str:
 def widenings(change: AccessConfigurationChange) -> list[str]:
     """`+ Allow ecs:* on * (12 accounts, 40 principals)`, one per change that lets holders do
     more, with how far it reaches; none for a narrowing change."""
-    if isinstance(change, AccessConfigurationDelete):
+    if change.action == "delete":
         return []
     return [f"{line} ({change.reach})" for line in change.diff.widening]
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from permctl.drift.report import KIND_TITLES, SERVICE_TITLES, DriftReport, describe_item
-from permctl.plan import DRIFT_KINDS, DRIFT_SERVICES, DriftKind, DriftService
-from permctl.render.common import count_of, printable
-from permctl.render.markdown import MAX_ROWS_PER_SECTION, OPEN_UP_TO_ROWS, escape, escape_html
+from permctl.drift.report import KIND_TITLES, DriftReport, describe_item
+from permctl.model import SERVICES, Service
+from permctl.plan import DRIFT_KINDS, DriftKind
+from permctl.render.common import SERVICE_TITLES, count_of, escape, escape_html, printable
+from permctl.render.markdown import MAX_ROWS_PER_SECTION, OPEN_UP_TO_ROWS
 
 KIND_STYLES: dict[DriftKind, str] = {
     "live_not_in_file": "cyan",
@@ -26,7 +27,7 @@ JSON_HINT = "every item is in `permctl drift --format json`"
 
 def text(report: DriftReport) -> Text:
     out = Text()
-    for service in DRIFT_SERVICES:
+    for service in SERVICES:
         if report.of_service(service):
             _text_service(out, report, service)
     out.append(report.summary_line(), style="bold")
@@ -34,7 +35,7 @@ def text(report: DriftReport) -> Text:
     return out
 
 
-def _text_service(out: Text, report: DriftReport, service: DriftService) -> None:
+def _text_service(out: Text, report: DriftReport, service: Service) -> None:
     out.append(f"{_service_title(report, service)}\n", style="bold")
     for kind in DRIFT_KINDS:
         items = [i for i in report.of_service(service) if i.kind == kind]
@@ -46,7 +47,7 @@ def _text_service(out: Text, report: DriftReport, service: DriftService) -> None
     out.append("\n")
 
 
-def _service_title(report: DriftReport, service: DriftService) -> str:
+def _service_title(report: DriftReport, service: Service) -> str:
     if service == "cloudsso" and report.plan.directory_id:
         return f"CloudSSO (directory {printable(report.plan.directory_id)})"
     return SERVICE_TITLES[service]
@@ -56,7 +57,7 @@ def markdown(report: DriftReport) -> str:
     lines = ["## permctl drift", "", f"**{escape(report.summary_line(), limit=1_000)}**", ""]
     if report.has_drift:
         lines += _count_table(report)
-    for service in DRIFT_SERVICES:
+    for service in SERVICES:
         if report.of_service(service):
             lines += _markdown_service(report, service)
     return "\n".join(lines) + "\n"
@@ -69,12 +70,12 @@ def _count_table(report: DriftReport) -> list[str]:
         f"| {SERVICE_TITLES[s]} | "
         + " | ".join(str(counts.get((s, k), "")) for k in DRIFT_KINDS)
         + " |"
-        for s in DRIFT_SERVICES
+        for s in SERVICES
     ]
     return [header, "| --- |" + " ---: |" * len(DRIFT_KINDS), *rows, ""]
 
 
-def _markdown_service(report: DriftReport, service: DriftService) -> list[str]:
+def _markdown_service(report: DriftReport, service: Service) -> list[str]:
     items = report.of_service(service)
     shown = items[:MAX_ROWS_PER_SECTION]
     title = f"{escape_html(_service_title(report, service))}: {count_of(len(items), 'item')}"

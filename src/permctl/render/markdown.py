@@ -8,8 +8,6 @@ how much was left out.
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -29,9 +27,10 @@ from permctl.render.common import (
     REASON_NOTES,
     configuration_name,
     count_of,
+    escape,
+    escape_html,
     people_headline,
     people_sentence,
-    printable,
     summary_line,
     widenings,
 )
@@ -40,11 +39,7 @@ COMMENT_LIMIT = 65_536  # characters GitHub accepts in one comment
 CLOSING_ROOM = 1_000  # kept free for the notes and tags that close the comment
 MAX_ROWS_PER_SECTION = 250
 OPEN_UP_TO_ROWS = 20  # sections this small are shown expanded
-MAX_CELL = 160  # characters of one name or message shown in a cell
 JSON_HINT = "the full plan is in `permctl plan --format json`"
-
-_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$])")
-_MENTIONS = re.compile(r"([@#])")
 
 
 @dataclass(frozen=True)
@@ -74,22 +69,6 @@ def render(plan: Plan) -> str:
     if omitted:
         parts.append(f"_{omitted} rows were left out to fit in one comment; {JSON_HINT}._\n")
     return "\n".join(parts)
-
-
-def escape(text: str, limit: int = MAX_CELL) -> str:
-    """Plain text made inert in GitHub markdown: markdown specials backslash-escaped on top of
-    what `escape_html` does, so a name can neither break a table nor start a list or link."""
-    return _SPECIALS.sub(r"\\\1", escape_html(text, limit))
-
-
-def escape_html(text: str, limit: int = MAX_CELL) -> str:
-    """Plain text made inert inside an HTML block (where markdown is not parsed): one line, at
-    most `limit` characters, HTML-escaped, and `@`/`#` split from what follows so no mention
-    or issue reference fires."""
-    flat = printable(" ".join(text.split()))
-    if len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
-    return _MENTIONS.sub("\\1\N{ZERO WIDTH SPACE}", html.escape(flat, quote=False))
 
 
 def _head(plan: Plan) -> str:
