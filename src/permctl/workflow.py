@@ -276,16 +276,12 @@ def _audit_log(path: Path, changes: Changes, session: Session) -> AuditLog:
     identity), the principals and meshes by name, and the plan by its digest."""
     providers = {a.label: a.providers for a in session.mesh_accounts}
     providers["cloudsso"] = session.cloudsso
-    # Sections reached as one identity share their providers: each identity is asked once.
-    asked = {
-        sts: sts.caller_identity()
-        for sts in dict.fromkeys(reached.sts for reached in providers.values())
-    }
-    callers = {
-        section: {"arn": caller.arn, "account_id": caller.account_id}
-        for section, reached in providers.items()
-        if (caller := asked[reached.sts]) is not None
-    }
+    # Each identity is asked once however many sections it acts on: its provider keeps the answer.
+    callers: dict[str, dict[str, str]] = {}
+    for section, reached in providers.items():
+        caller = reached.sts.caller_identity()
+        if caller is not None:
+            callers[section] = {"arn": caller.arn, "account_id": caller.account_id}
     return AuditLog(
         path,
         session.identities,

@@ -187,8 +187,8 @@ def test_audit_log_has_one_line_per_write_and_no_secret(emu: Emulator, tmp_path:
     assert len({line["plan_digest"] for line in lines}) == 1
     assert lines[0]["plan_digest"].startswith("sha256:")
     assert bob["principal_name"] == "bob"
-    # Every section acts as the caller: GetCallerIdentity once for the plan, once for the log.
-    assert emu.count("GetCallerIdentity") == 2
+    # Every section acts as the caller: GetCallerIdentity once, for the plan's check and the log.
+    assert emu.count("GetCallerIdentity") == 1
     assert {g.get("mesh_alias") for g in bob["after"]} >= {"prod"}
     swap = [line for line in lines if line.get("principal") == DEVELOPERS]
     assert {line["action"] for line in swap} == {"CreateAccessAssignment", "DeleteAccessAssignment"}
