@@ -319,8 +319,9 @@ class CloudSsoProvider:
     # -- group members ----------------------------------------------------------------------
 
     def read_group_members(self, directory_id: str, group_ids: Iterable[str]) -> GroupMembers:
-        """Every member of each group, every page: the groups' first pages start together, and
-        each group's next page as soon as its previous one answers. A group deleted since it
+        """Every member of each group, every page: the groups' first pages are queued together,
+        as fast as the pace lets them start, and each group's next page as soon as its previous
+        one answers. A group deleted since it
         was seen has no members; one whose members the caller may not read is left out, so
         that its access is shown by group rather than a report or plan failing."""
         groups = sorted(set(group_ids))
