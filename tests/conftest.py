@@ -73,29 +73,33 @@ settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true") 
 
 
 @pytest.fixture
-def point_at(monkeypatch: pytest.MonkeyPatch) -> Callable[[Emulator], None]:
-    """`point_at(emulator)` makes permctl reach it the way a user points permctl at an endpoint:
-    PERMCTL_ENDPOINT and the AccessKey variables of the credentials chain. The credentials
-    package reads those variables once, when it is imported; in a shell they are set before
-    the process starts, so the snapshot it took is brought up to date as well."""
+def use_access_key(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+    """`use_access_key(key_id, secret)` sets the AccessKey variables of the credentials chain.
+    The credentials package reads those variables once, when it is imported; in a shell they are
+    set before the process starts, so the snapshot it took is brought up to date as well."""
     from alibabacloud_credentials.utils import auth_util
 
-    def point(emulator: Emulator) -> None:
-        monkeypatch.setenv("PERMCTL_ENDPOINT", emulator.url)
+    def use(key_id: str, secret: str) -> None:
         for name, attribute, value in (
-            (
-                "ALIBABA_CLOUD_ACCESS_KEY_ID",
-                "environment_access_key_id",
-                emulator.access_key_id,
-            ),
-            (
-                "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                "environment_access_key_secret",
-                emulator.access_key_secret,
-            ),
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", "environment_access_key_id", key_id),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "environment_access_key_secret", secret),
         ):
             monkeypatch.setenv(name, value)
             monkeypatch.setattr(auth_util, attribute, value)
+
+    return use
+
+
+@pytest.fixture
+def point_at(
+    monkeypatch: pytest.MonkeyPatch, use_access_key: Callable[[str, str], None]
+) -> Callable[[Emulator], None]:
+    """`point_at(emulator)` makes permctl reach it the way a user points permctl at an endpoint:
+    PERMCTL_ENDPOINT and the AccessKey variables of the credentials chain."""
+
+    def point(emulator: Emulator) -> None:
+        monkeypatch.setenv("PERMCTL_ENDPOINT", emulator.url)
+        use_access_key(emulator.access_key_id, emulator.access_key_secret)
 
     return point
 

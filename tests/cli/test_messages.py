@@ -4,10 +4,10 @@ for a refused prune of a protected principal."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from alibabacloud_credentials.utils import auth_util
 from typer.testing import CliRunner
 
 from permctl.cli import app
@@ -22,10 +22,9 @@ runner = CliRunner()
 
 
 def test_a_wrong_secret_says_to_check_the_credentials_and_their_source_not_diagnose(
-    example_emu: Emulator, monkeypatch: pytest.MonkeyPatch
+    example_emu: Emulator, use_access_key: Callable[[str, str], None]
 ) -> None:
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "not-the-secret")
-    monkeypatch.setattr(auth_util, "environment_access_key_secret", "not-the-secret")
+    use_access_key(example_emu.access_key_id, "not-the-secret")
     result = runner.invoke(app, ["plan", "-q", str(EXAMPLE)])
     assert result.exit_code == 1
     assert "SignatureDoesNotMatch" in result.stderr
@@ -117,17 +116,14 @@ def test_an_accepted_entry_needs_a_reason_and_one_target(tmp_path: Path) -> None
 
 
 def test_an_unreachable_endpoint_is_one_sentence_naming_it_and_its_source(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, use_access_key: Callable[[str, str], None]
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on once closed
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     endpoint = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("PERMCTL_ENDPOINT", endpoint)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", "key")
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
-    monkeypatch.setattr(auth_util, "environment_access_key_id", "key")
-    monkeypatch.setattr(auth_util, "environment_access_key_secret", "secret")
+    use_access_key("key", "secret")
     result = runner.invoke(app, ["-v", "plan", "-q", str(EXAMPLE)])
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
